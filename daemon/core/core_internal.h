@@ -1,0 +1,56 @@
+/* core_internal.h - what the core's own files share: the core object, the timer heap, ticket helpers. */
+#ifndef SLAD_CORE_INTERNAL_H
+#define SLAD_CORE_INTERNAL_H
+
+#include "slad/core.h"
+
+enum timer_kind { TK_DEADLINE = 0, TK_CONFIRM, TK_HELD };
+
+/* One pending timer. Entries go stale when what they point at changes;
+ * they are checked when popped (lazy deletion). */
+struct timer_entry {
+	sla_time at;
+	struct sla_ticket *t;
+	int idx; /* milestone, violation or held-event index */
+	enum timer_kind kind;
+};
+
+struct sla_core {
+	const struct sla_policy *pol;
+	const struct calendar_set *cals;
+	struct calendar fallback_cal; /* CN without holidays, when the set lacks one */
+	struct sla_ticket **slots;    /* open addressing by ticket_id */
+	size_t nslots, ntickets;
+	struct timer_entry *heap;
+	size_t nheap, capheap;
+	sla_time now;
+};
+
+/* ticket.c */
+struct sla_ticket *ticket_new(const char *ticket_id);
+void ticket_free(struct sla_ticket *t);
+bool ticket_seen(const struct sla_ticket *t, const char *event_id);
+bool ticket_add_seen(struct sla_ticket *t, const char *event_id) __attribute__((warn_unused_result));
+struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind);
+struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code);
+bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a) __attribute__((warn_unused_result));
+bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h) __attribute__((warn_unused_result));
+void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t);
+bool out_history(struct sla_out *out, const struct sla_ticket *t, const struct sla_violation *v, sla_time at,
+		 const char *cause_event_id);
+
+/* core.c */
+/* Fails only when out of memory: the timer is then re-armed on restore. */
+bool core_timer_push(struct sla_core *core, sla_time at, struct sla_ticket *t, enum timer_kind kind, int idx);
+struct sla_ticket *core_ticket_get(struct sla_core *core, const char *ticket_id);
+bool core_ticket_put(struct sla_core *core, struct sla_ticket *t) __attribute__((warn_unused_result));
+const struct calendar *core_calendar(struct sla_core *core, const char *id);
+
+/* rules.c */
+enum sla_verdict rules_apply(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
+			     struct sla_out *out, char *detail, size_t detail_len);
+void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out);
+/* Re-arms the timers of a restored ticket. */
+bool rules_rearm(struct sla_core *core, struct sla_ticket *t) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,251 @@
+/* ticket.c - one ticket's state: growth of its arrays, names of states, the output lists. Pure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+
+static bool grow(void **arr, int *cap, int need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	int ncap = *cap ? *cap * 2 : 4;
+	while (ncap < need)
+		ncap *= 2;
+	void *n = realloc(*arr, (size_t)ncap * elem);
+	if (!n)
+		return false;
+	*arr = n;
+	*cap = ncap;
+	return true;
+}
+
+static bool grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	void *n = realloc(*arr, ncap * elem);
+	if (!n)
+		return false;
+	*arr = n;
+	*cap = ncap;
+	return true;
+}
+
+struct sla_ticket *ticket_new(const char *ticket_id)
+{
+	struct sla_ticket *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	snprintf(t->ticket_id, sizeof(t->ticket_id), "%s", ticket_id);
+	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
+	t->required_arrival_at = SLA_TIME_NONE;
+	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
+	t->reservation_at = t->reservation_appoint = SLA_TIME_NONE;
+	t->visit_arrive_at = SLA_TIME_NONE;
+	strcpy(t->calendar_id, "CN");
+	return t;
+}
+
+void ticket_free(struct sla_ticket *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nheld; i++)
+		free(t->held[i].payload);
+	free(t->held);
+	free(t->ms);
+	free(t->vs);
+	free(t->auths);
+	free(t->seen);
+	free(t);
+}
+
+bool ticket_seen(const struct sla_ticket *t, const char *event_id)
+{
+	for (int i = t->nseen - 1; i >= 0; i--)
+		if (strcmp(t->seen[i], event_id) == 0)
+			return true;
+	return false;
+}
+
+bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
+{
+	if (!grow((void **)&t->seen, &t->capseen, t->nseen + 1, sizeof(*t->seen)))
+		return false;
+	snprintf(t->seen[t->nseen++], SLA_ID_MAX + 1, "%s", event_id);
+	return true;
+}
+
+struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind)
+{
+	int occ = 1;
+	if (!grow((void **)&t->ms, &t->capms, t->nms + 1, sizeof(*t->ms)))
+		return NULL;
+	for (int i = 0; i < t->nms; i++)
+		if (t->ms[i].kind == kind)
+			occ++;
+	struct sla_milestone *m = &t->ms[t->nms++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->occurrence = occ;
+	m->status = MSS_PENDING;
+	m->started_at = m->due_at = m->stopped_at = SLA_TIME_NONE;
+	m->dirty = true;
+	return m;
+}
+
+struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code)
+{
+	int occ = 1;
+	if (!grow((void **)&t->vs, &t->capvs, t->nvs + 1, sizeof(*t->vs)))
+		return NULL;
+	for (int i = 0; i < t->nvs; i++)
+		if (t->vs[i].code == code && code != RC_MILESTONE_LATE)
+			occ++;
+	struct sla_violation *v = &t->vs[t->nvs++];
+	memset(v, 0, sizeof(*v));
+	v->code = code;
+	v->occurrence = occ;
+	v->due_at = v->observed_at = v->detected_at = v->confirm_at = SLA_TIME_NONE;
+	strcpy(v->details, "{}");
+	v->dirty = true;
+	return v;
+}
+
+bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
+{
+	if (!grow((void **)&t->auths, &t->capauths, t->nauths + 1, sizeof(*t->auths)))
+		return false;
+	t->auths[t->nauths++] = *a;
+	return true;
+}
+
+bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h)
+{
+	if (!grow((void **)&t->held, &t->capheld, t->nheld + 1, sizeof(*t->held)))
+		return false;
+	t->held[t->nheld++] = *h;
+	return true;
+}
+
+void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t)
+{
+	t->dirty = true;
+	if (t->in_dirty)
+		return;
+	if (!grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty)))
+		return; /* the ticket stays dirty and is written with the next batch that lists it */
+	out->dirty[out->ndirty++] = t;
+	t->in_dirty = true;
+}
+
+bool out_history(struct sla_out *out, const struct sla_ticket *t, const struct sla_violation *v, sla_time at,
+		 const char *cause_event_id)
+{
+	if (!grow_sz((void **)&out->hist, &out->caphist, out->nhist + 1, sizeof(*out->hist)))
+		return false;
+	struct sla_history *h = &out->hist[out->nhist++];
+	snprintf(h->ticket_id, sizeof(h->ticket_id), "%s", t->ticket_id);
+	violation_code(v, h->rule_code, sizeof(h->rule_code));
+	h->occurrence = v->occurrence;
+	h->status = v->status;
+	h->changed_at = at;
+	snprintf(h->cause_event_id, sizeof(h->cause_event_id), "%s", cause_event_id ? cause_event_id : "");
+	return true;
+}
+
+void core_out_init(struct sla_out *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+void core_out_clear(struct sla_out *out)
+{
+	for (size_t i = 0; i < out->ndirty; i++) {
+		struct sla_ticket *t = out->dirty[i];
+		t->dirty = t->in_dirty = false;
+		for (int j = 0; j < t->nms; j++)
+			t->ms[j].dirty = false;
+		for (int j = 0; j < t->nvs; j++)
+			t->vs[j].dirty = false;
+	}
+	for (size_t i = 0; i < out->ndead; i++)
+		free(out->dead[i].payload);
+	out->ndirty = out->nhist = out->ndead = 0;
+}
+
+void core_out_free(struct sla_out *out)
+{
+	core_out_clear(out);
+	free(out->dirty);
+	free(out->hist);
+	free(out->dead);
+	memset(out, 0, sizeof(*out));
+}
+
+bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, int64_t offset,
+		   enum sla_verdict reason, const char *detail, const uint8_t *payload, size_t len)
+{
+	if (!grow_sz((void **)&out->dead, &out->capdead, out->ndead + 1, sizeof(*out->dead)))
+		return false;
+	struct sla_dead *d = &out->dead[out->ndead];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->topic, sizeof(d->topic), "%s", topic ? topic : "");
+	d->partition = partition;
+	d->offset = offset;
+	d->reason = reason;
+	snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
+	if (len) {
+		d->payload = malloc(len);
+		if (!d->payload)
+			return false;
+		memcpy(d->payload, payload, len);
+		d->len = len;
+	}
+	out->ndead++;
+	return true;
+}
+
+const char *ms_status_name(enum sla_ms_status s)
+{
+	static const char *const n[] = {"PENDING", "MET", "BREACHED", "CANCELLED"};
+	return (unsigned)s < 4 ? n[s] : "";
+}
+
+const char *v_status_name(enum sla_v_status s)
+{
+	static const char *const n[] = {"PROVISIONAL", "CONFIRMED", "RETRACTED"};
+	return (unsigned)s < 3 ? n[s] : "";
+}
+
+const char *ticket_state_name(enum sla_ticket_state s)
+{
+	static const char *const n[] = {"CREATED", "DISPATCHED", "ACKNOWLEDGED", "ASSIGNED",
+					"RESERVED", "ON_SITE", "WORKING", "PAUSED",
+					"LEFT", "CLOSE_REQUESTED", "CLOSED", "CANCELLED"};
+	return (unsigned)s <= TS_CANCELLED ? n[s] : "";
+}
+
+const char *violation_code(const struct sla_violation *v, char *buf, size_t len)
+{
+	static const char *const n[RC_COUNT] = {
+		"",
+		"RESERVATION_CHANGED_TOO_LATE",
+		"RESERVATION_NO_EVIDENCE",
+		"START_WITHOUT_AUTH",
+		"START_OUTSIDE_AUTH",
+		"LEAVE_OUTSIDE_AUTH",
+		"CLOCK_NO_LOCATION",
+		"CLOCK_TOO_FAR",
+		"SIGNATURE_BEFORE_DISPATCH",
+	};
+	if (v->code == RC_MILESTONE_LATE)
+		snprintf(buf, len, "%s_LATE", milestone_name(v->milestone));
+	else
+		snprintf(buf, len, "%s", (unsigned)v->code < RC_COUNT ? n[v->code] : "");
+	return buf;
+}

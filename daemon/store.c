@@ -1,0 +1,1306 @@
+/* store.c - the PostgreSQL side: connection, migrations, loading calendars,
+ * offsets and ticket state, and the exactly-once batch commit (docs/storage.md). */
+#include "slad/store.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "slad/migrations.h"
+#include "slad/policy.h"
+
+/* pg_advisory_xact_lock key of migrations: "slad". */
+#define STORE_MIGRATION_LOCK "1936482660"
+/* How long a commit-outcome readback waits for the old session to end. */
+#define STORE_READBACK_WAIT_MS 10000
+
+struct store {
+	PGconn *conn;
+	/* Identity of the current server session, to end it after a COMMIT
+	 * whose answer was lost (pid alone may be reused). */
+	int backend_pid;
+	long long backend_start_us;
+	unsigned long long commit_seq;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	/* libpq messages end in newlines; ours are one line. */
+	n = strlen(err);
+	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+		err[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (err[i] == '\n')
+			err[i] = ' ';
+}
+
+/* Server NOTICEs ("relation already exists, skipping") are expected noise. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static bool conn_usable(const struct store *st)
+{
+	return st != NULL && st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+/* Runs a command without parameters; COMMAND_OK or TUPLES_OK expected. */
+static bool exec_simple(struct store *st, const char *sql, const char *what, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+static bool exec_simple(struct store *st, const char *sql, const char *what, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(st->conn, sql);
+	ExecStatusType s = PQresultStatus(res);
+	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+
+	if (!ok)
+		set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+	PQclear(res);
+	return ok;
+}
+
+/* Runs a parameterised query; NULL (and err) unless COMMAND_OK/TUPLES_OK. */
+static PGresult *exec_params(struct store *st, const char *sql, int n, const char *const *vals, const char *what,
+			     char *err, size_t errlen)
+{
+	PGresult *res = PQexecParams(st->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(res);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return res;
+	set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+	PQclear(res);
+	return NULL;
+}
+
+/* Ends an open or failed transaction; used on error paths only. */
+static void rollback_quietly(struct store *st)
+{
+	PGTransactionStatusType ts;
+
+	if (!conn_usable(st))
+		return;
+	if (PQpipelineStatus(st->conn) != PQ_PIPELINE_OFF)
+		(void)PQexitPipelineMode(st->conn);
+	ts = PQtransactionStatus(st->conn);
+	if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+}
+
+/* Remembers who this session is on the server; see struct store. */
+static bool session_init(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool session_init(struct store *st, char *err, size_t errlen)
+{
+	PGresult *res;
+
+	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+	st->backend_pid = PQbackendPID(st->conn);
+	st->backend_start_us = -1;
+	res = exec_params(st,
+			  "SELECT (extract(epoch FROM backend_start) * 1000000)::bigint"
+			  " FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+			  0, NULL, "reading session start", err, errlen);
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		st->backend_start_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+struct store *store_connect(const char *conninfo, char *err, size_t errlen)
+{
+	/* Later keywords override what the conninfo string sets: the store
+	 * always speaks UTF-8 (everything it sends is sanitized to UTF-8). */
+	const char *const keys[] = {"dbname", "fallback_application_name", "client_encoding", NULL};
+	const char *const vals[] = {conninfo ? conninfo : "", "slad", "UTF8", NULL};
+	struct store *st = NULL;
+
+	st = calloc(1, sizeof *st);
+	if (st == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	st->conn = PQconnectdbParams(keys, vals, 1);
+	if (st->conn == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		/* libpq's message names host and user, never the password. */
+		set_err(err, errlen, "connecting to PostgreSQL: %s", PQerrorMessage(st->conn));
+		goto fail;
+	}
+	if (!session_init(st, err, errlen))
+		goto fail;
+	return st;
+fail:
+	store_free(st);
+	return NULL;
+}
+
+void store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	PQfinish(st->conn);
+	free(st);
+}
+
+bool store_ok(struct store *st)
+{
+	return conn_usable(st);
+}
+
+bool store_reconnect(struct store *st, char *err, size_t errlen)
+{
+	if (st == NULL || st->conn == NULL) {
+		set_err(err, errlen, "no connection to reset");
+		return false;
+	}
+	PQreset(st->conn);
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		set_err(err, errlen, "reconnecting to PostgreSQL: %s", PQerrorMessage(st->conn));
+		return false;
+	}
+	return session_init(st, err, errlen);
+}
+
+/* ---- migrations ---- */
+
+static int migration_cmp(const void *a, const void *b)
+{
+	const struct migration *const *x = a;
+	const struct migration *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static size_t migration_count(void)
+{
+	size_t n = 0;
+
+	while (migrations[n].name != NULL)
+		n++;
+	return n;
+}
+
+static bool begin_locked(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool begin_locked(struct store *st, char *err, size_t errlen)
+{
+	return exec_simple(st, "BEGIN", "starting a migration transaction", err, errlen) &&
+	       exec_simple(st, "SELECT pg_advisory_xact_lock(" STORE_MIGRATION_LOCK ")", "taking the migration lock",
+			   err, errlen);
+}
+
+/* Runs one migration unless recorded; *ran tells which. */
+static bool migrate_one(struct store *st, const struct migration *m, bool *ran, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+static bool migrate_one(struct store *st, const struct migration *m, bool *ran, char *err, size_t errlen)
+{
+	const char *vals[1] = {m->name};
+	PGresult *res = NULL;
+	char what[160];
+
+	*ran = false;
+	if (!begin_locked(st, err, errlen))
+		goto fail;
+	res = exec_params(st, "SELECT 1 FROM sla.schema_migrations WHERE name = $1", 1, vals,
+			  "reading sla.schema_migrations", err, errlen);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		/* A multi-statement simple query joins the open transaction. */
+		snprintf(what, sizeof what, "migration %s", m->name);
+		if (!exec_simple(st, m->sql, what, err, errlen))
+			goto fail;
+		if (PQtransactionStatus(st->conn) != PQTRANS_INTRANS) {
+			set_err(err, errlen, "migration %s ended its transaction (it must not contain BEGIN/COMMIT)",
+				m->name);
+			goto fail;
+		}
+		PQclear(res);
+		res = exec_params(st, "INSERT INTO sla.schema_migrations (name) VALUES ($1)", 1, vals,
+				  "recording the migration", err, errlen);
+		if (res == NULL)
+			goto fail;
+		*ran = true;
+	}
+	PQclear(res);
+	res = NULL;
+	if (!exec_simple(st, "COMMIT", "committing the migration", err, errlen))
+		goto fail;
+	return true;
+fail:
+	PQclear(res);
+	*ran = false;
+	rollback_quietly(st);
+	return false;
+}
+
+bool store_migrate(struct store *st, int *applied, char *err, size_t errlen)
+{
+	size_t n = migration_count();
+	const struct migration **order = NULL;
+	PGresult *res = NULL;
+	int count = 0;
+	bool bootstrap;
+
+	if (applied != NULL)
+		*applied = 0;
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		goto fail;
+	}
+	order = calloc(n + 1, sizeof *order);
+	if (order == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = &migrations[i];
+	qsort(order, n, sizeof *order, migration_cmp);
+
+	/* The bookkeeping table must exist before it can be read; create it
+	 * only when missing, since CREATE SCHEMA needs the database's CREATE
+	 * privilege even with IF NOT EXISTS. */
+	if (!begin_locked(st, err, errlen))
+		goto fail;
+	res = exec_params(st, "SELECT to_regclass('sla.schema_migrations') IS NULL", 0, NULL,
+			  "looking for sla.schema_migrations", err, errlen);
+	if (res == NULL)
+		goto fail;
+	bootstrap = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	res = NULL;
+	if (bootstrap && !exec_simple(st,
+				      "CREATE SCHEMA IF NOT EXISTS sla;"
+				      " CREATE TABLE IF NOT EXISTS sla.schema_migrations ("
+				      " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+				      "creating sla.schema_migrations", err, errlen))
+		goto fail;
+	if (!exec_simple(st, "COMMIT", "committing sla.schema_migrations", err, errlen))
+		goto fail;
+
+	for (size_t i = 0; i < n; i++) {
+		bool ran;
+
+		if (!migrate_one(st, order[i], &ran, err, errlen))
+			goto fail;
+		if (ran)
+			count++;
+	}
+	free(order);
+	if (applied != NULL)
+		*applied = count;
+	return true;
+fail:
+	PQclear(res);
+	rollback_quietly(st);
+	free(order);
+	if (applied != NULL)
+		*applied = count;
+	return false;
+}
+
+bool store_migrations_current(struct store *st, char *err, size_t errlen)
+{
+	PGresult *res = NULL;
+	char missing[512] = "";
+	size_t nmissing = 0;
+
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	res = PQexec(st->conn, "SELECT name FROM sla.schema_migrations");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		/* 42P01 undefined_table, 3F000 invalid_schema_name */
+		if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+			set_err(err, errlen, "the database has no sla schema yet: run `slad migrate`");
+		else
+			set_err(err, errlen, "reading sla.schema_migrations: %s",
+				res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		PQclear(res);
+		return false;
+	}
+	for (size_t i = 0; migrations[i].name != NULL; i++) {
+		bool found = false;
+
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			found = strcmp(PQgetvalue(res, r, 0), migrations[i].name) == 0;
+		if (found)
+			continue;
+		if (nmissing++ > 0)
+			strncat(missing, ", ", sizeof missing - strlen(missing) - 1);
+		strncat(missing, migrations[i].name, sizeof missing - strlen(missing) - 1);
+	}
+	PQclear(res);
+	if (nmissing > 0) {
+		set_err(err, errlen, "the database lacks migration%s %s: run `slad migrate`", nmissing > 1 ? "s" : "",
+			missing);
+		return false;
+	}
+	return true;
+}
+
+/* ---- loading ---- */
+
+bool store_load_calendars(struct store *st, struct calendar_set *set, char *err, size_t errlen)
+{
+	PGresult *cals = NULL, *exc = NULL;
+	struct calendar cal;
+	bool have_cal = false;
+
+	memset(&cal, 0, sizeof cal);
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		goto fail;
+	}
+	/* utc_offset_min: the zone's offset now; see below. An unknown zone
+	 * fails the query (and so the load) with PostgreSQL's message. */
+	cals = exec_params(st,
+			   "SELECT c.calendar_id, c.tz,"
+			   " (extract(hour FROM c.office_open) * 60 + extract(minute FROM c.office_open))::int,"
+			   " (extract(hour FROM c.office_close) * 60 + extract(minute FROM c.office_close))::int,"
+			   " round(extract(epoch FROM (now() AT TIME ZONE c.tz) - (now() AT TIME ZONE 'UTC')) / 60)::int"
+			   " FROM sla.calendars c ORDER BY c.calendar_id",
+			   0, NULL, "reading sla.calendars", err, errlen);
+	if (cals == NULL)
+		goto fail;
+	exc = exec_params(st,
+			  "SELECT calendar_id, (day - DATE '1970-01-01')::bigint, kind, extract(year FROM day)::int"
+			  " FROM sla.calendar_exceptions ORDER BY calendar_id, day",
+			  0, NULL, "reading sla.calendar_exceptions", err, errlen);
+	if (exc == NULL)
+		goto fail;
+
+	for (int i = 0; i < PQntuples(cals); i++) {
+		const char *id = PQgetvalue(cals, i, 0);
+		const char *tz = PQgetvalue(cals, i, 1);
+		size_t nexc = 0;
+
+		if (strlen(id) > CAL_ID_MAX || strlen(tz) >= sizeof cal.tz) {
+			set_err(err, errlen, "calendar %.40s: id or time zone too long", id);
+			goto fail;
+		}
+		memset(&cal, 0, sizeof cal);
+		have_cal = true;
+		if (strcmp(tz, "Asia/Shanghai") == 0) {
+			calendar_init_cn(&cal);
+		} else {
+			/* TODO(calendar issue): compile the zone's real transitions.
+			 * Until then the offset in force when the calendar is loaded
+			 * applies at every instant (wrong across DST changes). */
+			cal.offsets = malloc(sizeof *cal.offsets);
+			if (cal.offsets == NULL) {
+				set_err(err, errlen, "out of memory");
+				goto fail;
+			}
+			cal.offsets[0].from = INT64_MIN;
+			cal.offsets[0].offset_min = (int32_t)strtol(PQgetvalue(cals, i, 4), NULL, 10);
+			cal.noffsets = 1;
+		}
+		snprintf(cal.id, sizeof cal.id, "%s", id);
+		snprintf(cal.tz, sizeof cal.tz, "%s", tz);
+		cal.office_open_min = (int)strtol(PQgetvalue(cals, i, 2), NULL, 10);
+		cal.office_close_min = (int)strtol(PQgetvalue(cals, i, 3), NULL, 10);
+
+		for (int r = 0; r < PQntuples(exc); r++)
+			if (strcmp(PQgetvalue(exc, r, 0), id) == 0)
+				nexc++;
+		if (nexc > 0) {
+			cal.exceptions = calloc(nexc, sizeof *cal.exceptions);
+			if (cal.exceptions == NULL) {
+				set_err(err, errlen, "out of memory");
+				goto fail;
+			}
+		}
+		cal.first_year = cal.last_year = 0;
+		for (int r = 0; r < PQntuples(exc); r++) {
+			struct cal_exception *e;
+			int year;
+
+			if (strcmp(PQgetvalue(exc, r, 0), id) != 0)
+				continue;
+			e = &cal.exceptions[cal.nexceptions++];
+			e->day = strtoll(PQgetvalue(exc, r, 1), NULL, 10);
+			e->kind = strcmp(PQgetvalue(exc, r, 2), "WORKDAY") == 0 ? CAL_WORKDAY : CAL_HOLIDAY;
+			year = (int)strtol(PQgetvalue(exc, r, 3), NULL, 10);
+			if (cal.first_year == 0 || year < cal.first_year)
+				cal.first_year = year;
+			if (year > cal.last_year)
+				cal.last_year = year;
+		}
+		/* calendar_set_add keeps the arrays only on success. */
+		if (!calendar_set_add(set, &cal)) {
+			set_err(err, errlen, "calendar %s: could not add it", id);
+			goto fail;
+		}
+		memset(&cal, 0, sizeof cal);
+		have_cal = false;
+	}
+	PQclear(cals);
+	PQclear(exc);
+	return true;
+fail:
+	if (have_cal)
+		calendar_free(&cal);
+	PQclear(cals);
+	PQclear(exc);
+	return false;
+}
+
+bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
+		       int64_t *next_offset, char *err, size_t errlen)
+{
+	char part[16];
+	const char *vals[3] = {group, topic, part};
+	PGresult *res;
+
+	*next_offset = -1;
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	snprintf(part, sizeof part, "%" PRId32, partition);
+	res = exec_params(st,
+			  "SELECT next_offset FROM sla.consumer_offsets"
+			  " WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
+			  3, vals, "reading sla.consumer_offsets", err, errlen);
+	if (res == NULL)
+		return false;
+	if (PQntuples(res) == 1)
+		*next_offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, char *err,
+			size_t errlen)
+{
+	char part[16];
+	const char *vals[1] = {part};
+	PGresult *res;
+	size_t n = 0;
+	bool failed = false;
+
+	if (count != NULL)
+		*count = 0;
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	snprintf(part, sizeof part, "%" PRId32, partition);
+	/* Binary results: bytea arrives as raw bytes. Single-row mode: a
+	 * partition may hold more state than we want in one PGresult. */
+	if (!PQsendQueryParams(st->conn, "SELECT ticket_id, state FROM sla.ticket_state WHERE partition = $1", 1, NULL,
+			       vals, NULL, NULL, 1)) {
+		set_err(err, errlen, "reading sla.ticket_state: %s", PQerrorMessage(st->conn));
+		return false;
+	}
+	if (!PQsetSingleRowMode(st->conn)) {
+		/* Still correct, only all rows at once. */
+	}
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		ExecStatusType s = PQresultStatus(res);
+
+		if (s == PGRES_SINGLE_TUPLE && !failed) {
+			const uint8_t *buf = (const uint8_t *)PQgetvalue(res, 0, 1);
+			size_t len = (size_t)PQgetlength(res, 0, 1);
+
+			if (!core_restore(core, buf, len)) {
+				set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
+					PQgetvalue(res, 0, 0));
+				failed = true;
+			} else {
+				n++;
+			}
+		} else if (s == PGRES_TUPLES_OK && !failed) {
+			/* Without single-row mode every row is here. */
+			for (int r = 0; r < PQntuples(res) && !failed; r++) {
+				if (!core_restore(core, (const uint8_t *)PQgetvalue(res, r, 1),
+						  (size_t)PQgetlength(res, r, 1))) {
+					set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
+						PQgetvalue(res, r, 0));
+					failed = true;
+				} else {
+					n++;
+				}
+			}
+		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !failed) {
+			set_err(err, errlen, "reading sla.ticket_state: %s", PQresultErrorMessage(res));
+			failed = true;
+		}
+		PQclear(res);
+	}
+	if (count != NULL)
+		*count = n;
+	return !failed;
+}
+
+/* ---- the batch commit ---- */
+
+/* A growing byte buffer; oom sticks until freed. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static bool sb_reserve(struct sbuf *b, size_t extra)
+{
+	size_t cap;
+	char *p;
+
+	if (b->oom)
+		return false;
+	if (b->len + extra + 1 <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	sb_put(b, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+			return 0; /* overlong, beyond U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* A PostgreSQL array literal ("{...}") being built, for unnest($n::T[]):
+ * one statement writes every row of a kind, whatever the batch size. */
+struct pgarr {
+	struct sbuf b;
+	size_t n;
+};
+
+static void arr_sep(struct pgarr *a)
+{
+	sb_putc(&a->b, a->n++ ? ',' : '{');
+}
+
+static void arr_null(struct pgarr *a)
+{
+	arr_sep(a);
+	sb_put(&a->b, "NULL", 4);
+}
+
+/* A quoted element. Invalid UTF-8 becomes '?': a byte PostgreSQL would
+ * reject must not turn the whole batch into one that can never commit. */
+static void arr_text(struct pgarr *a, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		arr_null(a);
+		return;
+	}
+	arr_sep(a);
+	sb_putc(&a->b, '"');
+	while (*p != '\0') {
+		size_t n = utf8_len(p);
+
+		if (n == 0) {
+			sb_putc(&a->b, '?');
+			p++;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			sb_putc(&a->b, '\\');
+		sb_put(&a->b, (const char *)p, n);
+		p += n;
+	}
+	sb_putc(&a->b, '"');
+}
+
+static void arr_int(struct pgarr *a, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+
+	arr_sep(a);
+	sb_put(&a->b, tmp, (size_t)n);
+}
+
+/* sla_time as milliseconds since the epoch; NULL for SLA_TIME_NONE. */
+static void arr_time(struct pgarr *a, sla_time t)
+{
+	if (t == SLA_TIME_NONE)
+		arr_null(a);
+	else
+		arr_int(a, t);
+}
+
+static void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (p == NULL && len > 0) {
+		arr_null(a);
+		return;
+	}
+	arr_sep(a);
+	if (!sb_reserve(&a->b, 2 * len + 6))
+		return;
+	sb_put(&a->b, "\"\\\\x", 4); /* "\\x: the array parser leaves \x for bytea */
+	for (size_t i = 0; i < len; i++) {
+		a->b.p[a->b.len++] = hex[p[i] >> 4];
+		a->b.p[a->b.len++] = hex[p[i] & 15];
+	}
+	a->b.p[a->b.len] = '\0';
+	sb_putc(&a->b, '"');
+}
+
+/* The finished literal, or NULL when out of memory. */
+static const char *arr_finish(struct pgarr *a)
+{
+	if (a->n == 0)
+		sb_putc(&a->b, '{');
+	sb_putc(&a->b, '}');
+	return a->b.oom ? NULL : a->b.p;
+}
+
+static void arrs_free(struct pgarr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].b.p);
+		memset(&a[i], 0, sizeof a[i]);
+	}
+}
+
+static const char *severity_name(int severity)
+{
+	static const char *const names[] = {NULL, "I", "II", "III", "IV"};
+
+	return severity >= 1 && severity <= 4 ? names[severity] : NULL;
+}
+
+static const char *empty_to_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* milliseconds since the epoch (bigint) -> timestamptz, exactly. */
+#define MS_TS(x) "('epoch'::timestamptz + (" x ") * interval '1 millisecond')"
+
+enum { TK_ID, TK_TYPE, TK_CLASS, TK_SEV, TK_PARTNER, TK_ENGINEER, TK_CAL, TK_STATE, TK_CREATED, TK_CLOSED,
+       TK_UPDATED, TK_NCOLS };
+static const char sql_tickets[] =
+	"INSERT INTO sla.tickets AS t (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id,"
+	" calendar_id, state, created_at, closed_at, updated_at)"
+	" SELECT DISTINCT ON (u.ticket_id) u.ticket_id, u.ticket_type, u.sla_class, u.severity,"
+	" nullif(u.partner_id, ''), nullif(u.engineer_id, ''), nullif(u.calendar_id, ''), u.state,"
+	" " MS_TS("u.created_at") ", " MS_TS("u.closed_at") ", coalesce(" MS_TS("u.updated_at") ", now())"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+	" $8::text[], $9::bigint[], $10::bigint[], $11::bigint[]) WITH ORDINALITY"
+	" AS u (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id, calendar_id, state,"
+	" created_at, closed_at, updated_at, ord)"
+	" ORDER BY u.ticket_id, u.ord DESC"
+	" ON CONFLICT (ticket_id) DO UPDATE SET ticket_type = excluded.ticket_type, sla_class = excluded.sla_class,"
+	" severity = excluded.severity, partner_id = excluded.partner_id, engineer_id = excluded.engineer_id,"
+	" calendar_id = excluded.calendar_id, state = excluded.state, created_at = excluded.created_at,"
+	" closed_at = excluded.closed_at, updated_at = excluded.updated_at, written_at = now()";
+
+enum { MS_ID, MS_NAME, MS_OCC, MS_STARTED, MS_DUE, MS_STOPPED, MS_STATUS, MS_PARTNER, MS_TTYPE, MS_PART, MS_NCOLS };
+/* policy_version: the version of the first write is kept, since an open
+ * milestone keeps the deadline it was armed with across reloads. */
+static const char sql_milestones[] =
+	"INSERT INTO sla.milestones AS m (ticket_id, milestone, occurrence, started_at, due_at, stopped_at, status,"
+	" partner_id, ticket_type, part_id, policy_version)"
+	" SELECT DISTINCT ON (u.ticket_id, u.milestone, u.occurrence) u.ticket_id, u.milestone, u.occurrence,"
+	" " MS_TS("u.started_at") ", " MS_TS("u.due_at") ", " MS_TS("u.stopped_at") ", u.status,"
+	" nullif(u.partner_id, ''), u.ticket_type, nullif(u.part_id, ''), $11::text"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[],"
+	" $8::text[], $9::text[], $10::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, milestone, occurrence, started_at, due_at, stopped_at, status, partner_id, ticket_type,"
+	" part_id, ord)"
+	" ORDER BY u.ticket_id, u.milestone, u.occurrence, u.ord DESC"
+	" ON CONFLICT (ticket_id, milestone, occurrence) DO UPDATE SET started_at = excluded.started_at,"
+	" due_at = excluded.due_at, stopped_at = excluded.stopped_at, status = excluded.status,"
+	" partner_id = excluded.partner_id, ticket_type = excluded.ticket_type, part_id = excluded.part_id,"
+	" policy_version = coalesce(m.policy_version, excluded.policy_version), written_at = now()";
+
+enum { VI_ID, VI_CODE, VI_MS, VI_OCC, VI_STATUS, VI_DUE, VI_OBSERVED, VI_DETECTED, VI_ENGINEER, VI_PARTNER,
+       VI_DETAILS, VI_NCOLS };
+/* detected_at is the first write's processing time: never updated. */
+static const char sql_violations[] =
+	"INSERT INTO sla.violations AS v (ticket_id, rule_code, milestone, occurrence, status, due_at, observed_at,"
+	" detected_at, engineer_id, partner_id, details, policy_version)"
+	" SELECT DISTINCT ON (u.ticket_id, u.rule_code, u.occurrence) u.ticket_id, u.rule_code, u.milestone,"
+	" u.occurrence, u.status, " MS_TS("u.due_at") ", " MS_TS("u.observed_at") ","
+	" coalesce(" MS_TS("u.detected_at") ", now()), nullif(u.engineer_id, ''), nullif(u.partner_id, ''),"
+	" coalesce(nullif(u.details, ''), '{}')::jsonb, $12::text"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[],"
+	" $8::bigint[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, rule_code, milestone, occurrence, status, due_at, observed_at, detected_at, engineer_id,"
+	" partner_id, details, ord)"
+	" ORDER BY u.ticket_id, u.rule_code, u.occurrence, u.ord DESC"
+	" ON CONFLICT (ticket_id, rule_code, occurrence) DO UPDATE SET milestone = excluded.milestone,"
+	" status = excluded.status, due_at = excluded.due_at, observed_at = excluded.observed_at,"
+	" engineer_id = excluded.engineer_id, partner_id = excluded.partner_id, details = excluded.details,"
+	" policy_version = coalesce(v.policy_version, excluded.policy_version), written_at = now()";
+
+enum { ST_ID, ST_PART, ST_STATE, ST_NCOLS };
+static const char sql_states[] =
+	"INSERT INTO sla.ticket_state AS s (ticket_id, partition, state, updated_at)"
+	" SELECT DISTINCT ON (u.ticket_id) u.ticket_id, u.partition, u.state, now()"
+	" FROM unnest($1::text[], $2::int[], $3::bytea[]) WITH ORDINALITY AS u (ticket_id, partition, state, ord)"
+	" ORDER BY u.ticket_id, u.ord DESC"
+	" ON CONFLICT (ticket_id) DO UPDATE SET partition = excluded.partition, state = excluded.state,"
+	" updated_at = now()";
+
+enum { HI_ID, HI_CODE, HI_OCC, HI_STATUS, HI_CHANGED, HI_CAUSE, HI_NCOLS };
+static const char sql_history[] =
+	"INSERT INTO sla.violation_history (violation_id, status, changed_at, cause_event_id)"
+	" SELECT v.violation_id, u.status, coalesce(" MS_TS("u.changed_at") ", now()), nullif(u.cause, '')"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, rule_code, occurrence, status, changed_at, cause, ord)"
+	" JOIN sla.violations v ON v.ticket_id = u.ticket_id AND v.rule_code = u.rule_code"
+	" AND v.occurrence = u.occurrence"
+	" ORDER BY u.ord"
+	" ON CONFLICT (violation_id, status) DO NOTHING";
+
+enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
+static const char sql_dead[] =
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
+	" ORDER BY u.ord";
+
+/* Compare-and-set of one offset; last_batch lets a lost COMMIT be read back
+ * even when the offset did not move (a batch of timer effects only). */
+static const char sql_offset_cas[] =
+	"UPDATE sla.consumer_offsets SET next_offset = $4, last_batch = $6, updated_at = now()"
+	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $5";
+static const char sql_offset_first[] =
+	"INSERT INTO sla.consumer_offsets (consumer_group, topic, partition, next_offset, last_batch)"
+	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+static const char sql_offset_read[] =
+	"SELECT next_offset, last_batch FROM sla.consumer_offsets"
+	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR SHARE";
+
+/* The rows of one batch as array literals. */
+struct batch {
+	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
+};
+
+static void batch_free(struct batch *b)
+{
+	arrs_free(b->tk, TK_NCOLS);
+	arrs_free(b->ms, MS_NCOLS);
+	arrs_free(b->vi, VI_NCOLS);
+	arrs_free(b->st, ST_NCOLS);
+	arrs_free(b->hi, HI_NCOLS);
+	arrs_free(b->dl, DL_NCOLS);
+}
+
+static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
+{
+	const char *ttype = ticket_type_name(t->type);
+
+	arr_text(&b->tk[TK_ID], t->ticket_id);
+	arr_text(&b->tk[TK_TYPE], ttype);
+	arr_text(&b->tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+	arr_text(&b->tk[TK_SEV], severity_name(t->severity));
+	arr_text(&b->tk[TK_PARTNER], t->partner_id);
+	arr_text(&b->tk[TK_ENGINEER], t->engineer_id);
+	arr_text(&b->tk[TK_CAL], t->calendar_id);
+	arr_text(&b->tk[TK_STATE], ticket_state_name(t->state));
+	arr_time(&b->tk[TK_CREATED], t->created_at);
+	arr_time(&b->tk[TK_CLOSED], t->closed_at);
+	arr_time(&b->tk[TK_UPDATED], t->updated_at);
+
+	for (int i = 0; i < t->nms; i++) {
+		const struct sla_milestone *m = &t->ms[i];
+
+		if (!m->dirty)
+			continue;
+		arr_text(&b->ms[MS_ID], t->ticket_id);
+		arr_text(&b->ms[MS_NAME], milestone_name(m->kind));
+		arr_int(&b->ms[MS_OCC], m->occurrence);
+		arr_time(&b->ms[MS_STARTED], m->started_at);
+		arr_time(&b->ms[MS_DUE], m->due_at);
+		arr_time(&b->ms[MS_STOPPED], m->stopped_at);
+		arr_text(&b->ms[MS_STATUS], ms_status_name(m->status));
+		arr_text(&b->ms[MS_PARTNER], t->partner_id);
+		arr_text(&b->ms[MS_TTYPE], ttype);
+		arr_text(&b->ms[MS_PART], m->part_id);
+	}
+
+	for (int i = 0; i < t->nvs; i++) {
+		const struct sla_violation *v = &t->vs[i];
+		char code[64];
+
+		if (!v->dirty)
+			continue;
+		arr_text(&b->vi[VI_ID], t->ticket_id);
+		arr_text(&b->vi[VI_CODE], violation_code(v, code, sizeof code));
+		arr_text(&b->vi[VI_MS], v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL);
+		arr_int(&b->vi[VI_OCC], v->occurrence);
+		arr_text(&b->vi[VI_STATUS], v_status_name(v->status));
+		arr_time(&b->vi[VI_DUE], v->due_at);
+		arr_time(&b->vi[VI_OBSERVED], v->observed_at);
+		arr_time(&b->vi[VI_DETECTED], v->detected_at);
+		arr_text(&b->vi[VI_ENGINEER], v->engineer_id);
+		arr_text(&b->vi[VI_PARTNER], t->partner_id);
+		arr_text(&b->vi[VI_DETAILS], v->details);
+	}
+}
+
+static bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+static bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < out->ndirty; i++) {
+		const struct sla_ticket *t = out->dirty[i];
+		uint8_t *state = NULL;
+		size_t len = 0;
+
+		/* A placeholder (not created yet) has no rows, only its state:
+		 * the early events it holds must survive a restart too. */
+		if (t->created)
+			batch_add_ticket_rows(b, t);
+		if (!ticket_encode(t, &state, &len)) {
+			set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
+			return false;
+		}
+		arr_text(&b->st[ST_ID], t->ticket_id);
+		arr_int(&b->st[ST_PART], t->partition);
+		arr_bytea(&b->st[ST_STATE], state, len);
+		free(state);
+	}
+
+	for (size_t i = 0; i < out->nhist; i++) {
+		const struct sla_history *h = &out->hist[i];
+
+		arr_text(&b->hi[HI_ID], h->ticket_id);
+		arr_text(&b->hi[HI_CODE], h->rule_code);
+		arr_int(&b->hi[HI_OCC], h->occurrence);
+		arr_text(&b->hi[HI_STATUS], v_status_name(h->status));
+		arr_time(&b->hi[HI_CHANGED], h->changed_at);
+		arr_text(&b->hi[HI_CAUSE], h->cause_event_id);
+	}
+
+	for (size_t i = 0; i < out->ndead; i++) {
+		const struct sla_dead *d = &out->dead[i];
+		const char *reason = verdict_reason(d->reason);
+		char fallback[32];
+
+		if (reason == NULL) {
+			/* Not a dead-letter verdict: a core bug, but keep the message. */
+			snprintf(fallback, sizeof fallback, "VERDICT_%d", (int)d->reason);
+			reason = fallback;
+		}
+		arr_text(&b->dl[DL_TOPIC], d->topic);
+		arr_int(&b->dl[DL_PART], d->partition);
+		arr_int(&b->dl[DL_OFFSET], d->offset);
+		arr_text(&b->dl[DL_REASON], reason);
+		arr_text(&b->dl[DL_DETAIL], d->detail);
+		arr_bytea(&b->dl[DL_PAYLOAD], d->payload, d->len);
+	}
+	return true;
+}
+
+/* One statement queued in the pipeline. */
+struct queued {
+	const char *what;
+	int offset_index; /* >= 0: a compare-and-set of offs[offset_index] */
+};
+
+struct pipeline {
+	struct queued *q;
+	size_t n, cap;
+};
+
+static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
+		      const char *what, int offset_index, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
+		      const char *what, int offset_index, char *err, size_t errlen)
+{
+	if (p->n == p->cap) {
+		set_err(err, errlen, "internal: pipeline too long");
+		return false;
+	}
+	if (!PQsendQueryParams(st->conn, sql, nparams, NULL, vals, NULL, NULL, 0)) {
+		set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
+		return false;
+	}
+	p->q[p->n].what = what;
+	p->q[p->n].offset_index = offset_index;
+	p->n++;
+	return true;
+}
+
+/* Queues one unnest() statement when its arrays hold rows. */
+static bool pipe_send_arrays(struct store *st, struct pipeline *p, const char *sql, struct pgarr *cols, int ncols,
+			     bool with_version, const char *version, const char *what, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* with_version: the statement takes policy_version as its last parameter. */
+static bool pipe_send_arrays(struct store *st, struct pipeline *p, const char *sql, struct pgarr *cols, int ncols,
+			     bool with_version, const char *version, const char *what, char *err, size_t errlen)
+{
+	const char *vals[16];
+
+	if (cols[0].n == 0)
+		return true;
+	for (int i = 0; i < ncols; i++) {
+		vals[i] = arr_finish(&cols[i]);
+		if (vals[i] == NULL) {
+			set_err(err, errlen, "%s: out of memory", what);
+			return false;
+		}
+	}
+	vals[ncols] = version;
+	return pipe_send(st, p, sql, ncols + (with_version ? 1 : 0), vals, what, -1, err, errlen);
+}
+
+static int offset_cmp(const void *a, const void *b)
+{
+	const struct store_offset *x = *(const struct store_offset *const *)a;
+	const struct store_offset *y = *(const struct store_offset *const *)b;
+	int c = strcmp(x->topic, y->topic);
+
+	if (c != 0)
+		return c;
+	return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* After a COMMIT whose answer was lost: ends the old session if it is still
+ * there (so its transaction is decided), then reads the offsets back. The
+ * batch committed iff every offset holds `to` and this batch's token. */
+static enum store_result commit_readback(struct store *st, const char *group, const struct store_offset *offs,
+					 size_t noffs, const char *token, char *err, size_t errlen)
+{
+	int old_pid = st->backend_pid;
+	long long old_start = st->backend_start_us;
+	char pid_s[16], start_s[24], part[16];
+	char why[256];
+	PGresult *res = NULL;
+	size_t matched = 0;
+
+	if (!store_reconnect(st, why, sizeof why)) {
+		set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
+		return STORE_ERROR;
+	}
+	if (noffs == 0) {
+		set_err(err, errlen, "connection lost during COMMIT; outcome unknown (no offsets to read back)");
+		return STORE_ERROR;
+	}
+	if (old_start >= 0) {
+		const char *vals[2] = {pid_s, start_s};
+		struct timespec pause = {0, 100 * 1000 * 1000};
+
+		snprintf(pid_s, sizeof pid_s, "%d", old_pid);
+		snprintf(start_s, sizeof start_s, "%lld", old_start);
+		for (int waited = 0; waited < STORE_READBACK_WAIT_MS; waited += 100) {
+			res = PQexecParams(st->conn,
+					   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1"
+					   " AND (extract(epoch FROM backend_start) * 1000000)::bigint = $2",
+					   2, NULL, vals, NULL, NULL, 0);
+			/* Not allowed to signal it: the row lock below still waits. */
+			if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0)
+				break;
+			PQclear(res);
+			res = NULL;
+			nanosleep(&pause, NULL);
+		}
+		PQclear(res);
+		res = NULL;
+	}
+
+	if (!exec_simple(st, "BEGIN", "reading back offsets", err, errlen) ||
+	    !exec_simple(st, "SET LOCAL lock_timeout = '10s'", "reading back offsets", err, errlen))
+		goto unknown;
+	for (size_t i = 0; i < noffs; i++) {
+		const char *vals[3] = {group, offs[i].topic, part};
+
+		snprintf(part, sizeof part, "%" PRId32, offs[i].partition);
+		res = exec_params(st, sql_offset_read, 3, vals, "reading back offsets", err, errlen);
+		if (res == NULL)
+			goto unknown;
+		if (PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) == offs[i].to &&
+		    strcmp(PQgetvalue(res, 0, 1), token) == 0)
+			matched++;
+		PQclear(res);
+		res = NULL;
+	}
+	if (!exec_simple(st, "COMMIT", "reading back offsets", err, errlen))
+		goto unknown;
+	if (matched == noffs)
+		return STORE_OK;
+	set_err(err, errlen, "connection lost during COMMIT; read back: not committed");
+	return STORE_ERROR;
+unknown:
+	PQclear(res);
+	rollback_quietly(st);
+	snprintf(why, sizeof why, "%s", err ? err : "");
+	set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
+	return STORE_ERROR;
+}
+
+enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
+			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
+			       size_t errlen)
+{
+	struct batch b;
+	struct pipeline p = {0};
+	const struct store_offset **sorted = NULL;
+	char (*offnum)[3][24] = NULL; /* to, from, partition as text */
+	char token[80];
+	PGresult *res = NULL;
+	bool failed = false, broken = false, conflict = false;
+	int nulls = 0;
+	size_t got = 0;
+	enum store_result rc = STORE_ERROR;
+	const char *pv = empty_to_null(policy_version);
+
+	memset(&b, 0, sizeof b);
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return STORE_ERROR;
+	}
+	/* A previous failure may have left a transaction or a pipeline open. */
+	rollback_quietly(st);
+	if (PQpipelineStatus(st->conn) != PQ_PIPELINE_OFF ||
+	    PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		set_err(err, errlen, "the connection is busy: reconnect");
+		return STORE_ERROR;
+	}
+
+	if (!batch_build(&b, out, err, errlen))
+		goto done;
+	sorted = calloc(noffs + 1, sizeof *sorted);
+	offnum = calloc(noffs + 1, sizeof *offnum);
+	p.cap = noffs + 8;
+	p.q = calloc(p.cap, sizeof *p.q);
+	if (sorted == NULL || offnum == NULL || p.q == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto done;
+	}
+	/* Same lock order in every instance: no deadlock between two that
+	 * both believe they own overlapping partitions. */
+	for (size_t i = 0; i < noffs; i++)
+		sorted[i] = &offs[i];
+	qsort(sorted, noffs, sizeof *sorted, offset_cmp);
+	snprintf(token, sizeof token, "%d.%lld.%llu", st->backend_pid, st->backend_start_us, ++st->commit_seq);
+
+	/* Round trip 1: every statement of the transaction, one Sync. The
+	 * offsets go first: their row locks fence a rival owner before any
+	 * result row is touched. */
+	if (!PQenterPipelineMode(st->conn)) {
+		set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
+		goto done;
+	}
+	if (!pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
+		goto send_failed;
+	for (size_t i = 0; i < noffs; i++) {
+		const struct store_offset *o = sorted[i];
+		const char *vals[6] = {group, o->topic, offnum[i][2], offnum[i][0], offnum[i][1], token};
+
+		snprintf(offnum[i][0], sizeof offnum[i][0], "%" PRId64, o->to);
+		snprintf(offnum[i][1], sizeof offnum[i][1], "%" PRId64, o->from);
+		snprintf(offnum[i][2], sizeof offnum[i][2], "%" PRId32, o->partition);
+		if (o->from < 0) {
+			vals[4] = token; /* no $5 (from) in the INSERT */
+			if (!pipe_send(st, &p, sql_offset_first, 5, vals, "creating the consumer offset",
+				       (int)(o - offs), err, errlen))
+				goto send_failed;
+		} else if (!pipe_send(st, &p, sql_offset_cas, 6, vals, "moving the consumer offset", (int)(o - offs),
+				      err, errlen)) {
+			goto send_failed;
+		}
+	}
+	if (!pipe_send_arrays(st, &p, sql_tickets, b.tk, TK_NCOLS, false, NULL, "writing sla.tickets", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_milestones, b.ms, MS_NCOLS, true, pv, "writing sla.milestones", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_violations, b.vi, VI_NCOLS, true, pv, "writing sla.violations", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_states, b.st, ST_NCOLS, false, NULL, "writing sla.ticket_state", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_history, b.hi, HI_NCOLS, false, NULL, "writing sla.violation_history", err,
+			      errlen) ||
+	    !pipe_send_arrays(st, &p, sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen))
+		goto send_failed;
+	if (!PQpipelineSync(st->conn)) {
+		set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));
+		goto send_failed;
+	}
+
+	for (;;) {
+		ExecStatusType s;
+
+		res = PQgetResult(st->conn);
+		if (res == NULL) {
+			/* One NULL ends each statement's results; two in a row
+			 * mean nothing more will come. */
+			if (PQstatus(st->conn) != CONNECTION_OK || ++nulls > 1) {
+				broken = true;
+				break;
+			}
+			continue;
+		}
+		nulls = 0;
+		s = PQresultStatus(res);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			res = NULL;
+			break;
+		}
+		if (got < p.n) {
+			const struct queued *q = &p.q[got];
+
+			if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+				if (q->offset_index >= 0 && strcmp(PQcmdTuples(res), "1") != 0 && !conflict) {
+					const struct store_offset *o = &offs[q->offset_index];
+
+					if (!failed)
+						set_err(err, errlen,
+							"offset of %s/%" PRId32 " is no longer %" PRId64
+							": another instance owns the partition",
+							o->topic, o->partition, o->from);
+					conflict = true;
+				}
+			} else if (s != PGRES_PIPELINE_ABORTED && !failed && !conflict) {
+				set_err(err, errlen, "%s: %s", q->what, PQresultErrorMessage(res));
+				failed = true;
+			} else {
+				failed = true;
+			}
+		}
+		got++;
+		PQclear(res);
+		res = NULL;
+		if (PQstatus(st->conn) != CONNECTION_OK) {
+			broken = true;
+			break;
+		}
+	}
+	if (broken || got != p.n) {
+		/* COMMIT was never sent: nothing of this batch is in. */
+		if (!failed)
+			set_err(err, errlen, "connection lost before COMMIT: %s", PQerrorMessage(st->conn));
+		goto done;
+	}
+	if (!PQexitPipelineMode(st->conn)) {
+		set_err(err, errlen, "leaving pipeline mode: %s", PQerrorMessage(st->conn));
+		goto done;
+	}
+	if (conflict || failed) {
+		rollback_quietly(st);
+		rc = conflict ? STORE_CONFLICT : STORE_ERROR;
+		goto done;
+	}
+
+	/* Round trip 2. */
+	res = PQexec(st->conn, "COMMIT");
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0) {
+		rc = STORE_OK;
+	} else if (PQstatus(st->conn) != CONNECTION_OK) {
+		rc = commit_readback(st, group, offs, noffs, token, err, errlen);
+	} else {
+		/* e.g. a deferred foreign key: the server rolled back. */
+		set_err(err, errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		rollback_quietly(st);
+	}
+	PQclear(res);
+	res = NULL;
+	goto done;
+
+send_failed:
+	/* Nothing was committed; a broken connection is left for the caller
+	 * to reconnect, a healthy one is cleaned up. */
+	if (conn_usable(st)) {
+		(void)PQpipelineSync(st->conn);
+		while (PQstatus(st->conn) == CONNECTION_OK) {
+			res = PQgetResult(st->conn);
+			if (res == NULL) {
+				if (++nulls > 1)
+					break;
+				continue;
+			}
+			nulls = 0;
+			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				res = NULL;
+				break;
+			}
+			PQclear(res);
+			res = NULL;
+		}
+		rollback_quietly(st);
+	}
+done:
+	PQclear(res);
+	batch_free(&b);
+	free(sorted);
+	free(offnum);
+	free(p.q);
+	return rc;
+}

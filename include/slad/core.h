@@ -1,0 +1,234 @@
+/* core.h - the pure SLA core: ticket state machines, milestones, violations.
+ *
+ * The core takes (state, event, now) and records what changed; it does no
+ * I/O and never reads the clock. The daemon, `slactl replay` and the tests
+ * drive the same functions. One `struct sla_core` serves one Kafka partition
+ * (or one replay): its processing clock is the `now` passed in. */
+#ifndef SLAD_CORE_H
+#define SLAD_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slad/calendar.h"
+#include "slad/policy.h"
+#include "slad/timeutil.h"
+#include "slad/v1/events.pb-c.h"
+
+#define SLA_ID_MAX 64
+#define SLA_EVENT_MAX_BYTES (64 * 1024) /* larger messages: OVERSIZE */
+
+/* Outcome of one event. The dead-letter reasons are events.md's codes. */
+enum sla_verdict {
+	SV_APPLIED = 0,
+	SV_DUPLICATE,
+	SV_HELD, /* unknown ticket: kept until it is created or the grace passes */
+	SV_DECODE_ERROR,
+	SV_MISSING_FIELD,
+	SV_BAD_VALUE,
+	SV_UNKNOWN_TICKET,
+	SV_INVALID_TRANSITION,
+	SV_TOO_LATE,
+	SV_OVERSIZE,
+};
+/* "DECODE_ERROR", ... or NULL for SV_APPLIED / SV_DUPLICATE / SV_HELD. */
+const char *verdict_reason(enum sla_verdict v);
+static inline bool verdict_is_dead_letter(enum sla_verdict v) { return v >= SV_DECODE_ERROR; }
+
+enum sla_rule_code {
+	RC_MILESTONE_LATE = 0, /* <MILESTONE>_LATE, named by the milestone */
+	RC_RESERVATION_CHANGED_TOO_LATE,
+	RC_RESERVATION_NO_EVIDENCE,
+	RC_START_WITHOUT_AUTH,
+	RC_START_OUTSIDE_AUTH,
+	RC_LEAVE_OUTSIDE_AUTH,
+	RC_CLOCK_NO_LOCATION,
+	RC_CLOCK_TOO_FAR,
+	RC_SIGNATURE_BEFORE_DISPATCH,
+	RC_COUNT
+};
+
+enum sla_ms_status { MSS_PENDING = 0, MSS_MET, MSS_BREACHED, MSS_CANCELLED };
+enum sla_v_status { VS_PROVISIONAL = 0, VS_CONFIRMED, VS_RETRACTED };
+
+enum sla_ticket_state {
+	TS_CREATED = 0,
+	TS_DISPATCHED,
+	TS_ACKNOWLEDGED,
+	TS_ASSIGNED,
+	TS_RESERVED,
+	TS_ON_SITE,
+	TS_WORKING,
+	TS_PAUSED,
+	TS_LEFT,
+	TS_CLOSE_REQUESTED,
+	TS_CLOSED,
+	TS_CANCELLED,
+};
+
+const char *ms_status_name(enum sla_ms_status s);
+const char *v_status_name(enum sla_v_status s);
+const char *ticket_state_name(enum sla_ticket_state s);
+
+struct sla_milestone {
+	enum sla_milestone_kind kind;
+	int occurrence;
+	enum sla_ms_status status;
+	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
+	char part_id[SLA_ID_MAX + 1];           /* spare-part milestones */
+	bool fired;                              /* the deadline passed while open */
+	bool dirty;
+};
+
+struct sla_violation {
+	enum sla_rule_code code;
+	enum sla_milestone_kind milestone; /* for RC_MILESTONE_LATE */
+	int occurrence;
+	enum sla_v_status status;
+	sla_time due_at, observed_at, detected_at, confirm_at;
+	char engineer_id[SLA_ID_MAX + 1];
+	char details[192]; /* a JSON object */
+	bool dirty;
+};
+
+struct sla_auth {
+	sla_time granted_at, window_start, window_end;
+};
+
+/* A violation's status change, for sla.violation_history. */
+struct sla_history {
+	char ticket_id[SLA_ID_MAX + 1];
+	char rule_code[48];
+	int occurrence;
+	enum sla_v_status status;
+	sla_time changed_at;
+	char cause_event_id[SLA_ID_MAX + 1]; /* empty: the processing clock */
+};
+
+/* An event kept for a ticket that does not exist yet. */
+struct sla_held {
+	char topic[64];
+	int32_t partition;
+	int64_t offset;
+	sla_time occurred_at;
+	uint8_t *payload; /* the protobuf message, owned */
+	size_t len;
+};
+
+struct sla_ticket {
+	char ticket_id[SLA_ID_MAX + 1];
+	bool created; /* false: a placeholder holding early events */
+	enum sla_ticket_type type;
+	enum sla_class sla_class;
+	int severity;
+	enum sla_ticket_state state;
+	char partner_id[SLA_ID_MAX + 1];
+	char engineer_id[SLA_ID_MAX + 1]; /* current implementer */
+	char calendar_id[CAL_ID_MAX + 1];
+	bool site_classified, has_site;
+	double site_lat, site_lon;
+	sla_time created_at, closed_at, updated_at;
+	sla_time required_arrival_at;
+	sla_time first_dispatched_at, first_assigned_at, first_arrive_at;
+	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
+	sla_time reservation_appoint; /* its appointment_at */
+	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
+	bool visit_paused;
+	int32_t partition;
+	const struct calendar *cal;
+
+	struct sla_milestone *ms;
+	int nms, capms;
+	struct sla_violation *vs;
+	int nvs, capvs;
+	struct sla_auth *auths;
+	int nauths, capauths;
+	char (*seen)[SLA_ID_MAX + 1]; /* event ids applied, for duplicates */
+	int nseen, capseen;
+	struct sla_held *held;
+	int nheld, capheld;
+
+	bool dirty;      /* the tickets row or the state changed */
+	bool in_dirty;   /* already listed in sla_out.dirty */
+};
+
+/* What a batch changed. The store writes the dirty tickets' rows (the
+ * ticket, its dirty milestones and violations, its state), the history and
+ * the dead letters, then calls core_out_clear(). */
+struct sla_dead {
+	char topic[64];
+	int32_t partition;
+	int64_t offset;
+	enum sla_verdict reason;
+	char detail[256];
+	uint8_t *payload; /* owned */
+	size_t len;
+};
+
+struct sla_out {
+	struct sla_ticket **dirty;
+	size_t ndirty, capdirty;
+	struct sla_history *hist;
+	size_t nhist, caphist;
+	struct sla_dead *dead;
+	size_t ndead, capdead;
+};
+
+void core_out_init(struct sla_out *out);
+/* Resets dirty flags and empties the lists (after a commit). */
+void core_out_clear(struct sla_out *out);
+void core_out_free(struct sla_out *out);
+/* Adds a dead letter (copies payload and detail). */
+bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, int64_t offset,
+		   enum sla_verdict reason, const char *detail, const uint8_t *payload, size_t len);
+
+/* Where an event came from; payload is its protobuf encoding. */
+struct sla_origin {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const uint8_t *payload;
+	size_t len;
+};
+
+struct sla_core;
+
+/* Borrows pol and cals: they must outlive the core (or be swapped with
+ * core_set_config). */
+struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_set *cals);
+void core_free(struct sla_core *core);
+void core_set_config(struct sla_core *core, const struct sla_policy *pol, const struct calendar_set *cals);
+
+/* Decodes and checks one message. On success *ev is set (free it with
+ * slad__v1__event__free_unpacked). detail explains a failure. */
+enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
+			      size_t detail_len);
+/* Checks the fields an event type requires (events.md). */
+enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len);
+
+/* Applies one decoded, checked event at processing time `now`: first lets
+ * the clock pass every deadline up to `now`, then applies the event. A
+ * dead-letter verdict has been recorded in `out` already. */
+enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, const struct sla_origin *origin,
+			    sla_time now, struct sla_out *out);
+/* Decodes, checks and applies; records dead letters in `out`. */
+enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *origin, sla_time now,
+				struct sla_out *out);
+/* Moves the processing clock to `now`: fires deadlines, confirms. */
+void core_advance(struct sla_core *core, sla_time now, struct sla_out *out);
+/* The earliest pending timer, or SLA_TIME_NONE. */
+sla_time core_next_due(const struct sla_core *core);
+
+size_t core_ticket_count(const struct sla_core *core);
+size_t core_timer_count(const struct sla_core *core);
+const struct sla_ticket *core_find(const struct sla_core *core, const char *ticket_id);
+
+/* Ticket state as bytes (sla.ticket_state.state), and back. */
+bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len) __attribute__((warn_unused_result));
+bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len) __attribute__((warn_unused_result));
+
+/* "DISPATCH_LATE", "CLOCK_TOO_FAR", ... into buf. */
+const char *violation_code(const struct sla_violation *v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* jsonl.h - the JSON Lines form of events (events.md) to protobuf, and back. */
+#ifndef SLAD_JSONL_H
+#define SLAD_JSONL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slad/timeutil.h"
+
+enum sla_topic { TOPIC_WORKORDERS = 0, TOPIC_CLOCKINS = 1, TOPIC_ASSESSMENTS = 2, TOPIC_COUNT };
+
+/* The default topic names: fsm.workorders, fsm.clockins, fsm.assessments. */
+const char *topic_default_name(enum sla_topic t);
+
+struct jsonl_event {
+	uint8_t *payload; /* protobuf-packed slad.v1.Event, malloc'd, owned */
+	size_t len;
+	enum sla_topic topic;
+	char key[65];        /* ticket_id, or partner_id for assessments */
+	char event_id[65];
+	sla_time occurred_at;
+};
+
+/* Parses one JSON object (one line) into a packed Event. Unknown fields,
+ * missing required fields and bad values fail with a message naming the
+ * field in err. */
+bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void jsonl_event_clear(struct jsonl_event *ev);
+
+#endif

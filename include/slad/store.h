@@ -1,0 +1,77 @@
+/* store.h - the PostgreSQL side: one libpq connection, migrations, loading
+ * calendars, offsets and ticket state, and the exactly-once batch commit.
+ *
+ * Every fallible function returns bool (or enum store_result) and explains a
+ * failure in err (never with the conninfo or a password). The connection is
+ * blocking; one `struct store` is used by one thread. */
+#ifndef SLAD_STORE_H
+#define SLAD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slad/calendar.h"
+#include "slad/core.h"
+
+struct store;
+
+/* conninfo: a libpq connection string or URI; "" or NULL uses the PG*
+ * environment. NULL on failure. */
+struct store *store_connect(const char *conninfo, char *err, size_t errlen) __attribute__((warn_unused_result));
+void store_free(struct store *st); /* accepts NULL */
+/* The connection is usable (PQstatus). */
+bool store_ok(struct store *st);
+/* Drops and reopens the connection with the same parameters. */
+bool store_reconnect(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Applies every embedded migration not yet in sla.schema_migrations, in name
+ * order, each in its own transaction holding an advisory lock so concurrent
+ * migrators serialize. Works on an empty database. *applied = how many ran
+ * (may be NULL). */
+bool store_migrate(struct store *st, int *applied, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* true when every embedded migration is recorded; false with err naming the
+ * missing one(s), or the failure. */
+bool store_migrations_current(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Adds sla.calendars with their sla.calendar_exceptions to set (normally
+ * empty). On failure set may hold some of them: free it. */
+bool store_load_calendars(struct store *st, struct calendar_set *set, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* next_offset of (group, topic, partition), or -1 when there is no row. */
+bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
+		       int64_t *next_offset, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* core_restore()s every sla.ticket_state row of `partition`; *count = rows
+ * (may be NULL). Fails on the first row core_restore rejects (err names it). */
+bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, char *err,
+			size_t errlen) __attribute__((warn_unused_result));
+
+/* The consumer offsets a batch covers: next_offset moves from `from` (the
+ * value read at assignment or written by this instance's last commit; -1:
+ * no row yet) to `to`. */
+struct store_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t from;
+	int64_t to;
+};
+
+enum store_result {
+	STORE_OK = 0,
+	STORE_CONFLICT, /* another instance moved an offset: rolled back, the partition is not ours */
+	STORE_ERROR,    /* not committed (or outcome unknown): reload state and offsets */
+};
+
+/* Writes the batch in ONE transaction: the dirty tickets' rows, milestones,
+ * violations and states, the violation history, the dead letters, and the
+ * compare-and-set of every offset (docs/storage.md). STORE_CONFLICT when an
+ * offset no longer holds `from`. If the connection drops during COMMIT, the
+ * outcome is read back from sla.consumer_offsets after reconnecting. Does not
+ * clear `out`: the caller does, after STORE_OK. policy_version may be NULL. */
+enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
+			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
+			       size_t errlen) __attribute__((warn_unused_result));
+
+#endif

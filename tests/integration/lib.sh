@@ -1,0 +1,128 @@
+# lib.sh - shared fixtures for the integration tests: a throwaway PostgreSQL
+# cluster, `slactl mock-kafka`, slad, and polling with a deadline.
+# Sourced by every test_*.sh; BIN (the build's bin dir) and SRC are set by ctest.
+set -euo pipefail
+
+: "${BIN:?BIN must point at the directory holding slad and slactl}"
+: "${SRC:?SRC must point at the source tree}"
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+WORK=$(mktemp -d /tmp/slad-it.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+
+log() { printf '# %s\n' "$*" >&2; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+cleanup() {
+	local rc=$?
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if [ -f "$WORK/pg/data/postmaster.pid" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+	fi
+	if [ $rc -ne 0 ]; then
+		for f in "$WORK"/*.log "$WORK"/pg/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 40 lines)" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT
+
+# Runs a command as the postgres user when we are root (initdb refuses root).
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_start: a private cluster on a Unix socket in $WORK/pg, no TCP.
+pg_start() {
+	mkdir -p "$WORK/pg"
+	[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+	as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >"$WORK/initdb.log" 2>&1 ||
+		fail "initdb failed"
+	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -w -l "$WORK/pg/postgres.log" \
+		-o "-k $WORK/pg -c listen_addresses= -c fsync=off -c port=5432" start >/dev/null ||
+		fail "postgres did not start"
+	export PGHOST="$WORK/pg" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+	export SLAD_POSTGRES_CONNINFO="host=$WORK/pg port=5432 user=postgres dbname=postgres"
+}
+
+pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null; }
+pg_restart() { as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -w -l "$WORK/pg/postgres.log" \
+	-o "-k $WORK/pg -c listen_addresses= -c fsync=off -c port=5432" start >/dev/null; }
+
+# newdb NAME: an empty database with the schema applied; prints its conninfo.
+newdb() {
+	psql -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $1" >/dev/null
+	local ci="host=$WORK/pg port=5432 user=postgres dbname=$1"
+	SLAD_POSTGRES_CONNINFO="$ci" "$BIN/slad" migrate >/dev/null || fail "slad migrate on $1"
+	echo "$ci"
+}
+
+# kafka_start [PARTITIONS]: the mock cluster; sets BROKERS.
+kafka_start() {
+	local fifo="$WORK/kafka.out"
+	"$BIN/slactl" mock-kafka --partitions "${1:-4}" >"$fifo" 2>"$WORK/kafka.log" &
+	PIDS+=($!)
+	KAFKA_PID=$!
+	poll_file_line "$fifo" 10 || fail "mock-kafka printed no bootstrap servers"
+	BROKERS=$(head -n 1 "$fifo")
+	export BROKERS SLAD_KAFKA_BROKERS="$BROKERS"
+}
+
+poll_file_line() {
+	local f=$1 deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		[ -s "$f" ] && [ "$(wc -l <"$f")" -ge 1 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# slad_start NAME [ENV=VALUE...]: starts slad in the background, logs to $WORK/NAME.log; sets SLAD_PID.
+slad_start() {
+	local name=$1
+	shift
+	env "$@" "$BIN/slad" >>"$WORK/$name.log" 2>&1 &
+	SLAD_PID=$!
+	PIDS+=($SLAD_PID)
+}
+
+# q SQL: one value from the default database (or $DB if set).
+q() { psql ${DB:+"$DB"} -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+# poll_sql SQL EXPECTED TIMEOUT: waits until the query returns EXPECTED.
+poll_sql() {
+	local sql=$1 want=$2 deadline=$((SECONDS + $3)) got=""
+	while [ $SECONDS -lt $deadline ]; do
+		got=$(q "$sql" 2>/dev/null || true)
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for [$sql] = [$want], last [$got]"
+}
+
+# The number of messages produced to the three topics equals the offsets slad committed.
+committed_total() { q "SELECT coalesce(sum(next_offset),0) FROM sla.consumer_offsets WHERE consumer_group='${1:-slad}'"; }
+
+# Result rows without processing-time columns: what must be identical across runs.
+dump_results() {
+	psql ${1:+"$1"} -qAt -v ON_ERROR_STOP=1 <<'SQL'
+SELECT 'M', ticket_id, milestone, occurrence, started_at, due_at, stopped_at, status FROM sla.milestones
+ ORDER BY 2, 3, 4;
+SELECT 'V', ticket_id, rule_code, coalesce(milestone, ''), occurrence, status, due_at, observed_at,
+       coalesce(engineer_id, ''), partner_id FROM sla.violations ORDER BY 2, 3, 5;
+SELECT 'H', v.ticket_id, v.rule_code, v.occurrence, h.status, coalesce(h.cause_event_id, '')
+  FROM sla.violation_history h JOIN sla.violations v USING (violation_id) ORDER BY 2, 3, 4, 5;
+SQL
+}
+
+# assert_eq WHAT GOT WANT
+assert_eq() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; log "ok: $1 = $3"; }

@@ -1,0 +1,16 @@
+/* suites.h - the Check suites of the unit runner, one per core module. */
+#ifndef SLAD_TEST_SUITES_H
+#define SLAD_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *timeutil_suite(void);   /* timeutil.c: civil dates, RFC 3339 */
+Suite *calendar_suite(void);   /* calendar.c: local time, working days, calendar deadline kinds */
+Suite *policy_suite(void);     /* policy.c: the defaults of rules.md section 3 */
+Suite *event_suite(void);      /* event_check.c: decoding and required fields */
+Suite *rules_suite(void);      /* rules.c: milestones and instant checks, in C */
+Suite *core_suite(void);       /* core.c: clock, timers, duplicates, dead letters, held events */
+Suite *codec_suite(void);      /* codec.c: ticket state as bytes and back */
+Suite *scenarios_suite(void);  /* cases/*.scn: rules.md scenarios as data */
+
+#endif

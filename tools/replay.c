@@ -1,0 +1,187 @@
+/* replay.c - `slactl replay`: the daemon's core, offline, in event-time order, writing the same tables. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "slactl.h"
+#include "slad/core.h"
+#include "slad/jsonl.h"
+#include "slad/policy.h"
+#include "slad/store.h"
+
+#define REPLAY_BATCH 5000
+
+struct replay_event {
+	struct jsonl_event ev;
+	long line;
+};
+
+static int by_time(const void *a, const void *b)
+{
+	const struct replay_event *x = a, *y = b;
+	if (x->ev.occurred_at != y->ev.occurred_at)
+		return (x->ev.occurred_at > y->ev.occurred_at) - (x->ev.occurred_at < y->ev.occurred_at);
+	return (x->line > y->line) - (x->line < y->line); /* ties in input order */
+}
+
+static void replay_usage(FILE *f)
+{
+	fprintf(f, "usage: slactl replay --db CONNINFO [--until TIME|now] FILE|-\n"
+		   "Evaluates JSON Lines events with the daemon's core in event-time order and writes\n"
+		   "milestones, violations and dead letters to the database. At the end the clock moves\n"
+		   "to --until (default: the largest occurred_at of the input).\n");
+}
+
+/* Reads every line; fails naming the first bad one. */
+static bool read_events(FILE *in, const char *name, struct replay_event **out, size_t *n)
+{
+	char *line = NULL, err[512];
+	size_t cap = 0, len = 0, lcap = 0;
+	long lineno = 0;
+	ssize_t got;
+	struct replay_event *evs = NULL;
+	bool ok = true;
+	while ((got = getline(&line, &lcap, in)) >= 0) {
+		lineno++;
+		while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+			line[--got] = '\0';
+		if (strspn(line, " \t") == (size_t)got)
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 1024;
+			struct replay_event *ne = realloc(evs, cap * sizeof(*ne));
+			if (!ne) {
+				ok = false;
+				break;
+			}
+			evs = ne;
+		}
+		if (!jsonl_parse_event(line, &evs[len].ev, err, sizeof(err))) {
+			fprintf(stderr, "slactl replay: %s:%ld: %s\n", name, lineno, err);
+			ok = false;
+			break;
+		}
+		evs[len++].line = lineno;
+	}
+	free(line);
+	*out = evs;
+	*n = len;
+	return ok;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+					     {"until", required_argument, NULL, 'u'},
+					     {"policies", required_argument, NULL, 'p'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *conninfo = NULL, *until_arg = NULL;
+	char err[512];
+	int c, rc = 1;
+	struct replay_event *evs = NULL;
+	size_t n = 0;
+	struct store *st = NULL;
+	struct sla_core *core = NULL;
+	struct calendar_set cals = {0};
+	struct sla_out out;
+	FILE *in = NULL;
+	core_out_init(&out);
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': conninfo = optarg; break;
+		case 'u': until_arg = optarg; break;
+		case 'p':
+			fprintf(stderr, "slactl replay: --policies: policy files are not supported yet; the built-in "
+					"defaults of rules.md apply\n");
+			return 2;
+		case 'h': replay_usage(stdout); return 0;
+		case 'V': slactl_print_version(); return 0;
+		default: replay_usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "slactl replay: expected one input file (or -)\n");
+		return 2;
+	}
+	const char *name = argv[optind];
+	sla_time until = SLA_TIME_NONE;
+	if (until_arg) {
+		if (strcmp(until_arg, "now") == 0) {
+			until = (sla_time)time(NULL) * 1000;
+		} else if (!rfc3339_parse(until_arg, &until)) {
+			fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);
+			return 2;
+		}
+	}
+	in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+	if (!in) {
+		fprintf(stderr, "slactl replay: cannot open %s\n", name);
+		return 1;
+	}
+	if (!read_events(in, name, &evs, &n))
+		goto done;
+	qsort(evs, n, sizeof(*evs), by_time);
+
+	st = store_connect(conninfo ? conninfo : "", err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "slactl replay: postgres: %s\n", err);
+		goto done;
+	}
+	if (!store_migrations_current(st, err, sizeof(err))) {
+		fprintf(stderr, "slactl replay: schema: %s (run `slad migrate`)\n", err);
+		goto done;
+	}
+	if (!store_load_calendars(st, &cals, err, sizeof(err))) {
+		fprintf(stderr, "slactl replay: calendars: %s\n", err);
+		goto done;
+	}
+	core = core_new(policy_defaults(), &cals);
+	if (!core)
+		goto done;
+
+	size_t applied = 0, dups = 0, dead = 0;
+	sla_time clock = SLA_TIME_NONE;
+	for (size_t i = 0; i < n; i++) {
+		struct replay_event *e = &evs[i];
+		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
+		clock = e->ev.occurred_at;
+		enum sla_verdict v = core_apply_raw(core, &origin, clock, &out);
+		if (v == SV_DUPLICATE)
+			dups++;
+		else if (!verdict_is_dead_letter(v))
+			applied++;
+		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
+			if (i + 1 == n)
+				core_advance(core, until != SLA_TIME_NONE ? until : clock, &out);
+			dead += out.ndead;
+			if (store_commit(st, "", &out, NULL, 0, policy_defaults()->version, err, sizeof(err)) !=
+			    STORE_OK) {
+				fprintf(stderr, "slactl replay: commit: %s\n", err);
+				goto done;
+			}
+			core_out_clear(&out);
+		}
+	}
+	if (n == 0 && until != SLA_TIME_NONE)
+		core_advance(core, until, &out);
+	fprintf(stderr, "replayed %zu events: %zu applied, %zu duplicates, %zu dead letters, %zu tickets\n", n,
+		applied, dups, dead, core_ticket_count(core));
+	rc = 0;
+done:
+	for (size_t i = 0; i < n; i++)
+		jsonl_event_clear(&evs[i].ev);
+	free(evs);
+	core_out_free(&out);
+	core_free(core);
+	calendar_set_free(&cals);
+	store_free(st);
+	if (in && in != stdin)
+		fclose(in);
+	return rc;
+}

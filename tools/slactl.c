@@ -1,0 +1,61 @@
+/* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka and gen. */
+#include "slactl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef SLAD_VERSION
+#define SLAD_VERSION "0.1.0"
+#endif
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "publish", cmd_publish, "validate JSON Lines events and produce them to Kafka as protobuf" },
+	{ "replay", cmd_replay, "evaluate JSON Lines events offline and write the results to PostgreSQL" },
+	{ "mock-kafka", cmd_mock_kafka, "run librdkafka's in-process mock Kafka cluster (tests and demo only)" },
+	{ "gen", cmd_gen, "write a seeded, realistic demo event stream as JSON Lines" },
+};
+
+void slactl_print_version(void)
+{
+	printf("slactl %s\n", SLAD_VERSION);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: slactl COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(out, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(out, "\n'slactl COMMAND --help' describes a command's options.\n"
+		     "  --help       show this help\n"
+		     "  --version    show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 2) {
+		fprintf(stderr, "slactl: missing command (try 'slactl --help')\n");
+		return 2;
+	}
+	name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
+		slactl_print_version();
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(name, subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "slactl: unknown command '%s' (try 'slactl --help')\n", name);
+	return 2;
+}
