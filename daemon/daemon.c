@@ -188,12 +188,14 @@ static bool flush(struct daemon *d)
 
 	if (d->degraded)
 		return false;
+	/* Every partition with a position goes in, moved or not: the compare-and-set
+	 * fences out an instance that lost the partition, and the commit can be read back. */
 	for (size_t i = 0; i < d->ntps && noffs < 256; i++) {
 		struct topic_part *tp = &d->tps[i];
-		if (tp->next >= 0 && tp->next != tp->committed) {
-			offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next};
-			moved = true;
-		}
+		if (tp->next < 0)
+			continue;
+		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next};
+		moved |= tp->next != tp->committed;
 	}
 	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0)
 		return true;
@@ -208,6 +210,7 @@ static bool flush(struct daemon *d)
 			if (d->tps[i].next >= 0)
 				d->tps[i].committed = d->tps[i].next;
 		d->dead += ndead;
+		d->retry_ms = RETRY_MIN_MS; /* back-off grows until a commit succeeds again */
 		return true;
 	}
 	/* The core moved ahead of the database: go back to what was committed. */
@@ -275,7 +278,10 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 		if (d->parts[p].maxev == SLA_TIME_NONE || pe->ev->occurred_at > d->parts[p].maxev)
 			d->parts[p].maxev = pe->ev->occurred_at;
 		/* core_apply records its own dead letters. */
-		v = core_apply(d->parts[p].core, pe->ev, &origin, part_now(d, p), &d->out);
+		sla_time now = part_now(d, p);
+		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)p,
+			  (long long)m->offset, pe->ev->event_id, (long long)now);
+		v = core_apply(d->parts[p].core, pe->ev, &origin, now, &d->out);
 	} else if (verdict_is_dead_letter(v)) {
 		core_out_dead(&d->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
 	}
@@ -313,10 +319,10 @@ static void pump(struct daemon *d, int32_t p)
 			take = ci;
 		if (!take)
 			return;
-		struct pending pe = take->q[take->qhead++];
-		if (take->qhead == take->qtail)
+		/* Applied while still queued: the partition is not caught up until its last message is in. */
+		apply_pending(d, take, &take->q[take->qhead]);
+		if (++take->qhead == take->qtail)
 			take->qhead = take->qtail = 0;
-		apply_pending(d, take, &pe);
 	}
 }
 
@@ -328,6 +334,7 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 
 	if (m->err) {
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			log_debug("eof topic=%s partition=%d offset=%lld", tname, (int)m->partition, (long long)m->offset);
 			if (tp) {
 				tp->eof = true;
 				if (topic != TOPIC_ASSESSMENTS)
@@ -475,7 +482,6 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		d->degraded = false;
 		if (reset_from_store(d)) {
 			log_info("database reachable again: resumed from committed offsets");
-			d->retry_ms = RETRY_MIN_MS;
 			sd_notify(0, "STATUS=consuming");
 			consume(d);
 			return;

@@ -522,9 +522,8 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 		set_err(err, errlen, "reading sla.ticket_state: %s", PQerrorMessage(st->conn));
 		return false;
 	}
-	if (!PQsetSingleRowMode(st->conn)) {
-		/* Still correct, only all rows at once. */
-	}
+	/* Should single-row mode be refused, the rows come in one result. */
+	(void)PQsetSingleRowMode(st->conn);
 	while ((res = PQgetResult(st->conn)) != NULL) {
 		ExecStatusType s = PQresultStatus(res);
 
@@ -824,7 +823,7 @@ static const char sql_history[] =
 	" JOIN sla.violations v ON v.ticket_id = u.ticket_id AND v.rule_code = u.rule_code"
 	" AND v.occurrence = u.occurrence"
 	" ORDER BY u.ord"
-	" ON CONFLICT (violation_id, status) DO NOTHING";
+	" ON CONFLICT (violation_id, status, changed_at) DO NOTHING";
 
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
 static const char sql_dead[] =
@@ -839,9 +838,12 @@ static const char sql_dead[] =
 static const char sql_offset_cas[] =
 	"UPDATE sla.consumer_offsets SET next_offset = $4, last_batch = $6, updated_at = now()"
 	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $5";
+/* from = -1: no row yet, or a row that still says -1 (nothing consumed). */
 static const char sql_offset_first[] =
-	"INSERT INTO sla.consumer_offsets (consumer_group, topic, partition, next_offset, last_batch)"
-	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+	"INSERT INTO sla.consumer_offsets AS o (consumer_group, topic, partition, next_offset, last_batch)"
+	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer_group, topic, partition) DO UPDATE"
+	" SET next_offset = excluded.next_offset, last_batch = excluded.last_batch, updated_at = now()"
+	" WHERE o.next_offset = -1";
 static const char sql_offset_read[] =
 	"SELECT next_offset, last_batch FROM sla.consumer_offsets"
 	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR SHARE";
@@ -1220,7 +1222,14 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 				if (q->offset_index >= 0 && strcmp(PQcmdTuples(res), "1") != 0 && !conflict) {
 					const struct store_offset *o = &offs[q->offset_index];
 
-					if (!failed)
+					if (failed)
+						;
+					else if (o->from < 0)
+						set_err(err, errlen,
+							"offset of %s/%" PRId32
+							" was created meanwhile: another instance owns the partition",
+							o->topic, o->partition);
+					else
 						set_err(err, errlen,
 							"offset of %s/%" PRId32 " is no longer %" PRId64
 							": another instance owns the partition",

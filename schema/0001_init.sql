@@ -118,7 +118,9 @@ CREATE TABLE IF NOT EXISTS sla.violations (
 CREATE INDEX IF NOT EXISTS violations_partner_idx ON sla.violations (partner_id, detected_at);
 CREATE INDEX IF NOT EXISTS violations_code_idx ON sla.violations (rule_code, detected_at);
 
--- Every status a violation went through, once each.
+-- Every status change of a violation. A moved deadline can retract a
+-- violation and a later pass reopen it, so a status may recur: the key
+-- includes the processing time of the change.
 CREATE TABLE IF NOT EXISTS sla.violation_history (
 	id             bigserial PRIMARY KEY,
 	violation_id   bigint NOT NULL REFERENCES sla.violations (violation_id),
@@ -126,7 +128,7 @@ CREATE TABLE IF NOT EXISTS sla.violation_history (
 	changed_at     timestamptz NOT NULL,
 	cause_event_id text, -- null: the processing clock moved
 	written_at     timestamptz NOT NULL DEFAULT now(),
-	UNIQUE (violation_id, status)
+	UNIQUE (violation_id, status, changed_at)
 );
 
 CREATE TABLE IF NOT EXISTS sla.escalations (

@@ -383,7 +383,7 @@ static void ev_assigned(struct ticket *t, sla_time at, const char *engineer, int
 static void ev_reservation(struct ticket *t, sla_time at, sla_time appointment, bool evidence, bool customer_requested)
 {
 	struct json_line l;
-	char ref[64];
+	char ref[80];
 
 	ev_begin(t, &l, "RESERVATION_SET", at);
 	jl_time(&l, "appointment_at", appointment);
@@ -460,7 +460,7 @@ static void gen_field_visit(struct ticket *t, enum ticket_kind kind)
 	int64_t line_index = rng_range(r, 0, N_PRODUCT_LINES - 1);
 	const char *product_line = product_lines[line_index];
 	int required_skill = kind == TK_ONE_OFF ? (int)rng_range(r, 2, 4) : 0;
-	char engineer[8], part[16];
+	char engineer[16], part[16];
 	double u;
 
 	/* Required arrival: a few hours out; the evening's non-urgent work waits for the morning. */
@@ -503,7 +503,7 @@ static void gen_field_visit(struct ticket *t, enum ticket_kind kind)
 
 	/* ~3 %: the engineer rejects it back to the FSIP, who assigns someone else. */
 	if (rng_chance(r, 3.0)) {
-		char first[8];
+		char first[16];
 
 		memcpy(first, engineer, sizeof(first));
 		assigned += rng_minutes(r, 5, 25);
@@ -629,7 +629,7 @@ static void gen_incident(struct ticket *t)
 	sla_time created = draw_creation(t, true);
 	sla_time dispatched = created + rng_minutes(r, 1, 3);
 	sla_time assigned, arrive, depart, start, diagnosed, solved, leave;
-	char engineer[8];
+	char engineer[16];
 
 	ev_created(t, TK_INCIDENT, created, SLA_TIME_NONE, 0, product_lines[rng_range(r, 0, N_PRODUCT_LINES - 1)],
 		   sev);
@@ -668,7 +668,7 @@ static void gen_planned(struct ticket *t, enum ticket_kind kind)
 	sla_time created = draw_creation(t, false);
 	sla_time required = local_midnight(created) + rng_range(r, 7, 45) * SLA_DAY + 10 * SLA_HOUR;
 	sla_time dispatched = created + rng_minutes(r, 5, 60), acknowledged, assigned;
-	char engineer[8];
+	char engineer[16];
 
 	ev_created(t, kind, created, required, 0, product_lines[rng_range(r, 0, N_PRODUCT_LINES - 1)], 0);
 	ev_plain(t, "TICKET_DISPATCHED", dispatched);

@@ -458,6 +458,8 @@ bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, siz
 	bool ok = false;
 
 	memset(out, 0, sizeof(*out));
+	if (line[strspn(line, " \t\r\n")] == '\0')
+		return fail(err, errlen, "empty line");
 	tok = json_tokener_new();
 	if (tok == NULL) {
 		fail(err, errlen, "out of memory");

@@ -7,7 +7,7 @@
 
 #include "core_internal.h"
 
-#define CODEC_VERSION 1
+#define CODEC_VERSION 2
 
 struct wbuf {
 	uint8_t *p;
@@ -212,6 +212,7 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 		put_i32(&w, h->partition);
 		put_i64(&w, h->offset);
 		put_i64(&w, h->occurred_at);
+		put_i64(&w, h->expires_at);
 		put_bytes(&w, h->payload, h->len);
 	}
 	if (w.fail) {
@@ -335,6 +336,7 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 		h.partition = get_i32(&r);
 		h.offset = get_i64(&r);
 		h.occurred_at = get_i64(&r);
+		h.expires_at = get_i64(&r);
 		h.payload = get_bytes(&r, &h.len);
 		if (r.fail || !ticket_add_held(t, &h)) {
 			free(h.payload);

@@ -177,7 +177,7 @@ static void expire_held(struct sla_core *core, struct sla_ticket *t, sla_time no
 		return;
 	for (int i = 0; i < t->nheld; i++) {
 		struct sla_held *h = &t->held[i];
-		if (h->occurred_at + core->pol->lateness_allowed <= now) {
+		if (h->expires_at <= now) {
 			char detail[128];
 			snprintf(detail, sizeof(detail), "ticket %s does not exist", t->ticket_id);
 			(void)core_out_dead(out, h->topic, h->partition, h->offset, SV_UNKNOWN_TICKET, detail,
@@ -192,7 +192,7 @@ static void expire_held(struct sla_core *core, struct sla_ticket *t, sla_time no
 		ticket_mark_dirty(out, t);
 		/* Indices moved: re-arm the survivors. */
 		for (int i = 0; i < t->nheld; i++)
-			(void)core_timer_push(core, t->held[i].occurred_at + core->pol->lateness_allowed, t, TK_HELD, i);
+			(void)core_timer_push(core, t->held[i].expires_at, t, TK_HELD, i);
 	}
 }
 
@@ -233,6 +233,8 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 	h.partition = origin ? origin->partition : 0;
 	h.offset = origin ? origin->offset : -1;
 	h.occurred_at = ev->occurred_at;
+	/* The grace counts from when it was held: a batch synced late still gets it. */
+	h.expires_at = (core->now != SLA_TIME_NONE ? core->now : ev->occurred_at) + core->pol->lateness_allowed;
 	h.len = protobuf_c_message_get_packed_size(&ev->base);
 	h.payload = malloc(h.len ? h.len : 1);
 	if (!h.payload)
@@ -242,7 +244,7 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 		free(h.payload);
 		return SV_BAD_VALUE;
 	}
-	(void)core_timer_push(core, h.occurred_at + core->pol->lateness_allowed, t, TK_HELD, t->nheld - 1);
+	(void)core_timer_push(core, h.expires_at, t, TK_HELD, t->nheld - 1);
 	ticket_mark_dirty(out, t);
 	return SV_HELD;
 }

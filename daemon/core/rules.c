@@ -143,6 +143,8 @@ static void stop_milestone(struct sla_core *core, struct sla_ticket *t, struct s
 	}
 	v->observed_at = at;
 	v->dirty = true;
+	if (!v->engineer_id[0])
+		snprintf(v->engineer_id, sizeof(v->engineer_id), "%s", t->engineer_id);
 	(void)set_violation_status(core, t, v, VS_CONFIRMED, now, cause, out);
 }
 
@@ -151,9 +153,12 @@ static void stop_open(struct sla_core *core, struct sla_ticket *t, enum sla_mile
 {
 	for (int i = 0; i < t->nms; i++) {
 		struct sla_milestone *m = &t->ms[i];
-		if (m->kind != kind || !ms_open(m))
+		if (m->kind != kind || m->status == MSS_CANCELLED)
 			continue;
 		if (part_id && strcmp(m->part_id, part_id) != 0)
+			continue;
+		/* Stopped already: only an earlier "first" stop event (delivered late) counts. */
+		if (!ms_open(m) && !((kind == MS_ARRIVAL || kind == MS_RESERVATION) && at < m->stopped_at))
 			continue;
 		stop_milestone(core, t, m, at, cause, now, out);
 	}
@@ -344,6 +349,7 @@ static void on_reservation(struct sla_core *core, struct sla_ticket *t, const Sl
 			arr->dirty = true;
 			if (arr->fired && arr->due_at > now) {
 				arr->fired = false;
+				arr->status = MSS_PENDING;
 				if (v && v->status != VS_RETRACTED)
 					(void)set_violation_status(core, t, v, VS_RETRACTED, now, ev->event_id, out);
 			} else if (v) {
@@ -388,10 +394,18 @@ static void on_clock(struct sla_core *core, struct sla_ticket *t, const Slad__V1
 		if (t->first_arrive_at == SLA_TIME_NONE || at < t->first_arrive_at)
 			t->first_arrive_at = at;
 		stop_open(core, t, MS_ARRIVAL, NULL, at, ev->event_id, now, out);
-		cancel_open(t, MS_CLOSURE, false, out);
-		t->visit_arrive_at = at;
-		t->visit_paused = false;
-		t->state = TS_ON_SITE;
+		/* A later visit cancels the closure clock; a late-synced ARRIVE of the visit that
+		 * started it does not. */
+		for (int i = 0; i < t->nms; i++)
+			if (t->ms[i].kind == MS_CLOSURE && ms_open(&t->ms[i]) && t->ms[i].started_at < at) {
+				t->ms[i].status = MSS_CANCELLED;
+				t->ms[i].dirty = true;
+			}
+		if (t->visit_arrive_at == SLA_TIME_NONE || at >= t->visit_arrive_at) {
+			t->visit_arrive_at = at;
+			t->visit_paused = false;
+			t->state = TS_ON_SITE;
+		}
 		break;
 	case SLAD__V1__CLOCK_KIND__START:
 		if (auth_rules_apply(t))
@@ -550,10 +564,12 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 		m->dirty = true;
 		struct sla_violation *v = ms_violation(t, m);
 		if (v) {
-			/* It was retracted by a moved deadline that has now passed too. */
+			/* Retracted when the deadline moved; the moved deadline has now passed too. */
 			v->due_at = m->due_at;
-			v->dirty = true;
-			ticket_mark_dirty(out, t);
+			v->observed_at = SLA_TIME_NONE;
+			v->confirm_at = m->due_at + core->pol->lateness_allowed;
+			(void)set_violation_status(core, t, v, VS_PROVISIONAL, now, NULL, out);
+			(void)core_timer_push(core, v->confirm_at, t, TK_CONFIRM, (int)(v - t->vs));
 			return;
 		}
 		(void)raise_violation(core, t, RC_MILESTONE_LATE, m, VS_PROVISIONAL, SLA_TIME_NONE, NULL, NULL, now,
@@ -588,7 +604,7 @@ bool rules_rearm(struct sla_core *core, struct sla_ticket *t)
 			if (!core_timer_push(core, t->vs[i].confirm_at, t, TK_CONFIRM, i))
 				return false;
 	for (int i = 0; i < t->nheld; i++)
-		if (!core_timer_push(core, t->held[i].occurred_at + core->pol->lateness_allowed, t, TK_HELD, i))
+		if (!core_timer_push(core, t->held[i].expires_at, t, TK_HELD, i))
 			return false;
 	return true;
 }

@@ -48,7 +48,8 @@ struct calendar_set {
  * without holidays: the database copy with exceptions replaces it. */
 void calendar_init_cn(struct calendar *cal);
 void calendar_free(struct calendar *cal);
-/* Takes ownership of exceptions (sorted here) and offsets. */
+/* Takes ownership of exceptions (sorted here) and offsets on success only;
+ * on failure the caller still owns them. */
 bool calendar_set_add(struct calendar_set *set, struct calendar *cal) __attribute__((warn_unused_result));
 const struct calendar *calendar_set_find(const struct calendar_set *set, const char *id);
 void calendar_set_free(struct calendar_set *set);

@@ -112,6 +112,7 @@ struct sla_held {
 	int32_t partition;
 	int64_t offset;
 	sla_time occurred_at;
+	sla_time expires_at; /* processing time when held + allowed lateness */
 	uint8_t *payload; /* the protobuf message, owned */
 	size_t len;
 };

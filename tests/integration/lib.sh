@@ -24,7 +24,7 @@ cleanup() {
 		for f in "$WORK"/*.log "$WORK"/pg/*.log; do
 			[ -f "$f" ] || continue
 			echo "---- $f (last 40 lines)" >&2
-			tail -n 40 "$f" >&2
+			tail -n "${TAIL_LINES:-40}" "$f" >&2
 		done
 	fi
 	rm -rf "$WORK"
@@ -50,7 +50,7 @@ pg_start() {
 	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -w -l "$WORK/pg/postgres.log" \
 		-o "-k $WORK/pg -c listen_addresses= -c fsync=off -c port=5432" start >/dev/null ||
 		fail "postgres did not start"
-	export PGHOST="$WORK/pg" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+	export PGHOST="$WORK/pg" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres PGTZ=Asia/Shanghai
 	export SLAD_POSTGRES_CONNINFO="host=$WORK/pg port=5432 user=postgres dbname=postgres"
 }
 
@@ -90,7 +90,16 @@ poll_file_line() {
 slad_start() {
 	local name=$1
 	shift
-	env "$@" "$BIN/slad" >>"$WORK/$name.log" 2>&1 &
+	if [ ! -f "$WORK/slad.conf" ]; then
+		# A SIGKILLed member stays in the group until its session times out:
+		# keep that short so restarts rejoin quickly.
+		cat >"$WORK/slad.conf" <<-CONF
+			kafka:
+			  session.timeout.ms: 6000
+			  heartbeat.interval.ms: 500
+		CONF
+	fi
+	env "$@" "$BIN/slad" -c "$WORK/slad.conf" >>"$WORK/$name.log" 2>&1 &
 	SLAD_PID=$!
 	PIDS+=($SLAD_PID)
 }
@@ -126,3 +135,14 @@ SQL
 
 # assert_eq WHAT GOT WANT
 assert_eq() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; log "ok: $1 = $3"; }
+
+# settled [DB]: true once every deadline before now has fired and been confirmed
+# (the daemon's clock is the wall clock once it has caught up).
+settled_sql="SELECT (SELECT count(*) FROM sla.milestones m WHERE m.status = 'PENDING' AND m.due_at < now() - interval '16 minutes')
+ + (SELECT count(*) FROM sla.violations WHERE status = 'PROVISIONAL' AND coalesce(due_at, observed_at) < now() - interval '16 minutes')"
+
+# duplicates [DB]: rows that would be duplicates of a natural key (must be 0).
+duplicates_sql="SELECT (SELECT count(*) - count(DISTINCT (ticket_id, milestone, occurrence)) FROM sla.milestones)
+ + (SELECT count(*) - count(DISTINCT (ticket_id, rule_code, occurrence)) FROM sla.violations)
+ + (SELECT count(*) - count(DISTINCT (violation_id, status, changed_at)) FROM sla.violation_history)
+ + (SELECT count(*) - count(DISTINCT (topic, partition, kafka_offset)) FROM sla.dead_letters)"

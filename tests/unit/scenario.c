@@ -1,4 +1,4 @@
-/* scenario.c - runs tests/unit/cases/*.scn: JSON Lines events, clock moves, expectations (scenario.h). */
+/* scenario.c - runs tests/unit/cases/NAME.scn: JSON Lines events, clock moves, expectations (scenario.h). */
 #include "scenario.h"
 
 #include <stdarg.h>
@@ -99,8 +99,9 @@ static const char *dump_ticket(const struct sla_ticket *t)
 	if (n < sizeof(buf))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "; violations:");
 	for (int i = 0; i < t->nvs && n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s/%d/%s", violation_code(&t->vs[i], code, sizeof(code)),
-				      t->vs[i].occurrence, v_status_name(t->vs[i].status));
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s/%d/%s",
+				      violation_code(&t->vs[i], code, sizeof(code)), t->vs[i].occurrence,
+				      v_status_name(t->vs[i].status));
 	if (n < sizeof(buf))
 		snprintf(buf + n, sizeof(buf) - n, "]");
 	return buf;
@@ -283,12 +284,13 @@ static bool expect_milestone(struct scn *s, char **tok, int ntok)
 	       check_opt_time(s, tok, ntok, 4, "stopped", m->stopped_at, what, t);
 }
 
-static const struct sla_violation *find_violation(const struct sla_ticket *t, const char *code, int occ)
+/* occ 0: any occurrence; active: only PROVISIONAL or CONFIRMED ones. */
+static const struct sla_violation *find_violation(const struct sla_ticket *t, const char *code, int occ, bool active)
 {
 	char buf[48];
 	for (int i = 0; i < t->nvs; i++)
 		if (strcmp(violation_code(&t->vs[i], buf, sizeof(buf)), code) == 0 &&
-		    (occ == 0 || t->vs[i].occurrence == occ))
+		    (occ == 0 || t->vs[i].occurrence == occ) && (!active || t->vs[i].status != VS_RETRACTED))
 			return &t->vs[i];
 	return NULL;
 }
@@ -305,7 +307,7 @@ static bool expect_violation(struct scn *s, char **tok, int ntok)
 	if (!t)
 		return fail(s, "no ticket %s", s->ticket);
 	int occ = atoi(tok[2]);
-	const struct sla_violation *v = find_violation(t, tok[1], occ);
+	const struct sla_violation *v = find_violation(t, tok[1], occ, false);
 	if (!v)
 		return fail(s, "no violation %s %d %s", tok[1], occ, dump_ticket(t));
 	snprintf(what, sizeof(what), "violation %s %d", tok[1], occ);
@@ -377,8 +379,11 @@ static bool do_expect(struct scn *s, char **tok, int ntok)
 				return fail(s, "unexpected milestone %s %s", tok[1], dump_ticket(t));
 		return true;
 	}
-	if (strcmp(tok[0], "no-violation") == 0 && ntok == 2) {
-		if (t && find_violation(t, tok[1], 0))
+	if ((strcmp(tok[0], "no-violation") == 0 || strcmp(tok[0], "no-active-violation") == 0) &&
+	    (ntok == 2 || ntok == 3)) {
+		bool active = tok[0][3] == 'a';
+		int occ = ntok == 3 ? atoi(tok[2]) : 0;
+		if (t && find_violation(t, tok[1], occ, active))
 			return fail(s, "unexpected violation %s %s", tok[1], dump_ticket(t));
 		return true;
 	}

@@ -1,4 +1,4 @@
-/* scenario.h - the interpreter of tests/unit/cases/*.scn scenario files.
+/* scenario.h - the interpreter of the tests/unit/cases/NAME.scn scenario files.
  *
  * A scenario is events in their JSON Lines form (events.md), directives and
  * expectations, read top to bottom against one fresh core:
@@ -16,7 +16,8 @@
  *   = no-milestone RESERVATION
  *   = milestones 3
  *   = violation DISPATCH_LATE 1 CONFIRMED [due=<t>] [observed=<t>] [detected=<t>] [engineer=<id>]
- *   = no-violation CLOCK_TOO_FAR
+ *   = no-violation CLOCK_TOO_FAR [OCC]   no such violation at all
+ *   = no-active-violation DISPATCH_LATE [OCC]   none PROVISIONAL or CONFIRMED (RETRACTED allowed)
  *   = violations 2
  *   = history DISPATCH_LATE 1 PROVISIONAL,CONFIRMED   every status change, in order
  *   = dead UNKNOWN_TICKET 1        dead letters so far with that reason

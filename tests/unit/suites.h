@@ -11,6 +11,6 @@ Suite *event_suite(void);      /* event_check.c: decoding and required fields */
 Suite *rules_suite(void);      /* rules.c: milestones and instant checks, in C */
 Suite *core_suite(void);       /* core.c: clock, timers, duplicates, dead letters, held events */
 Suite *codec_suite(void);      /* codec.c: ticket state as bytes and back */
-Suite *scenarios_suite(void);  /* cases/*.scn: rules.md scenarios as data */
+Suite *scenarios_suite(void);  /* cases/NAME.scn: rules.md scenarios as data */
 
 #endif

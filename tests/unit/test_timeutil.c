@@ -71,12 +71,13 @@ START_TEST(civil_table)
 		ck_assert_msg(date_parse(r->f[0], &day), "%s:%d: date_parse(%s)", t.path, r->lineno, r->f[0]);
 		ck_assert_msg(day == strtoll(r->f[1], NULL, 10), "%s:%d: %s is day %" PRId64, t.path, r->lineno,
 			      r->f[0], day);
-		ck_assert_int_eq(days_from_civil(atoi(r->f[0]), (unsigned)atoi(r->f[0] + 5), (unsigned)atoi(r->f[0] + 8)),
-				 day);
+		int cy = atoi(r->f[0]);
+		unsigned cm = (unsigned)atoi(r->f[0] + 5), cd = (unsigned)atoi(r->f[0] + 8);
+		ck_assert_int_eq(days_from_civil(cy, cm, cd), day);
 		civil_from_days(day, &y, &m, &d);
-		ck_assert_int_eq(y, atoi(r->f[0]));
-		ck_assert_uint_eq(m, (unsigned)atoi(r->f[0] + 5));
-		ck_assert_uint_eq(d, (unsigned)atoi(r->f[0] + 8));
+		ck_assert_int_eq(y, cy);
+		ck_assert_uint_eq(m, cm);
+		ck_assert_uint_eq(d, cd);
 		ck_assert_msg(weekday_from_days(day) == (unsigned)atoi(r->f[2]), "%s:%d: weekday of %s is %u",
 			      t.path, r->lineno, r->f[0], weekday_from_days(day));
 	}

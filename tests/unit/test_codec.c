@@ -1,0 +1,354 @@
+/* test_codec.c - suite "codec": ticket_encode -> core_restore gives the same ticket, and the same future. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evbuild.h"
+#include "slad/core.h"
+#include "suites.h"
+
+static struct calendar_set cals;
+static struct sla_core *live, *restored;
+static struct sla_out out_live, out_restored;
+
+static void setup(void)
+{
+	struct calendar cn;
+	memset(&cals, 0, sizeof(cals));
+	calendar_init_cn(&cn);
+	ck_assert(calendar_set_add(&cals, &cn));
+	live = core_new(policy_defaults(), &cals);
+	restored = core_new(policy_defaults(), &cals);
+	ck_assert_ptr_nonnull(live);
+	ck_assert_ptr_nonnull(restored);
+	core_out_init(&out_live);
+	core_out_init(&out_restored);
+}
+
+static void teardown(void)
+{
+	core_out_free(&out_live);
+	core_out_free(&out_restored);
+	core_free(live);
+	core_free(restored);
+	calendar_set_free(&cals);
+}
+
+static void apply_live(struct evb *b, const char *now)
+{
+	size_t len;
+	uint8_t *buf = evb_pack(b, &len);
+	struct sla_origin o = {"fsm.workorders", 1, 10, buf, len};
+	enum sla_verdict v = core_apply_raw(live, &o, now ? T(now) : b->ev.occurred_at, &out_live);
+	ck_assert_msg(v == SV_APPLIED || v == SV_HELD, "%s: verdict %d", b->ev.event_id, v);
+	free(buf);
+}
+
+/* T1: open milestones, a PROVISIONAL and a CONFIRMED violation, an
+ * authorization, seen ids; T9: a placeholder holding an early event. */
+static void build_live(void)
+{
+	struct evb b;
+	evb_created(&b, "c1", "T1", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__NON_HOURLY);
+	evb_site(&b, 30.2741, 120.1551);
+	evb_required_arrival(&b, "2025-03-14T14:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d1", "T1", "2025-03-14T10:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_auth(&b, "g1", "T1", "2025-03-14T10:20:00+08:00", "2025-03-14T11:00:00+08:00",
+		 "2025-03-14T18:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_part(&b, SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED, "s1", "T1", "2025-03-14T10:25:00+08:00", "PART-A");
+	apply_live(&b, NULL);
+	evb_part(&b, SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED, "s2", "T1", "2025-03-14T10:26:00+08:00", "PART-B");
+	apply_live(&b, NULL);
+	/* DISPATCH (due 10:30) fires at 10:35: PROVISIONAL, confirmation at 10:45 */
+	evb_clock(&b, "k1", "T1", "2025-03-14T10:35:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
+	apply_live(&b, NULL); /* CLOCK_NO_LOCATION, CONFIRMED */
+	evb_clock(&b, "k2", "T1", "2025-03-14T10:36:00+08:00", "E7", SLAD__V1__CLOCK_KIND__START);
+	evb_location(&b, 30.2750, 120.1560);
+	apply_live(&b, NULL); /* START_OUTSIDE_AUTH, PROVISIONAL until 10:51 */
+	evb_clock(&b, "k9", "T9", "2025-03-14T10:37:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
+	apply_live(&b, NULL); /* held until 10:52 */
+	core_out_clear(&out_live);
+}
+
+static void restore_all(void)
+{
+	static const char *const ids[] = {"T1", "T9"};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		const struct sla_ticket *t = core_find(live, ids[i]);
+		ck_assert_ptr_nonnull(t);
+		ck_assert(ticket_encode(t, &buf, &len));
+		ck_assert_uint_gt(len, 1);
+		ck_assert(core_restore(restored, buf, len));
+		free(buf);
+	}
+	ck_assert_uint_eq(core_ticket_count(restored), core_ticket_count(live));
+}
+
+#define SAME(field) ck_assert_msg(a->field == b->field, "%s: " #field " differs", a->ticket_id)
+#define SAME_STR(field) ck_assert_msg(strcmp(a->field, b->field) == 0, "%s: " #field " differs", a->ticket_id)
+
+static void assert_same_ticket(const struct sla_ticket *a, const struct sla_ticket *b)
+{
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	SAME_STR(ticket_id);
+	SAME(created);
+	SAME(type);
+	SAME(sla_class);
+	SAME(severity);
+	SAME(state);
+	SAME_STR(partner_id);
+	SAME_STR(engineer_id);
+	SAME_STR(calendar_id);
+	SAME(site_classified);
+	SAME(has_site);
+	SAME(site_lat);
+	SAME(site_lon);
+	SAME(created_at);
+	SAME(closed_at);
+	SAME(updated_at);
+	SAME(required_arrival_at);
+	SAME(first_dispatched_at);
+	SAME(first_assigned_at);
+	SAME(first_arrive_at);
+	SAME(reservation_at);
+	SAME(reservation_appoint);
+	SAME(visit_arrive_at);
+	SAME(visit_paused);
+	SAME(partition);
+	if (a->created) /* a placeholder gets its calendar when it is created */
+		ck_assert_str_eq(a->cal->id, b->cal->id);
+	SAME(nms);
+	for (int i = 0; i < a->nms; i++) {
+		const struct sla_milestone *x = &a->ms[i], *y = &b->ms[i];
+		ck_assert_int_eq(x->kind, y->kind);
+		ck_assert_int_eq(x->occurrence, y->occurrence);
+		ck_assert_int_eq(x->status, y->status);
+		ck_assert_int_eq(x->started_at, y->started_at);
+		ck_assert_int_eq(x->due_at, y->due_at);
+		ck_assert_int_eq(x->stopped_at, y->stopped_at);
+		ck_assert_str_eq(x->part_id, y->part_id);
+		ck_assert_int_eq(x->fired, y->fired);
+	}
+	SAME(nvs);
+	for (int i = 0; i < a->nvs; i++) {
+		const struct sla_violation *x = &a->vs[i], *y = &b->vs[i];
+		ck_assert_int_eq(x->code, y->code);
+		ck_assert_int_eq(x->milestone, y->milestone);
+		ck_assert_int_eq(x->occurrence, y->occurrence);
+		ck_assert_int_eq(x->status, y->status);
+		ck_assert_int_eq(x->due_at, y->due_at);
+		ck_assert_int_eq(x->observed_at, y->observed_at);
+		ck_assert_int_eq(x->detected_at, y->detected_at);
+		ck_assert_int_eq(x->confirm_at, y->confirm_at);
+		ck_assert_str_eq(x->engineer_id, y->engineer_id);
+		ck_assert_str_eq(x->details, y->details);
+	}
+	SAME(nauths);
+	for (int i = 0; i < a->nauths; i++) {
+		ck_assert_int_eq(a->auths[i].granted_at, b->auths[i].granted_at);
+		ck_assert_int_eq(a->auths[i].window_start, b->auths[i].window_start);
+		ck_assert_int_eq(a->auths[i].window_end, b->auths[i].window_end);
+	}
+	SAME(nseen);
+	for (int i = 0; i < a->nseen; i++)
+		ck_assert_str_eq(a->seen[i], b->seen[i]);
+	SAME(nheld);
+	for (int i = 0; i < a->nheld; i++) {
+		ck_assert_str_eq(a->held[i].topic, b->held[i].topic);
+		ck_assert_int_eq(a->held[i].partition, b->held[i].partition);
+		ck_assert_int_eq(a->held[i].offset, b->held[i].offset);
+		ck_assert_int_eq(a->held[i].occurred_at, b->held[i].occurred_at);
+		ck_assert_uint_eq(a->held[i].len, b->held[i].len);
+		ck_assert_mem_eq(a->held[i].payload, b->held[i].payload, a->held[i].len);
+	}
+}
+
+static void assert_same_cores(void)
+{
+	assert_same_ticket(core_find(live, "T1"), core_find(restored, "T1"));
+	assert_same_ticket(core_find(live, "T9"), core_find(restored, "T9"));
+}
+
+static void assert_same_outputs(void)
+{
+	ck_assert_uint_eq(out_live.nhist, out_restored.nhist);
+	for (size_t i = 0; i < out_live.nhist; i++) {
+		const struct sla_history *x = &out_live.hist[i], *y = &out_restored.hist[i];
+		ck_assert_str_eq(x->ticket_id, y->ticket_id);
+		ck_assert_str_eq(x->rule_code, y->rule_code);
+		ck_assert_int_eq(x->occurrence, y->occurrence);
+		ck_assert_int_eq(x->status, y->status);
+		ck_assert_int_eq(x->changed_at, y->changed_at);
+		ck_assert_str_eq(x->cause_event_id, y->cause_event_id);
+	}
+	ck_assert_uint_eq(out_live.ndead, out_restored.ndead);
+	for (size_t i = 0; i < out_live.ndead; i++) {
+		ck_assert_int_eq(out_live.dead[i].reason, out_restored.dead[i].reason);
+		ck_assert_int_eq(out_live.dead[i].offset, out_restored.dead[i].offset);
+		ck_assert_uint_eq(out_live.dead[i].len, out_restored.dead[i].len);
+	}
+	core_out_clear(&out_live);
+	core_out_clear(&out_restored);
+}
+
+static void advance_both(const char *now)
+{
+	core_advance(live, T(now), &out_live);
+	core_advance(restored, T(now), &out_restored);
+	assert_same_outputs();
+	assert_same_cores();
+}
+
+START_TEST(round_trip_same_state)
+{
+	build_live();
+	const struct sla_ticket *t = core_find(live, "T1");
+	/* the state is worth checking: something of every kind */
+	ck_assert_int_ge(t->nms, 3);
+	ck_assert_int_ge(t->nvs, 3);
+	ck_assert_int_eq(core_find(live, "T9")->nheld, 1);
+	restore_all();
+	assert_same_cores();
+	/* restored rows are not dirty: they came from the store */
+	const struct sla_ticket *r = core_find(restored, "T1");
+	for (int i = 0; i < r->nms; i++)
+		ck_assert(!r->ms[i].dirty);
+	for (int i = 0; i < r->nvs; i++)
+		ck_assert(!r->vs[i].dirty);
+	ck_assert_int_eq(core_next_due(restored), core_next_due(live));
+}
+END_TEST
+
+/* Encoding is canonical: encode(restore(encode(t))) == encode(t). */
+START_TEST(round_trip_same_bytes)
+{
+	build_live();
+	restore_all();
+	static const char *const ids[] = {"T1", "T9"};
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t *a = NULL, *b = NULL;
+		size_t na = 0, nb = 0;
+		ck_assert(ticket_encode(core_find(live, ids[i]), &a, &na));
+		ck_assert(ticket_encode(core_find(restored, ids[i]), &b, &nb));
+		ck_assert_uint_eq(na, nb);
+		ck_assert_mem_eq(a, b, na);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
+/* After a restore the timers fire as they would have: confirmations,
+ * deadlines, held-event expiry, and events still apply the same way. */
+START_TEST(timers_fire_the_same_after_restore)
+{
+	struct evb b;
+	build_live();
+	restore_all();
+	advance_both("2025-03-14T10:44:00+08:00");
+	advance_both("2025-03-14T10:46:00+08:00"); /* DISPATCH_LATE confirmed */
+	advance_both("2025-03-14T10:52:00+08:00"); /* START_OUTSIDE_AUTH confirmed, T9's event dead */
+	const struct sla_ticket *t = core_find(restored, "T1");
+	for (int i = 0; i < t->nvs; i++)
+		ck_assert_int_ne(t->vs[i].status, VS_PROVISIONAL);
+
+	/* the same late event on both: SPARE_CONFIRM met, ARRIVAL reserved */
+	evb_part(&b, SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED, "s1c", "T1", "2025-03-14T11:00:00+08:00", "PART-A");
+	ck_assert_int_eq(core_apply(live, &b.ev, NULL, b.ev.occurred_at, &out_live), SV_APPLIED);
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, b.ev.occurred_at, &out_restored), SV_APPLIED);
+	assert_same_outputs();
+	assert_same_cores();
+	/* a duplicate is recognised by the restored core too */
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d1", "T1", "2025-03-14T10:00:00+08:00");
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, T("2025-03-14T11:01:00+08:00"), &out_restored),
+			 SV_DUPLICATE);
+	core_out_clear(&out_restored);
+
+	evb_assigned(&b, "a1", "T1", "2025-03-14T11:10:00+08:00", "E7");
+	ck_assert_int_eq(core_apply(live, &b.ev, NULL, b.ev.occurred_at, &out_live), SV_APPLIED);
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, b.ev.occurred_at, &out_restored), SV_APPLIED);
+	assert_same_outputs();
+	assert_same_cores();
+	/* ARRIVAL (due 14:00) and its confirmation */
+	advance_both("2025-03-14T14:00:00+08:00");
+	advance_both("2025-03-14T14:15:00+08:00");
+	advance_both("2025-03-30T00:00:00+08:00");
+	ck_assert_int_eq(core_next_due(restored), core_next_due(live));
+}
+END_TEST
+
+/* A restore of a timer-free moment: deadlines still open are re-armed. */
+START_TEST(open_deadline_rearmed)
+{
+	struct evb b;
+	evb_created(&b, "c1", "T1", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__HOURLY);
+	apply_live(&b, NULL);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d1", "T1", "2025-03-14T10:00:00+08:00");
+	apply_live(&b, NULL);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	ck_assert(ticket_encode(core_find(live, "T1"), &buf, &len));
+	ck_assert(core_restore(restored, buf, len));
+	free(buf);
+	ck_assert_int_eq(core_next_due(restored), T("2025-03-14T10:10:00+08:00"));
+	core_advance(restored, T("2025-03-14T10:11:00+08:00"), &out_restored);
+	ck_assert_uint_eq(out_restored.nhist, 1);
+	ck_assert_str_eq(out_restored.hist[0].rule_code, "DISPATCH_LATE");
+	ck_assert_int_eq(out_restored.hist[0].status, VS_PROVISIONAL);
+}
+END_TEST
+
+START_TEST(restore_rejects_damaged_bytes)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	build_live();
+	ck_assert(ticket_encode(core_find(live, "T1"), &buf, &len));
+	/* every truncation fails cleanly and adds nothing */
+	for (size_t n = 0; n < len; n++)
+		ck_assert_msg(!core_restore(restored, buf, n), "restore of the first %zu of %zu bytes succeeded", n,
+			      len);
+	ck_assert_uint_eq(core_ticket_count(restored), 0);
+	/* trailing bytes */
+	uint8_t *longer = malloc(len + 1);
+	ck_assert_ptr_nonnull(longer);
+	memcpy(longer, buf, len);
+	longer[len] = 0;
+	ck_assert(!core_restore(restored, longer, len + 1));
+	free(longer);
+	/* an unknown version */
+	buf[0] ^= 0x80;
+	ck_assert(!core_restore(restored, buf, len));
+	buf[0] ^= 0x80;
+	ck_assert_uint_eq(core_ticket_count(restored), 0);
+	ck_assert(core_restore(restored, buf, len));
+	ck_assert_uint_eq(core_ticket_count(restored), 1);
+	/* already live here: kept as is */
+	ck_assert(core_restore(restored, buf, len));
+	ck_assert_uint_eq(core_ticket_count(restored), 1);
+	free(buf);
+}
+END_TEST
+
+Suite *codec_suite(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *tc = tcase_create("codec");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, round_trip_same_state);
+	tcase_add_test(tc, round_trip_same_bytes);
+	tcase_add_test(tc, timers_fire_the_same_after_restore);
+	tcase_add_test(tc, open_deadline_rearmed);
+	tcase_add_test(tc, restore_rejects_damaged_bytes);
+	suite_add_tcase(s, tc);
+	return s;
+}
