@@ -137,7 +137,7 @@ static bool get_int64(const char *name, json_object *val, int64_t *out, char *er
 
 static bool get_timestamp(const char *name, json_object *val, sla_time *out, char *err, size_t errlen)
 {
-	const char *s;
+	const char *s = NULL;
 
 	if (!get_string(name, val, &s, err, errlen))
 		return false;
@@ -150,7 +150,7 @@ static bool get_enum(const char *name, json_object *val, const ProtobufCEnumDesc
 		     size_t errlen)
 {
 	const ProtobufCEnumValue *ev = NULL;
-	const char *s;
+	const char *s = NULL;
 	char expected[512];
 	size_t used = 0;
 
@@ -234,7 +234,7 @@ static bool set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, 
 		      size_t errlen)
 {
 	char *member = (char *)msg + f->offset;
-	const char *s;
+	const char *s = NULL;
 	int64_t i64;
 	int e;
 	double d;
@@ -318,7 +318,7 @@ static const ProtobufCFieldDescriptor *payload_field(const ProtobufCMessageDescr
 static bool fill_envelope(Slad__V1__Event *ev, json_object *obj, char *err, size_t errlen)
 {
 	json_object *val;
-	const char *s;
+	const char *s = NULL;
 
 	if (!json_object_object_get_ex(obj, "event_id", &val))
 		return fail(err, errlen, "missing required field \"event_id\"");

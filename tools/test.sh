@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: builds slad with AddressSanitizer and UndefinedBehaviorSanitizer
+# and runs every test (unit and integration) against real PostgreSQL and Kafka
+# (librdkafka's mock cluster). Usage: tools/test.sh [ctest arguments, e.g. -L unit]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD_DIR:-build-asan}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLAD_SANITIZE=ON >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+cd "$BUILD"
+ctest --output-on-failure -j 2 "$@"
