@@ -116,9 +116,12 @@ static bool is_timestamp_field(const char *name)
 
 static bool get_string(const char *name, json_object *val, const char **out, char *err, size_t errlen)
 {
+	*out = "";
 	if (!json_object_is_type(val, json_type_string))
 		return fail(err, errlen, "field \"%s\": expected a string", name);
 	*out = json_object_get_string(val);
+	if (*out == NULL)
+		return fail(err, errlen, "field \"%s\": expected a string", name);
 	if (strlen(*out) != (size_t)json_object_get_string_len(val))
 		return fail(err, errlen, "field \"%s\": contains a NUL character", name);
 	return true;
@@ -137,7 +140,7 @@ static bool get_int64(const char *name, json_object *val, int64_t *out, char *er
 
 static bool get_timestamp(const char *name, json_object *val, sla_time *out, char *err, size_t errlen)
 {
-	const char *s = NULL;
+	const char *s = "";
 
 	if (!get_string(name, val, &s, err, errlen))
 		return false;
@@ -150,7 +153,7 @@ static bool get_enum(const char *name, json_object *val, const ProtobufCEnumDesc
 		     size_t errlen)
 {
 	const ProtobufCEnumValue *ev = NULL;
-	const char *s = NULL;
+	const char *s = "";
 	char expected[512];
 	size_t used = 0;
 
@@ -234,10 +237,10 @@ static bool set_field(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, 
 		      size_t errlen)
 {
 	char *member = (char *)msg + f->offset;
-	const char *s = NULL;
-	int64_t i64;
-	int e;
-	double d;
+	const char *s = "";
+	int64_t i64 = 0;
+	int e = 0;
+	double d = 0;
 
 	if (json_object_is_type(val, json_type_null))
 		return fail(err, errlen, "field \"%s\": null is not allowed (leave optional fields out)", f->name);
@@ -318,7 +321,7 @@ static const ProtobufCFieldDescriptor *payload_field(const ProtobufCMessageDescr
 static bool fill_envelope(Slad__V1__Event *ev, json_object *obj, char *err, size_t errlen)
 {
 	json_object *val;
-	const char *s = NULL;
+	const char *s = "";
 
 	if (!json_object_object_get_ex(obj, "event_id", &val))
 		return fail(err, errlen, "missing required field \"event_id\"");
@@ -379,7 +382,7 @@ static bool parse_object(json_object *obj, struct jsonl_event *out, char *err, s
 	json_object *val;
 	const char *type_name;
 	bool key_event = false;
-	int type;
+	int type = 0;
 	size_t len;
 
 	if (!json_object_object_get_ex(obj, "type", &val))

@@ -185,12 +185,11 @@ static bool produce_all(FILE *in, rd_kafka_t *rk, rd_kafka_topic_t *rkts[TOPIC_C
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
 	long lineno = 0;
 	char err[512];
 	bool ok = true;
 
-	while (ok && (n = getline(&line, &cap, in)) != -1) {
+	while (ok && getline(&line, &cap, in) != -1) {
 		struct jsonl_event ev;
 
 		lineno++;

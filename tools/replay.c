@@ -126,7 +126,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (!read_events(in, name, &evs, &n))
 		goto done;
-	qsort(evs, n, sizeof(*evs), by_time);
+	if (n > 1)
+		qsort(evs, n, sizeof(*evs), by_time);
 
 	st = store_connect(conninfo ? conninfo : "", err, sizeof(err));
 	if (!st) {
