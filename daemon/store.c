@@ -833,6 +833,17 @@ static const char sql_dead[] =
 	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
 	" ORDER BY u.ord";
 
+enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_NCOLS };
+static const char sql_escalations[] =
+	"INSERT INTO sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
+	" policy_version)"
+	" SELECT u.ticket_id, u.milestone, u.occurrence, u.level, " MS_TS("u.at") ", nullif(u.partner, ''),"
+	" nullif(u.engineer, ''), $8"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[])"
+	" WITH ORDINALITY AS u (ticket_id, milestone, occurrence, level, at, partner, engineer, ord)"
+	" ORDER BY u.ord"
+	" ON CONFLICT (ticket_id, milestone, occurrence, level) DO NOTHING";
+
 /* Compare-and-set of one offset; last_batch lets a lost COMMIT be read back
  * even when the offset did not move (a batch of timer effects only). */
 static const char sql_offset_cas[] =
@@ -851,6 +862,7 @@ static const char sql_offset_read[] =
 /* The rows of one batch as array literals. */
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
+	struct pgarr es[ES_NCOLS];
 };
 
 static void batch_free(struct batch *b)
@@ -861,6 +873,7 @@ static void batch_free(struct batch *b)
 	arrs_free(b->st, ST_NCOLS);
 	arrs_free(b->hi, HI_NCOLS);
 	arrs_free(b->dl, DL_NCOLS);
+	arrs_free(b->es, ES_NCOLS);
 }
 
 static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
@@ -967,6 +980,18 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		arr_text(&b->dl[DL_REASON], reason);
 		arr_text(&b->dl[DL_DETAIL], d->detail);
 		arr_bytea(&b->dl[DL_PAYLOAD], d->payload, d->len);
+	}
+
+	for (size_t i = 0; i < out->nesc; i++) {
+		const struct sla_escalation *e = &out->esc[i];
+
+		arr_text(&b->es[ES_ID], e->ticket_id);
+		arr_text(&b->es[ES_MS], milestone_name(e->milestone));
+		arr_int(&b->es[ES_OCC], e->occurrence);
+		arr_text(&b->es[ES_LEVEL], esc_level_name(e->level));
+		arr_time(&b->es[ES_AT], e->at);
+		arr_text(&b->es[ES_PARTNER], e->partner_id);
+		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
 	}
 	return true;
 }
@@ -1188,7 +1213,9 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	    !pipe_send_arrays(st, &p, sql_states, b.st, ST_NCOLS, false, NULL, "writing sla.ticket_state", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_history, b.hi, HI_NCOLS, false, NULL, "writing sla.violation_history", err,
 			      errlen) ||
-	    !pipe_send_arrays(st, &p, sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen))
+	    !pipe_send_arrays(st, &p, sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_escalations, b.es, ES_NCOLS, true, pv, "writing sla.escalations", err,
+			      errlen))
 		goto send_failed;
 	if (!PQpipelineSync(st->conn)) {
 		set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));

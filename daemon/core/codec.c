@@ -7,7 +7,7 @@
 
 #include "core_internal.h"
 
-#define CODEC_VERSION 2
+#define CODEC_VERSION 3
 
 struct wbuf {
 	uint8_t *p;
@@ -169,6 +169,21 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 	put_i64(&w, t->visit_arrive_at);
 	put_i32(&w, t->visit_paused);
 	put_i32(&w, t->partition);
+	put_str(&w, t->product_line);
+	put_i32(&w, t->required_skill_level);
+	put_i32(&w, t->person_days);
+	put_i32(&w, t->risk_score);
+	put_i64(&w, t->service_start_at);
+	put_i64(&w, t->service_end_at);
+	put_i64(&w, t->po_start_at);
+	put_i64(&w, t->planned_start_at);
+	put_i32(&w, t->shift_start_min);
+	put_i32(&w, t->shift_end_min);
+	put_i64(&w, t->last_assigned_at);
+	put_i64(&w, t->plan_approved_at);
+	put_i64(&w, t->close_requested_at);
+	put_i64(&w, t->att_next_day);
+	put_i32(&w, t->has_guarantor);
 
 	put_i32(&w, t->nms);
 	for (int i = 0; i < t->nms; i++) {
@@ -181,6 +196,7 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 		put_i64(&w, m->stopped_at);
 		put_str(&w, m->part_id);
 		put_i32(&w, m->fired);
+		put_i32(&w, m->escalated);
 	}
 	put_i32(&w, t->nvs);
 	for (int i = 0; i < t->nvs; i++) {
@@ -205,6 +221,21 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 	put_i32(&w, t->nseen);
 	for (int i = 0; i < t->nseen; i++)
 		put_str(&w, t->seen[i]);
+	put_i32(&w, t->nclocks);
+	for (int i = 0; i < t->nclocks; i++) {
+		put_i64(&w, t->clocks[i].at);
+		put_i32(&w, t->clocks[i].kind);
+		put_i32(&w, t->clocks[i].guarantor);
+		put_str(&w, t->clocks[i].engineer_id);
+	}
+	put_i32(&w, t->natt);
+	for (int i = 0; i < t->natt; i++) {
+		put_i64(&w, t->att[i].day);
+		put_i64(&w, t->att[i].first_in);
+		put_i64(&w, t->att[i].last_out);
+		put_i32(&w, t->att[i].leave_approved);
+		put_i32(&w, t->att[i].leave_prior);
+	}
 	put_i32(&w, t->nheld);
 	for (int i = 0; i < t->nheld; i++) {
 		const struct sla_held *h = &t->held[i];
@@ -266,6 +297,21 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	t->visit_arrive_at = get_i64(&r);
 	t->visit_paused = get_i32(&r);
 	t->partition = get_i32(&r);
+	get_str(&r, t->product_line, sizeof(t->product_line));
+	t->required_skill_level = get_i32(&r);
+	t->person_days = get_i32(&r);
+	t->risk_score = get_i32(&r);
+	t->service_start_at = get_i64(&r);
+	t->service_end_at = get_i64(&r);
+	t->po_start_at = get_i64(&r);
+	t->planned_start_at = get_i64(&r);
+	t->shift_start_min = get_i32(&r);
+	t->shift_end_min = get_i32(&r);
+	t->last_assigned_at = get_i64(&r);
+	t->plan_approved_at = get_i64(&r);
+	t->close_requested_at = get_i64(&r);
+	t->att_next_day = get_i64(&r);
+	t->has_guarantor = get_i32(&r);
 	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED)
 		r.fail = true;
 
@@ -288,6 +334,7 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 		m->stopped_at = get_i64(&r);
 		get_str(&r, m->part_id, sizeof(m->part_id));
 		m->fired = get_i32(&r);
+		m->escalated = (uint8_t)get_i32(&r);
 		m->dirty = false;
 	}
 	n = get_count(&r, LIMIT);
@@ -328,6 +375,29 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 		get_str(&r, eid, sizeof(eid));
 		if (!r.fail && !ticket_add_seen(t, eid))
 			r.fail = true;
+	}
+	n = get_count(&r, LIMIT);
+	for (int i = 0; i < n && !r.fail; i++) {
+		struct sla_clock c = {0};
+		c.at = get_i64(&r);
+		c.kind = get_i32(&r);
+		c.guarantor = get_i32(&r);
+		get_str(&r, c.engineer_id, sizeof(c.engineer_id));
+		if (!r.fail && !ticket_add_clock(t, &c))
+			r.fail = true;
+	}
+	n = get_count(&r, LIMIT);
+	for (int i = 0; i < n && !r.fail; i++) {
+		int64_t day = get_i64(&r);
+		struct sla_attendance *a = r.fail ? NULL : ticket_attendance(t, day);
+		if (!a) {
+			r.fail = true;
+			break;
+		}
+		a->first_in = get_i64(&r);
+		a->last_out = get_i64(&r);
+		a->leave_approved = get_i32(&r);
+		a->leave_prior = get_i32(&r);
 	}
 	n = get_count(&r, LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {

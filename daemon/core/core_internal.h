@@ -4,7 +4,14 @@
 
 #include "slad/core.h"
 
-enum timer_kind { TK_DEADLINE = 0, TK_CONFIRM, TK_HELD };
+enum timer_kind {
+	TK_DEADLINE = 0, /* a milestone's due time (also TIER2) */
+	TK_CONFIRM,      /* a provisional violation's confirmation */
+	TK_HELD,         /* a held event's grace */
+	TK_WARNING,      /* 80 % of a milestone's allowance */
+	TK_TIER3,        /* due + allowance */
+	TK_ATTENDANCE,   /* 24:00 local of a resident working day: idx = day offset from service start */
+};
 
 /* One pending timer. Entries go stale when what they point at changes;
  * they are checked when popped (lazy deletion). */
@@ -35,6 +42,10 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code);
 bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a) __attribute__((warn_unused_result));
 bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h) __attribute__((warn_unused_result));
+bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c) __attribute__((warn_unused_result));
+struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day);
+bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,
+		    enum sla_esc_level level, sla_time at);
 void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t);
 bool out_history(struct sla_out *out, const struct sla_ticket *t, const struct sla_violation *v, sla_time at,
 		 const char *cause_event_id);

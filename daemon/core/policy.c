@@ -10,27 +10,60 @@
 	 T(TT_CHANGE))
 #define ALL (ALL_BUT_INCIDENT | T(TT_INCIDENT))
 
+#define ANY_RISK 0, 0
+#define W(m) {DL_WITHIN, (m), AF_NONE, 0, 0}
+#define OH(m) {DL_OFFICE_HOURS, (m), AF_NONE, 0, 0}
+#define WD(n) {DL_WORKING_DAYS, (n), AF_NONE, 0, 0}
+#define ND(n) {DL_NATURAL_DAYS, (n), AF_NONE, 0, 0}
+#define AT(f) {DL_AT, 0, (f), 0, 0}
+
+/* rules.md section 3, row by row. The first matching row wins. */
 static struct sla_policy_rule default_rules[] = {
-	{MS_DISPATCH, T(TT_MAINTENANCE), SC_HOURLY, 0, {DL_WITHIN, 10}},
-	{MS_DISPATCH, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_NON_HOURLY, 0, {DL_OFFICE_HOURS, 30}},
-	{MS_DISPATCH, T(TT_ONE_OFF), SC_HOURLY, 0, {DL_OFFICE_HOURS, 30}},
-	{MS_DISPATCH, T(TT_INSPECTION) | T(TT_RECTIFICATION), SC_ANY, 0, {DL_WORKING_DAYS, 15}},
-	{MS_DISPATCH, T(TT_RESIDENT), SC_ANY, 0, {DL_AT, 0}},
-	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 1, {DL_WITHIN, 5}},
-	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 2, {DL_WITHIN, 5}},
-	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 3, {DL_WITHIN, 10}},
-	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 4, {DL_WITHIN, 15}},
-	{MS_SPARE_CONFIRM, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_HOURLY, 0, {DL_WITHIN, 15}},
-	{MS_SPARE_CONFIRM, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_NON_HOURLY, 0, {DL_OFFICE_HOURS, 60}},
-	{MS_SPARE_CONFIRM, T(TT_RECTIFICATION), SC_HOURLY, 0, {DL_WITHIN, 25}},
-	{MS_SPARE_CONFIRM, T(TT_RECTIFICATION), SC_NON_HOURLY, 0, {DL_OFFICE_HOURS, 90}},
-	{MS_RESERVATION, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_ANY, 0, {DL_AT, 0}},
-	{MS_ARRIVAL, ALL_BUT_INCIDENT, SC_ANY, 0, {DL_AT, 0}},
-	{MS_CLOSURE, T(TT_MAINTENANCE) | T(TT_RECTIFICATION) | T(TT_ONE_OFF) | T(TT_RESIDENT), SC_ANY, 0,
-	 {DL_WORKING_DAYS, 5}},
-	{MS_CLOSURE, T(TT_INSPECTION), SC_ANY, 0, {DL_WORKING_DAYS, 10}},
-	{MS_SPARE_RETURN, T(TT_RECTIFICATION), SC_ANY, 0, {DL_NATURAL_DAYS, 60}},
-	{MS_SPARE_RETURN, ALL & ~T(TT_RECTIFICATION), SC_ANY, 0, {DL_NATURAL_DAYS, 30}},
+	{MS_DISPATCH, T(TT_MAINTENANCE), SC_HOURLY, 0, ANY_RISK, W(10)},
+	{MS_DISPATCH, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_ANY, 0, ANY_RISK, OH(30)},
+	{MS_DISPATCH, T(TT_INSPECTION) | T(TT_RECTIFICATION), SC_ANY, 0, ANY_RISK, WD(15)},
+	{MS_DISPATCH, T(TT_RESIDENT), SC_ANY, 0, ANY_RISK, AT(AF_SERVICE_START)},
+	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 1, ANY_RISK, W(5)},
+	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 2, ANY_RISK, W(5)},
+	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 3, ANY_RISK, W(10)},
+	{MS_DISPATCH, T(TT_INCIDENT), SC_ANY, 4, ANY_RISK, W(15)},
+	{MS_RESPONSE, T(TT_INSPECTION) | T(TT_RECTIFICATION), SC_ANY, 0, ANY_RISK, {DL_RESPONSE_DAY, 0, AF_NONE, 0, 0}},
+	{MS_RESPONSE, T(TT_INCIDENT), SC_ANY, 1, ANY_RISK, W(5)},
+	{MS_RESPONSE, T(TT_INCIDENT), SC_ANY, 2, ANY_RISK, W(5)},
+	{MS_RESPONSE, T(TT_INCIDENT), SC_ANY, 3, ANY_RISK, W(10)},
+	{MS_RESPONSE, T(TT_INCIDENT), SC_ANY, 4, ANY_RISK, W(15)},
+	{MS_SPARE_CONFIRM, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_HOURLY, 0, ANY_RISK, W(15)},
+	{MS_SPARE_CONFIRM, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_NON_HOURLY, 0, ANY_RISK, OH(60)},
+	{MS_SPARE_CONFIRM, T(TT_RECTIFICATION), SC_HOURLY, 0, ANY_RISK, W(25)},
+	{MS_SPARE_CONFIRM, T(TT_RECTIFICATION), SC_NON_HOURLY, 0, ANY_RISK, OH(90)},
+	{MS_RESERVATION, T(TT_MAINTENANCE) | T(TT_ONE_OFF), SC_ANY, 0, ANY_RISK, AT(AF_REQUIRED_ARRIVAL)},
+	{MS_RESERVATION, T(TT_INSPECTION) | T(TT_RECTIFICATION), SC_ANY, 0, ANY_RISK,
+	 {DL_AT, 0, AF_REQUIRED_ARRIVAL, 0, 60}},
+	{MS_ARRIVAL, ALL_BUT_INCIDENT, SC_ANY, 0, ANY_RISK, AT(AF_EFFECTIVE_ARRIVAL)},
+	{MS_ARRIVAL, T(TT_INCIDENT), SC_ANY, 1, ANY_RISK, W(10)},
+	{MS_ARRIVAL, T(TT_INCIDENT), SC_ANY, 2, ANY_RISK, W(15)},
+	{MS_ARRIVAL, T(TT_INCIDENT), SC_ANY, 3, ANY_RISK, W(20)},
+	{MS_ARRIVAL, T(TT_INCIDENT), SC_ANY, 4, ANY_RISK, W(20)},
+	{MS_DIAGNOSIS, T(TT_INCIDENT), SC_ANY, 1, ANY_RISK, W(60)},
+	{MS_DIAGNOSIS, T(TT_INCIDENT), SC_ANY, 2, ANY_RISK, W(60)},
+	{MS_DIAGNOSIS, T(TT_INCIDENT), SC_ANY, 3, ANY_RISK, W(120)},
+	{MS_DIAGNOSIS, T(TT_INCIDENT), SC_ANY, 4, ANY_RISK, W(120)},
+	{MS_SOLUTION, T(TT_INCIDENT), SC_ANY, 1, ANY_RISK, W(60)},
+	{MS_SOLUTION, T(TT_INCIDENT), SC_ANY, 2, ANY_RISK, W(60)},
+	{MS_SOLUTION, T(TT_INCIDENT), SC_ANY, 3, ANY_RISK, W(120)},
+	{MS_SOLUTION, T(TT_INCIDENT), SC_ANY, 4, ANY_RISK, W(120)},
+	{MS_CLOSURE, T(TT_MAINTENANCE) | T(TT_RECTIFICATION) | T(TT_ONE_OFF) | T(TT_RESIDENT), SC_ANY, 0, ANY_RISK, WD(5)},
+	{MS_CLOSURE, T(TT_INSPECTION), SC_ANY, 0, ANY_RISK, WD(10)},
+	{MS_SPARE_RETURN, T(TT_RECTIFICATION), SC_ANY, 0, ANY_RISK, ND(60)},
+	{MS_SPARE_RETURN, ALL & ~T(TT_RECTIFICATION), SC_ANY, 0, ANY_RISK, ND(30)},
+	/* The report deadlines are fixed by rules.md: the next working day from the
+	 * Monday after the week / the first working day of the next month. */
+	{MS_WEEKLY_REPORT, T(TT_RESIDENT), SC_ANY, 0, ANY_RISK, WD(0)},
+	{MS_MONTHLY_REPORT, T(TT_RESIDENT), SC_ANY, 0, ANY_RISK, WD(0)},
+	{MS_CHANGE_REVIEW, T(TT_CHANGE), SC_ANY, 0, 8, 13, {DL_AT, 0, AF_PLANNED_START, -7, 0}},
+	{MS_CHANGE_REVIEW, T(TT_CHANGE), SC_ANY, 0, 14, 1000000, {DL_AT, 0, AF_PLANNED_START, -10, 0}},
+	{MS_GUARANTOR_COMPLETE, T(TT_CHANGE), SC_ANY, 0, ANY_RISK, W(120)},
+	{MS_RETROSPECTIVE, T(TT_CHANGE), SC_ANY, 0, ANY_RISK, WD(5)},
 };
 
 static const char *const milestone_names[MS_COUNT] = {
@@ -65,15 +98,20 @@ void policy_finalize(struct sla_policy *pol)
 	char buf[128];
 	for (int i = 0; i < pol->nrules; i++) {
 		const struct sla_policy_rule *r = &pol->rules[i];
-		int n = snprintf(buf, sizeof(buf), "%d/%u/%d/%d/%d/%d;", (int)r->milestone, r->ticket_types,
-				 (int)r->sla_class, r->severity, (int)r->deadline.kind, r->deadline.amount);
+		int n = snprintf(buf, sizeof(buf), "%d/%u/%d/%d/%d-%d/%d/%d/%d/%d/%d;", (int)r->milestone,
+				 r->ticket_types, (int)r->sla_class, r->severity, r->risk_min, r->risk_max,
+				 (int)r->deadline.kind, r->deadline.amount, (int)r->deadline.field,
+				 r->deadline.offset_days, r->deadline.lead_days);
 		for (int j = 0; j < n; j++) {
 			h ^= (unsigned char)buf[j];
 			h *= 1099511628211ULL;
 		}
 	}
-	int n = snprintf(buf, sizeof(buf), "late=%lld;km=%.3f", (long long)pol->lateness_allowed,
-			 pol->clock_max_distance_km);
+	const struct sla_thresholds *th = &pol->th;
+	int n = snprintf(buf, sizeof(buf), "late=%lld;km=%.3f;rj=%d/%d;plan=%d;verify=%d;warn=%d;att=%d/%d",
+			 (long long)pol->lateness_allowed, pol->clock_max_distance_km, th->reject_late_min_hourly,
+			 th->reject_late_min_other, th->change_plan_valid_days, th->change_verify_min, th->warning_pct,
+			 th->attendance_improvement_month, th->attendance_replacement_3m);
 	for (int j = 0; j < n; j++) {
 		h ^= (unsigned char)buf[j];
 		h *= 1099511628211ULL;
@@ -89,13 +127,22 @@ const struct sla_policy *policy_defaults(void)
 		pol.nrules = (int)(sizeof(default_rules) / sizeof(default_rules[0]));
 		pol.lateness_allowed = 15 * SLA_MINUTE;
 		pol.clock_max_distance_km = 3.0;
+		pol.th = (struct sla_thresholds){
+			.reject_late_min_hourly = 10,
+			.reject_late_min_other = 30,
+			.change_plan_valid_days = 30,
+			.change_verify_min = 30,
+			.warning_pct = 80,
+			.attendance_improvement_month = 4,
+			.attendance_replacement_3m = 12,
+		};
 		policy_finalize(&pol);
 	}
 	return &pol;
 }
 
 const struct sla_deadline *policy_deadline(const struct sla_policy *pol, enum sla_milestone_kind ms,
-					   enum sla_ticket_type tt, enum sla_class sc, int severity)
+					   enum sla_ticket_type tt, enum sla_class sc, int severity, int risk_score)
 {
 	for (int i = 0; i < pol->nrules; i++) {
 		const struct sla_policy_rule *r = &pol->rules[i];
@@ -104,6 +151,8 @@ const struct sla_deadline *policy_deadline(const struct sla_policy *pol, enum sl
 		if (r->sla_class != SC_ANY && r->sla_class != sc)
 			continue;
 		if (r->severity != 0 && r->severity != severity)
+			continue;
+		if ((r->risk_min || r->risk_max) && (risk_score < r->risk_min || risk_score > r->risk_max))
 			continue;
 		return &r->deadline;
 	}

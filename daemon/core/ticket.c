@@ -46,6 +46,12 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
 	t->reservation_at = t->reservation_appoint = SLA_TIME_NONE;
 	t->visit_arrive_at = SLA_TIME_NONE;
+	t->required_skill_level = t->person_days = t->risk_score = -1;
+	t->service_start_at = t->service_end_at = t->po_start_at = t->planned_start_at = SLA_TIME_NONE;
+	t->shift_start_min = 9 * 60;
+	t->shift_end_min = 18 * 60;
+	t->last_assigned_at = t->plan_approved_at = t->close_requested_at = SLA_TIME_NONE;
+	t->att_next_day = INT64_MIN;
 	strcpy(t->calendar_id, "CN");
 	return t;
 }
@@ -61,6 +67,8 @@ void ticket_free(struct sla_ticket *t)
 	free(t->vs);
 	free(t->auths);
 	free(t->seen);
+	free(t->clocks);
+	free(t->att);
 	free(t);
 }
 
@@ -124,6 +132,54 @@ bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 	return true;
 }
 
+bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
+{
+	if (!grow((void **)&t->clocks, &t->capclocks, t->nclocks + 1, sizeof(*t->clocks)))
+		return false;
+	int i = t->nclocks;
+	/* Insertion keeps event-time order; equal times keep arrival order. */
+	while (i > 0 && t->clocks[i - 1].at > c->at) {
+		t->clocks[i] = t->clocks[i - 1];
+		i--;
+	}
+	t->clocks[i] = *c;
+	t->nclocks++;
+	return true;
+}
+
+struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
+{
+	int i = 0;
+	while (i < t->natt && t->att[i].day < day)
+		i++;
+	if (i < t->natt && t->att[i].day == day)
+		return &t->att[i];
+	if (!grow((void **)&t->att, &t->capatt, t->natt + 1, sizeof(*t->att)))
+		return NULL;
+	memmove(&t->att[i + 1], &t->att[i], (size_t)(t->natt - i) * sizeof(*t->att));
+	t->natt++;
+	t->att[i] = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
+	return &t->att[i];
+}
+
+bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,
+		    enum sla_esc_level level, sla_time at)
+{
+	if (!grow_sz((void **)&out->esc, &out->capesc, out->nesc + 1, sizeof(*out->esc)))
+		return false;
+	struct sla_escalation *e = &out->esc[out->nesc++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->ticket_id, sizeof(e->ticket_id), "%s", t->ticket_id);
+	snprintf(e->partner_id, sizeof(e->partner_id), "%s", t->partner_id);
+	snprintf(e->engineer_id, sizeof(e->engineer_id), "%s", t->engineer_id);
+	e->milestone = m->kind;
+	e->occurrence = m->occurrence;
+	e->level = level;
+	e->at = at;
+	e->due_at = m->due_at;
+	return true;
+}
+
 bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h)
 {
 	if (!grow((void **)&t->held, &t->capheld, t->nheld + 1, sizeof(*t->held)))
@@ -175,7 +231,7 @@ void core_out_clear(struct sla_out *out)
 	}
 	for (size_t i = 0; i < out->ndead; i++)
 		free(out->dead[i].payload);
-	out->ndirty = out->nhist = out->ndead = 0;
+	out->ndirty = out->nhist = out->ndead = out->nesc = 0;
 }
 
 void core_out_free(struct sla_out *out)
@@ -184,6 +240,7 @@ void core_out_free(struct sla_out *out)
 	free(out->dirty);
 	free(out->hist);
 	free(out->dead);
+	free(out->esc);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -230,22 +287,50 @@ const char *ticket_state_name(enum sla_ticket_state s)
 	return (unsigned)s <= TS_CANCELLED ? n[s] : "";
 }
 
-const char *violation_code(const struct sla_violation *v, char *buf, size_t len)
+const char *esc_level_name(enum sla_esc_level l)
+{
+	static const char *const n[] = {"WARNING", "TIER2", "TIER3"};
+	return (unsigned)l < 3 ? n[l] : "";
+}
+
+const char *rule_code_name(enum sla_rule_code rc)
 {
 	static const char *const n[RC_COUNT] = {
 		"",
+		"REJECT_LATE",
 		"RESERVATION_CHANGED_TOO_LATE",
 		"RESERVATION_NO_EVIDENCE",
+		"RESERVATION_BEYOND_SLA",
 		"START_WITHOUT_AUTH",
 		"START_OUTSIDE_AUTH",
 		"LEAVE_OUTSIDE_AUTH",
+		"AUTH_NOT_END_CUSTOMER",
 		"CLOCK_NO_LOCATION",
 		"CLOCK_TOO_FAR",
+		"CLOCK_SEQUENCE",
+		"CROSS_DAY_VISIT",
 		"SIGNATURE_BEFORE_DISPATCH",
+		"SKILL_MISMATCH",
+		"PERSON_DAYS_MISMATCH",
+		"START_BEFORE_PO",
+		"CHANGE_PLAN_EXPIRED",
+		"GUARANTOR_LATE",
+		"CHANGE_VERIFY_TOO_SHORT",
+		"ATTENDANCE_LATE",
+		"ATTENDANCE_EARLY_LEAVE",
+		"ATTENDANCE_MISSING",
+		"LEAVE_NOT_PRIOR",
+		"ATTENDANCE_IMPROVEMENT_REQUIRED",
+		"ATTENDANCE_REPLACEMENT_ELIGIBLE",
 	};
+	return (unsigned)rc < RC_COUNT ? n[rc] : "";
+}
+
+const char *violation_code(const struct sla_violation *v, char *buf, size_t len)
+{
 	if (v->code == RC_MILESTONE_LATE)
 		snprintf(buf, len, "%s_LATE", milestone_name(v->milestone));
 	else
-		snprintf(buf, len, "%s", (unsigned)v->code < RC_COUNT ? n[v->code] : "");
+		snprintf(buf, len, "%s", rule_code_name(v->code));
 	return buf;
 }

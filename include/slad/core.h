@@ -38,16 +38,36 @@ static inline bool verdict_is_dead_letter(enum sla_verdict v) { return v >= SV_D
 
 enum sla_rule_code {
 	RC_MILESTONE_LATE = 0, /* <MILESTONE>_LATE, named by the milestone */
+	RC_REJECT_LATE,
 	RC_RESERVATION_CHANGED_TOO_LATE,
 	RC_RESERVATION_NO_EVIDENCE,
+	RC_RESERVATION_BEYOND_SLA,
 	RC_START_WITHOUT_AUTH,
 	RC_START_OUTSIDE_AUTH,
 	RC_LEAVE_OUTSIDE_AUTH,
+	RC_AUTH_NOT_END_CUSTOMER,
 	RC_CLOCK_NO_LOCATION,
 	RC_CLOCK_TOO_FAR,
+	RC_CLOCK_SEQUENCE,
+	RC_CROSS_DAY_VISIT,
 	RC_SIGNATURE_BEFORE_DISPATCH,
+	RC_SKILL_MISMATCH,
+	RC_PERSON_DAYS_MISMATCH,
+	RC_START_BEFORE_PO,
+	RC_CHANGE_PLAN_EXPIRED,
+	RC_GUARANTOR_LATE,
+	RC_CHANGE_VERIFY_TOO_SHORT,
+	RC_ATTENDANCE_LATE,
+	RC_ATTENDANCE_EARLY_LEAVE,
+	RC_ATTENDANCE_MISSING,
+	RC_LEAVE_NOT_PRIOR,
+	RC_ATTENDANCE_IMPROVEMENT_REQUIRED,
+	RC_ATTENDANCE_REPLACEMENT_ELIGIBLE,
 	RC_COUNT
 };
+
+/* The code's name, e.g. "CLOCK_TOO_FAR"; "" for RC_MILESTONE_LATE. */
+const char *rule_code_name(enum sla_rule_code rc);
 
 enum sla_ms_status { MSS_PENDING = 0, MSS_MET, MSS_BREACHED, MSS_CANCELLED };
 enum sla_v_status { VS_PROVISIONAL = 0, VS_CONFIRMED, VS_RETRACTED };
@@ -71,14 +91,34 @@ const char *ms_status_name(enum sla_ms_status s);
 const char *v_status_name(enum sla_v_status s);
 const char *ticket_state_name(enum sla_ticket_state s);
 
+enum sla_esc_level { ESC_WARNING = 0, ESC_TIER2, ESC_TIER3 };
+const char *esc_level_name(enum sla_esc_level l);
+
 struct sla_milestone {
 	enum sla_milestone_kind kind;
 	int occurrence;
 	enum sla_ms_status status;
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
-	char part_id[SLA_ID_MAX + 1];           /* spare-part milestones */
+	char part_id[SLA_ID_MAX + 1];           /* the stop event's key: spare part id, report period */
 	bool fired;                              /* the deadline passed while open */
+	uint8_t escalated;                       /* bit per enum sla_esc_level already written */
 	bool dirty;
+};
+
+/* One clock-in of the ticket, kept in event-time order for the checks that
+ * look at visits (sequence, cross-day visits, person-days, verify). */
+struct sla_clock {
+	sla_time at;
+	int kind; /* Slad__V1__ClockKind */
+	bool guarantor;
+	char engineer_id[SLA_ID_MAX + 1];
+};
+
+/* A day of resident attendance, kept per working day of the service period that saw events. */
+struct sla_attendance {
+	int64_t day; /* local date, days since the epoch */
+	sla_time first_in, last_out;
+	bool leave_approved, leave_prior;
 };
 
 struct sla_violation {
@@ -94,6 +134,17 @@ struct sla_violation {
 
 struct sla_auth {
 	sla_time granted_at, window_start, window_end;
+};
+
+/* An escalation of an open milestone, for sla.escalations and fsm.escalations. */
+struct sla_escalation {
+	char ticket_id[SLA_ID_MAX + 1];
+	char partner_id[SLA_ID_MAX + 1];
+	char engineer_id[SLA_ID_MAX + 1];
+	enum sla_milestone_kind milestone;
+	int occurrence;
+	enum sla_esc_level level;
+	sla_time at, due_at;
 };
 
 /* A violation's status change, for sla.violation_history. */
@@ -137,6 +188,20 @@ struct sla_ticket {
 	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
 	bool visit_paused;
 	int32_t partition;
+	/* TICKET_CREATED fields the rules of other ticket types read */
+	char product_line[SLA_ID_MAX + 1];
+	int required_skill_level, person_days, risk_score; /* -1: not given */
+	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
+	int shift_start_min, shift_end_min;
+	sla_time last_assigned_at;    /* the running ENGINEER_ASSIGNED (implementer) */
+	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
+	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
+	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
+	bool has_guarantor;
+	struct sla_clock *clocks;     /* sorted by at */
+	int nclocks, capclocks;
+	struct sla_attendance *att;   /* sorted by day */
+	int natt, capatt;
 	const struct calendar *cal;
 
 	struct sla_milestone *ms;
@@ -170,6 +235,8 @@ struct sla_dead {
 struct sla_out {
 	struct sla_ticket **dirty;
 	size_t ndirty, capdirty;
+	struct sla_escalation *esc;
+	size_t nesc, capesc;
 	struct sla_history *hist;
 	size_t nhist, caphist;
 	struct sla_dead *dead;

@@ -50,9 +50,21 @@ enum sla_deadline_kind {
 	DL_BUSINESS_MINUTES
 };
 
+/* The ticket field an AT deadline reads. */
+enum sla_at_field {
+	AF_NONE = 0,
+	AF_REQUIRED_ARRIVAL, /* required_arrival_at */
+	AF_EFFECTIVE_ARRIVAL, /* the latest reservation's appointment_at, else required_arrival_at */
+	AF_SERVICE_START,    /* service_start_at */
+	AF_PLANNED_START,    /* planned_start_at */
+};
+
 struct sla_deadline {
 	enum sla_deadline_kind kind;
-	int amount; /* minutes or days; unused by AT and RESPONSE_DAY */
+	int amount;               /* minutes or days; unused by AT and RESPONSE_DAY */
+	enum sla_at_field field;  /* AT: which field */
+	int offset_days;          /* AT: added to the field (negative: before it) */
+	int lead_days;            /* AT: when field - first dispatch > lead_days, due = field - lead_days */
 };
 
 /* One row of rules.md section 3: milestone x ticket type x class x severity. */
@@ -60,14 +72,27 @@ struct sla_policy_rule {
 	enum sla_milestone_kind milestone;
 	uint32_t ticket_types; /* bit mask of 1u << enum sla_ticket_type */
 	enum sla_class sla_class;
-	int severity; /* 0 = any, 1..4 = I..IV */
+	int severity;          /* 0 = any, 1..4 = I..IV */
+	int risk_min, risk_max; /* CHANGE risk_score range; 0, 0 = any */
 	struct sla_deadline deadline;
+};
+
+/* The thresholds of rules.md sections 1, 4 and 6. */
+struct sla_thresholds {
+	int reject_late_min_hourly;       /* REJECT_LATE for HOURLY and INCIDENT */
+	int reject_late_min_other;        /* REJECT_LATE for the others */
+	int change_plan_valid_days;       /* CHANGE_PLAN_EXPIRED */
+	int change_verify_min;            /* CHANGE_VERIFY_TOO_SHORT */
+	int warning_pct;                  /* escalation WARNING at this % of the allowance */
+	int attendance_improvement_month; /* ATTENDANCE_IMPROVEMENT_REQUIRED: more than this in a month */
+	int attendance_replacement_3m;    /* ATTENDANCE_REPLACEMENT_ELIGIBLE: more than this in 3 months */
 };
 
 struct sla_policy {
 	struct sla_policy_rule *rules;
 	int nrules;
-	sla_time lateness_allowed;    /* PROVISIONAL -> CONFIRMED */
+	struct sla_thresholds th;
+	sla_time lateness_allowed;    /* PROVISIONAL -> CONFIRMED (configuration lateness.allowed) */
 	double clock_max_distance_km; /* CLOCK_TOO_FAR */
 	char version[17];             /* content hash, hex */
 };
@@ -78,7 +103,7 @@ void policy_finalize(struct sla_policy *pol);
 const struct sla_policy *policy_defaults(void);
 /* The deadline of a milestone for a ticket, or NULL when it does not apply. */
 const struct sla_deadline *policy_deadline(const struct sla_policy *pol, enum sla_milestone_kind ms,
-					   enum sla_ticket_type tt, enum sla_class sc, int severity);
+					   enum sla_ticket_type tt, enum sla_class sc, int severity, int risk_score);
 
 const char *milestone_name(enum sla_milestone_kind ms);
 const char *ticket_type_name(enum sla_ticket_type tt);

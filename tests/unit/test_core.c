@@ -88,10 +88,22 @@ START_TEST(next_due_follows_deadlines)
 	ck_assert_int_eq(core_next_due(core), SLA_TIME_NONE);
 	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d1", "T1", "2025-03-14T10:00:00+08:00");
 	ck_assert_int_eq(apply_ev(&b, 2), SV_APPLIED);
+	/* WARNING at 80 % of the 10-minute allowance comes first */
+	ck_assert_int_eq(core_next_due(core), T("2025-03-14T10:08:00+08:00"));
+	ck_assert_uint_ge(core_timer_count(core), 3);
+	core_advance(core, T("2025-03-14T10:08:00+08:00"), &out);
+	ck_assert_uint_eq(out.nesc, 1);
+	ck_assert_int_eq(out.esc[0].level, ESC_WARNING);
 	ck_assert_int_eq(core_next_due(core), T("2025-03-14T10:10:00+08:00"));
-	ck_assert_uint_ge(core_timer_count(core), 1);
-	/* the deadline fires: next comes the confirmation at due + 15 min */
+	/* the deadline fires (TIER2); next TIER3 at due + allowance, then the confirmation at due + 15 min */
 	core_advance(core, T("2025-03-14T10:10:00+08:00"), &out);
+	ck_assert_uint_eq(out.nesc, 2);
+	ck_assert_int_eq(out.esc[1].level, ESC_TIER2);
+	ck_assert_int_eq(core_next_due(core), T("2025-03-14T10:20:00+08:00"));
+	core_advance(core, T("2025-03-14T10:20:00+08:00"), &out);
+	ck_assert_uint_eq(out.nesc, 3);
+	ck_assert_int_eq(out.esc[2].level, ESC_TIER3);
+	ck_assert_int_eq(out.esc[2].at, T("2025-03-14T10:20:00+08:00"));
 	ck_assert_int_eq(core_next_due(core), T("2025-03-14T10:25:00+08:00"));
 	core_advance(core, T("2025-03-14T10:25:00+08:00"), &out);
 	ck_assert_int_eq(core_next_due(core), SLA_TIME_NONE);

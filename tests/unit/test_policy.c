@@ -39,7 +39,7 @@ START_TEST(defaults_table)
 		ck_assert_msg(ms >= 0 && tt > 0, "%s:%d: unknown milestone or type", t.path, r->lineno);
 		enum sla_class sc = strcmp(r->f[2], "HOURLY") == 0 ? SC_HOURLY : SC_NON_HOURLY;
 		const struct sla_deadline *d = policy_deadline(pol, (enum sla_milestone_kind)ms,
-							       (enum sla_ticket_type)tt, sc, atoi(r->f[3]));
+							       (enum sla_ticket_type)tt, sc, atoi(r->f[3]), -1);
 		char got[64];
 		if (!d)
 			snprintf(got, sizeof(got), "NONE");
