@@ -9,6 +9,7 @@
 #include "slad/core.h"
 #include "slad/jsonl.h"
 #include "slad/policy.h"
+#include "slad/policy_file.h"
 #include "slad/store.h"
 
 #define REPLAY_BATCH 5000
@@ -28,10 +29,11 @@ static int by_time(const void *a, const void *b)
 
 static void replay_usage(FILE *f)
 {
-	fprintf(f, "usage: slactl replay --db CONNINFO [--until TIME|now] FILE|-\n"
+	fprintf(f, "usage: slactl replay --db CONNINFO [--until TIME|now] [--policies FILE] FILE|-\n"
 		   "Evaluates JSON Lines events with the daemon's core in event-time order and writes\n"
 		   "milestones, violations and dead letters to the database. At the end the clock moves\n"
-		   "to --until (default: the largest occurred_at of the input).\n");
+		   "to --until (default: the largest occurred_at of the input). --policies evaluates with\n"
+		   "another policy file (\"what if this policy had applied\"); default: the built-in rules.md.\n");
 }
 
 /* Reads every line; fails naming the first bad one. */
@@ -79,13 +81,14 @@ int cmd_replay(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
 					     {NULL, 0, NULL, 0}};
-	const char *conninfo = NULL, *until_arg = NULL;
+	const char *conninfo = NULL, *until_arg = NULL, *policies = NULL;
 	char err[512];
 	int c, rc = 1;
 	struct replay_event *evs = NULL;
 	size_t n = 0;
 	struct store *st = NULL;
 	struct sla_core *core = NULL;
+	struct sla_policy *pol = NULL;
 	struct calendar_set cals = {0};
 	struct sla_out out;
 	FILE *in = NULL;
@@ -96,10 +99,7 @@ int cmd_replay(int argc, char **argv)
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'u': until_arg = optarg; break;
-		case 'p':
-			fprintf(stderr, "slactl replay: --policies: policy files are not supported yet; the built-in "
-					"defaults of rules.md apply\n");
-			return 2;
+		case 'p': policies = optarg; break;
 		case 'h': replay_usage(stdout); return 0;
 		case 'V': slactl_print_version(); return 0;
 		default: replay_usage(stderr); return 2;
@@ -119,9 +119,15 @@ int cmd_replay(int argc, char **argv)
 			return 2;
 		}
 	}
+	pol = policies ? policy_load_file(policies, err, sizeof(err)) : policy_copy_defaults();
+	if (!pol) {
+		fprintf(stderr, "slactl replay: %s\n", policies ? err : "out of memory");
+		return 1;
+	}
 	in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
 	if (!in) {
 		fprintf(stderr, "slactl replay: cannot open %s\n", name);
+		policy_free(pol);
 		return 1;
 	}
 	if (!read_events(in, name, &evs, &n))
@@ -142,7 +148,7 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "slactl replay: calendars: %s\n", err);
 		goto done;
 	}
-	core = core_new(policy_defaults(), &cals);
+	core = core_new(pol, &cals);
 	if (!core)
 		goto done;
 
@@ -161,7 +167,7 @@ int cmd_replay(int argc, char **argv)
 			if (i + 1 == n)
 				core_advance(core, until != SLA_TIME_NONE ? until : clock, &out);
 			dead += out.ndead;
-			if (store_commit(st, "", &out, NULL, 0, policy_defaults()->version, err, sizeof(err)) !=
+			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) !=
 			    STORE_OK) {
 				fprintf(stderr, "slactl replay: commit: %s\n", err);
 				goto done;
@@ -180,6 +186,7 @@ done:
 	free(evs);
 	core_out_free(&out);
 	core_free(core);
+	policy_free(pol);
 	calendar_set_free(&cals);
 	store_free(st);
 	if (in && in != stdin)
