@@ -313,6 +313,7 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 		dead_letter(out, ev, origin, SV_BAD_VALUE, "out of memory");
 		return SV_BAD_VALUE;
 	}
+	(void)out_applied(out, ev, origin, now);
 
 	if (creating && t->nheld) {
 		/* Events that came before their ticket: apply them now, in event-time order. */

@@ -231,7 +231,9 @@ void core_out_clear(struct sla_out *out)
 	}
 	for (size_t i = 0; i < out->ndead; i++)
 		free(out->dead[i].payload);
-	out->ndirty = out->nhist = out->ndead = out->nesc = 0;
+	for (size_t i = 0; i < out->napplied; i++)
+		free(out->applied[i].payload);
+	out->ndirty = out->nhist = out->ndead = out->nesc = out->napplied = 0;
 }
 
 void core_out_free(struct sla_out *out)
@@ -241,7 +243,31 @@ void core_out_free(struct sla_out *out)
 	free(out->hist);
 	free(out->dead);
 	free(out->esc);
+	free(out->applied);
 	memset(out, 0, sizeof(*out));
+}
+
+bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sla_origin *origin, sla_time now)
+{
+	if (!grow_sz((void **)&out->applied, &out->capapplied, out->napplied + 1, sizeof(*out->applied)))
+		return false;
+	struct sla_applied *a = &out->applied[out->napplied];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->ticket_id, sizeof(a->ticket_id), "%s", ev->ticket_id);
+	snprintf(a->event_id, sizeof(a->event_id), "%s", ev->event_id);
+	a->type = (int)ev->type;
+	a->occurred_at = ev->occurred_at;
+	a->applied_at = now;
+	snprintf(a->topic, sizeof(a->topic), "%s", origin && origin->topic ? origin->topic : "");
+	a->partition = origin ? origin->partition : -1;
+	a->offset = origin ? origin->offset : -1;
+	a->len = protobuf_c_message_get_packed_size(&ev->base);
+	a->payload = malloc(a->len ? a->len : 1);
+	if (!a->payload)
+		return false;
+	protobuf_c_message_pack(&ev->base, a->payload);
+	out->napplied++;
+	return true;
 }
 
 bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, int64_t offset,

@@ -147,6 +147,19 @@ struct sla_escalation {
 	sla_time at, due_at;
 };
 
+/* An applied event, for a ticket's timeline (sla.ticket_events). */
+struct sla_applied {
+	char ticket_id[SLA_ID_MAX + 1];
+	char event_id[SLA_ID_MAX + 1];
+	int type; /* Slad__V1__EventType */
+	sla_time occurred_at, applied_at;
+	char topic[64];
+	int32_t partition;
+	int64_t offset;
+	uint8_t *payload; /* the protobuf message, owned */
+	size_t len;
+};
+
 /* A violation's status change, for sla.violation_history. */
 struct sla_history {
 	char ticket_id[SLA_ID_MAX + 1];
@@ -237,6 +250,8 @@ struct sla_out {
 	size_t ndirty, capdirty;
 	struct sla_escalation *esc;
 	size_t nesc, capesc;
+	struct sla_applied *applied;
+	size_t napplied, capapplied;
 	struct sla_history *hist;
 	size_t nhist, caphist;
 	struct sla_dead *dead;
