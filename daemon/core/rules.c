@@ -1143,6 +1143,10 @@ static void escalate(struct sla_core *core, struct sla_ticket *t, struct sla_mil
 void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out)
 {
 	struct sla_ticket *t = e->t;
+	/* What a timer changes happened when the processing clock passed its instant, however late
+	 * the clock got there (a backlog, a restart): the same instant live, replayed or restored. */
+	(void)now;
+	now = e->at;
 	switch (e->kind) {
 	case TK_DEADLINE: {
 		if (e->idx >= t->nms)

@@ -22,7 +22,7 @@ wait "$SLAD_PID" || fail "slad exited non-zero"
 dump_results "$LIVE" >"$WORK/live.txt"
 dump_results "$REPLAY" >"$WORK/replay.txt"
 [ "$(grep -c '^V' "$WORK/live.txt")" -gt 0 ] || fail "the stream raised no violation"
-diff -u "$WORK/live.txt" "$WORK/replay.txt" >"$WORK/diff.log" || fail "replay differs from the daemon (see diff.log)"
+diff -u "$WORK/live.txt" "$WORK/replay.txt" >"$WORK/diff.log" || { head -40 "$WORK/diff.log" >&2; fail "replay differs from the daemon"; }
 assert_eq "tickets" "$(DB=$REPLAY q "SELECT count(*) FROM sla.tickets")" "$(DB=$LIVE q "SELECT count(*) FROM sla.tickets")"
 
 # Replaying again changes nothing.
