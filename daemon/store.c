@@ -844,6 +844,34 @@ static const char sql_escalations[] =
 	" ORDER BY u.ord"
 	" ON CONFLICT (ticket_id, milestone, occurrence, level) DO NOTHING";
 
+enum { EV_TICKET, EV_ID, EV_TYPE, EV_AT, EV_APPLIED, EV_TOPIC, EV_PART, EV_OFFSET, EV_PAYLOAD, EV_NCOLS };
+static const char sql_events[] =
+	"INSERT INTO sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
+	" kafka_offset, payload)"
+	" SELECT u.ticket_id, u.event_id, u.type, " MS_TS("u.occurred_at") ", " MS_TS("u.applied_at") ","
+	" nullif(u.topic, ''), u.partition, u.kafka_offset, u.payload"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::int[],"
+	" $8::bigint[], $9::bytea[]) WITH ORDINALITY"
+	" AS u (ticket_id, event_id, type, occurred_at, applied_at, topic, partition, kafka_offset, payload, ord)"
+	" ORDER BY u.ord"
+	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+
+/* One engineer across tickets (schema/0006): lock the batch's engineers in a
+ * fixed order, record their ONE_OFF clock-ins, re-evaluate each engineer. */
+enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
+static const char sql_eng_lock[] =
+	"SELECT count(pg_advisory_xact_lock(hashtext('slad.engineer:' || e)))"
+	" FROM (SELECT DISTINCT e FROM unnest($1::text[]) AS e ORDER BY e) AS s";
+static const char sql_eng_clocks[] =
+	"INSERT INTO sla.engineer_clocks (engineer_id, ticket_id, event_id, partner_id, kind, at, local_day)"
+	" SELECT u.engineer_id, u.ticket_id, u.event_id, nullif(u.partner_id, ''), u.kind, " MS_TS("u.at") ","
+	" date '1970-01-01' + u.day"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
+	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
+	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+static const char sql_eng_eval[] =
+	"SELECT count(sla.evaluate_engineer(e, $2)) FROM (SELECT DISTINCT e FROM unnest($1::text[]) AS e ORDER BY e) AS s";
+
 /* Compare-and-set of one offset; last_batch lets a lost COMMIT be read back
  * even when the offset did not move (a batch of timer effects only). */
 static const char sql_offset_cas[] =
@@ -863,6 +891,9 @@ static const char sql_offset_read[] =
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
 	struct pgarr es[ES_NCOLS];
+	struct pgarr ev[EV_NCOLS];
+	struct pgarr ec[EC_NCOLS];
+	struct pgarr el; /* the engineers again, for the lock and the evaluation */
 };
 
 static void batch_free(struct batch *b)
@@ -874,6 +905,9 @@ static void batch_free(struct batch *b)
 	arrs_free(b->hi, HI_NCOLS);
 	arrs_free(b->dl, DL_NCOLS);
 	arrs_free(b->es, ES_NCOLS);
+	arrs_free(b->ev, EV_NCOLS);
+	arrs_free(b->ec, EC_NCOLS);
+	arrs_free(&b->el, 1);
 }
 
 static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
@@ -992,6 +1026,35 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		arr_time(&b->es[ES_AT], e->at);
 		arr_text(&b->es[ES_PARTNER], e->partner_id);
 		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
+	}
+
+	for (size_t i = 0; i < out->napplied; i++) {
+		const struct sla_applied *a = &out->applied[i];
+		const ProtobufCEnumValue *tv =
+			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+
+		arr_text(&b->ev[EV_TICKET], a->ticket_id);
+		arr_text(&b->ev[EV_ID], a->event_id);
+		arr_text(&b->ev[EV_TYPE], tv ? tv->name : "UNKNOWN");
+		arr_time(&b->ev[EV_AT], a->occurred_at);
+		arr_time(&b->ev[EV_APPLIED], a->applied_at);
+		arr_text(&b->ev[EV_TOPIC], a->topic);
+		arr_int(&b->ev[EV_PART], a->partition);
+		arr_int(&b->ev[EV_OFFSET], a->offset);
+		arr_bytea(&b->ev[EV_PAYLOAD], a->payload, a->len);
+	}
+
+	for (size_t i = 0; i < out->neng; i++) {
+		const struct sla_engclock *e = &out->eng[i];
+
+		arr_text(&b->ec[EC_ENG], e->engineer_id);
+		arr_text(&b->el, e->engineer_id);
+		arr_text(&b->ec[EC_TICKET], e->ticket_id);
+		arr_text(&b->ec[EC_EVENT], e->event_id);
+		arr_text(&b->ec[EC_PARTNER], e->partner_id);
+		arr_text(&b->ec[EC_KIND], e->kind);
+		arr_time(&b->ec[EC_AT], e->at);
+		arr_int(&b->ec[EC_DAY], e->local_day);
 	}
 	return true;
 }
@@ -1168,7 +1231,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		goto done;
 	sorted = calloc(noffs + 1, sizeof *sorted);
 	offnum = calloc(noffs + 1, sizeof *offnum);
-	p.cap = noffs + 8;
+	p.cap = noffs + 16; /* BEGIN, the tables, the engineer statements, COMMIT */
 	p.q = calloc(p.cap, sizeof *p.q);
 	if (sorted == NULL || offnum == NULL || p.q == NULL) {
 		set_err(err, errlen, "out of memory");
@@ -1215,8 +1278,23 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 			      errlen) ||
 	    !pipe_send_arrays(st, &p, sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_escalations, b.es, ES_NCOLS, true, pv, "writing sla.escalations", err,
-			      errlen))
+			      errlen) ||
+	    !pipe_send_arrays(st, &p, sql_events, b.ev, EV_NCOLS, false, NULL, "writing sla.ticket_events", err, errlen))
 		goto send_failed;
+	if (b.ec[0].n > 0) {
+		const char *engineers = arr_finish(&b.el);
+		const char *lock_vals[1] = {engineers};
+		const char *eval_vals[2] = {engineers, pv};
+		if (engineers == NULL) {
+			set_err(err, errlen, "engineer clock-ins: out of memory");
+			goto send_failed;
+		}
+		if (!pipe_send(st, &p, sql_eng_lock, 1, lock_vals, "locking engineers", -1, err, errlen) ||
+		    !pipe_send_arrays(st, &p, sql_eng_clocks, b.ec, EC_NCOLS, false, NULL, "writing sla.engineer_clocks",
+				      err, errlen) ||
+		    !pipe_send(st, &p, sql_eng_eval, 2, eval_vals, "evaluating engineers across tickets", -1, err, errlen))
+			goto send_failed;
+	}
 	if (!PQpipelineSync(st->conn)) {
 		set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));
 		goto send_failed;

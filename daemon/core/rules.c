@@ -829,6 +829,14 @@ static void on_clock(struct sla_core *core, struct sla_ticket *t, const Slad__V1
 	snprintf(rec.engineer_id, sizeof(rec.engineer_id), "%s", c->engineer_id);
 	if (!ticket_add_clock(t, &rec))
 		return; /* out of memory: the clock-in still counts as seen */
+	if (impl && t->type == TT_ONE_OFF &&
+	    (c->kind == SLAD__V1__CLOCK_KIND__ARRIVE || c->kind == SLAD__V1__CLOCK_KIND__START ||
+	     c->kind == SLAD__V1__CLOCK_KIND__LEAVE))
+		(void)out_engclock(out, t, c->engineer_id, ev->event_id,
+				   c->kind == SLAD__V1__CLOCK_KIND__ARRIVE ? "ARRIVE"
+				   : c->kind == SLAD__V1__CLOCK_KIND__START ? "START"
+									    : "LEAVE",
+				   at);
 	if (!impl) {
 		t->has_guarantor = true;
 		if (c->kind == SLAD__V1__CLOCK_KIND__COMPLETE)

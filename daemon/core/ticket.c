@@ -233,7 +233,7 @@ void core_out_clear(struct sla_out *out)
 		free(out->dead[i].payload);
 	for (size_t i = 0; i < out->napplied; i++)
 		free(out->applied[i].payload);
-	out->ndirty = out->nhist = out->ndead = out->nesc = out->napplied = 0;
+	out->ndirty = out->nhist = out->ndead = out->nesc = out->napplied = out->neng = 0;
 }
 
 void core_out_free(struct sla_out *out)
@@ -244,6 +244,7 @@ void core_out_free(struct sla_out *out)
 	free(out->dead);
 	free(out->esc);
 	free(out->applied);
+	free(out->eng);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -267,6 +268,22 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 		return false;
 	protobuf_c_message_pack(&ev->base, a->payload);
 	out->napplied++;
+	return true;
+}
+
+bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *engineer_id, const char *event_id,
+		  const char *kind, sla_time at)
+{
+	if (!grow_sz((void **)&out->eng, &out->capeng, out->neng + 1, sizeof(*out->eng)))
+		return false;
+	struct sla_engclock *e = &out->eng[out->neng++];
+	snprintf(e->engineer_id, sizeof(e->engineer_id), "%s", engineer_id);
+	snprintf(e->ticket_id, sizeof(e->ticket_id), "%s", t->ticket_id);
+	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
+	snprintf(e->partner_id, sizeof(e->partner_id), "%s", t->partner_id);
+	e->kind = kind;
+	e->at = at;
+	e->local_day = calendar_local_day(t->cal, at, NULL);
 	return true;
 }
 

@@ -160,6 +160,18 @@ struct sla_applied {
 	size_t len;
 };
 
+/* A ONE_OFF implementer clock-in, for the rules of one engineer across
+ * tickets (rules.md 5), which the store evaluates over every instance's. */
+struct sla_engclock {
+	char engineer_id[SLA_ID_MAX + 1];
+	char ticket_id[SLA_ID_MAX + 1];
+	char event_id[SLA_ID_MAX + 1];
+	char partner_id[SLA_ID_MAX + 1];
+	const char *kind; /* "ARRIVE", "START", "LEAVE" */
+	sla_time at;
+	int64_t local_day; /* in the ticket's calendar, days since the epoch */
+};
+
 /* A violation's status change, for sla.violation_history. */
 struct sla_history {
 	char ticket_id[SLA_ID_MAX + 1];
@@ -252,6 +264,8 @@ struct sla_out {
 	size_t nesc, capesc;
 	struct sla_applied *applied;
 	size_t napplied, capapplied;
+	struct sla_engclock *eng;
+	size_t neng, capeng;
 	struct sla_history *hist;
 	size_t nhist, caphist;
 	struct sla_dead *dead;
