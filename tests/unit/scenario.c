@@ -32,6 +32,8 @@ struct scn {
 
 	struct sla_history *hist; /* every status change so far */
 	size_t nhist, caphist;
+	struct sla_escalation *esc; /* every escalation so far */
+	size_t nesc, capesc;
 	int dead[SV_OVERSIZE + 1];
 	int ndead;
 	char last_dead[300];
@@ -141,6 +143,17 @@ static bool harvest(struct scn *s)
 			s->caphist = cap;
 		}
 		s->hist[s->nhist++] = s->out.hist[i];
+	}
+	for (size_t i = 0; i < s->out.nesc; i++) {
+		if (s->nesc == s->capesc) {
+			size_t cap = s->capesc ? s->capesc * 2 : 32;
+			struct sla_escalation *e = realloc(s->esc, cap * sizeof(*e));
+			if (!e)
+				return fail(s, "out of memory");
+			s->esc = e;
+			s->capesc = cap;
+		}
+		s->esc[s->nesc++] = s->out.esc[i];
 	}
 	for (size_t i = 0; i < s->out.ndead; i++) {
 		const struct sla_dead *d = &s->out.dead[i];
@@ -341,6 +354,85 @@ static bool expect_history(struct scn *s, char **tok, int ntok)
 	return true;
 }
 
+/* The current ticket's escalations so far, for failure messages. */
+static const char *dump_escalations(struct scn *s)
+{
+	static char buf[1200];
+	size_t n = 0;
+	buf[0] = '\0';
+	n += (size_t)snprintf(buf, sizeof(buf), "[escalations:");
+	for (size_t i = 0; i < s->nesc && n < sizeof(buf); i++) {
+		const struct sla_escalation *e = &s->esc[i];
+		if (strcmp(e->ticket_id, s->ticket) != 0)
+			continue;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s/%d/%s at=%s", milestone_name(e->milestone),
+				      e->occurrence, esc_level_name(e->level), fmt_time(e->at));
+	}
+	if (n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, "]");
+	return buf;
+}
+
+/* = escalation MILESTONE OCC LEVEL [at=] [due=] [engineer=]: written exactly once.
+ * = no-escalation MILESTONE [OCC [LEVEL]]: none written. */
+static bool expect_escalation(struct scn *s, char **tok, int ntok, bool none)
+{
+	static const char *const keys[] = {"at", "due", "engineer", NULL};
+	const struct sla_escalation *found = NULL;
+	int count = 0;
+	char what[96];
+	if (none ? (ntok < 2 || ntok > 4) : ntok < 4)
+		return fail(s, none ? "usage: = no-escalation MILESTONE [OCCURRENCE [LEVEL]]"
+				    : "usage: = escalation MILESTONE OCCURRENCE LEVEL [at=] [due=] [engineer=]");
+	if (!none && !check_unknown_opts(s, tok, ntok, 4, keys))
+		return false;
+	int occ = ntok > 2 ? atoi(tok[2]) : 0;
+	for (size_t i = 0; i < s->nesc; i++) {
+		const struct sla_escalation *e = &s->esc[i];
+		if (strcmp(e->ticket_id, s->ticket) != 0 || strcmp(milestone_name(e->milestone), tok[1]) != 0 ||
+		    (occ && e->occurrence != occ) || (ntok > 3 && strcmp(esc_level_name(e->level), tok[3]) != 0))
+			continue;
+		found = e;
+		count++;
+	}
+	if (none) {
+		if (count)
+			return fail(s, "unexpected escalation %s %s", tok[1], dump_escalations(s));
+		return true;
+	}
+	snprintf(what, sizeof(what), "escalation %s %d %s", tok[1], occ, tok[3]);
+	if (!found)
+		return fail(s, "no %s %s", what, dump_escalations(s));
+	if (count > 1)
+		return fail(s, "%s written %d times %s", what, count, dump_escalations(s));
+	const char *eng = opt(tok, ntok, 4, "engineer");
+	if (eng && strcmp(eng, found->engineer_id) != 0)
+		return fail(s, "%s: expected engineer %s, got %s", what, eng, found->engineer_id);
+	const char *const times[] = {"at", "due"};
+	const sla_time got[] = {found->at, found->due_at};
+	for (int k = 0; k < 2; k++) {
+		const char *v = opt(tok, ntok, 4, times[k]);
+		sla_time want;
+		if (!v)
+			continue;
+		if (!parse_time(s, v, &want))
+			return false;
+		if (want != got[k])
+			return fail(s, "%s %s: expected %s, got %s %s", what, times[k], fmt_time(want),
+				    fmt_time(got[k]), dump_escalations(s));
+	}
+	return true;
+}
+
+static long count_escalations(struct scn *s)
+{
+	long n = 0;
+	for (size_t i = 0; i < s->nesc; i++)
+		if (strcmp(s->esc[i].ticket_id, s->ticket) == 0)
+			n++;
+	return n;
+}
+
 static bool expect_count(struct scn *s, const char *what, long want, long got, const struct sla_ticket *t)
 {
 	if (want != got)
@@ -373,6 +465,16 @@ static bool do_expect(struct scn *s, char **tok, int ntok)
 		return expect_violation(s, tok, ntok);
 	if (strcmp(tok[0], "history") == 0)
 		return expect_history(s, tok, ntok);
+	if (strcmp(tok[0], "escalation") == 0)
+		return expect_escalation(s, tok, ntok, false);
+	if (strcmp(tok[0], "no-escalation") == 0)
+		return expect_escalation(s, tok, ntok, true);
+	if (strcmp(tok[0], "escalations") == 0 && ntok == 2) {
+		long got = count_escalations(s);
+		if (got != atol(tok[1]))
+			return fail(s, "escalations: expected %s, got %ld %s", tok[1], got, dump_escalations(s));
+		return true;
+	}
 	if (strcmp(tok[0], "no-milestone") == 0 && ntok == 2) {
 		for (int i = 0; t && i < t->nms; i++)
 			if (strcmp(milestone_name(t->ms[i].kind), tok[1]) == 0)
@@ -467,6 +569,7 @@ done:
 	calendar_set_free(&s.cals);
 	free(s.exc);
 	free(s.hist);
+	free(s.esc);
 	free(buf);
 	return ok;
 }

@@ -20,6 +20,9 @@
  *   = no-active-violation DISPATCH_LATE [OCC]   none PROVISIONAL or CONFIRMED (RETRACTED allowed)
  *   = violations 2
  *   = history DISPATCH_LATE 1 PROVISIONAL,CONFIRMED   every status change, in order
+ *   = escalation DISPATCH 1 WARNING [at=<t>] [due=<t>] [engineer=<id>]   written exactly once
+ *   = no-escalation DISPATCH [OCC [LEVEL]]   none written (any occurrence / level when left out)
+ *   = escalations 3                escalations written so far for the ticket
  *   = dead UNKNOWN_TICKET 1        dead letters so far with that reason
  *   = dead 0                       dead letters so far, any reason
  *   = state LEFT                   the ticket's state
