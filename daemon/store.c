@@ -18,6 +18,8 @@
 #define STORE_MIGRATION_LOCK "1936482660"
 /* How long a commit-outcome readback waits for the old session to end. */
 #define STORE_READBACK_WAIT_MS 10000
+/* Statements a batch hook may queue. */
+#define STORE_HOOK_MAX 16
 
 struct store {
 	PGconn *conn;
@@ -26,6 +28,8 @@ struct store {
 	int backend_pid;
 	long long backend_start_us;
 	unsigned long long commit_seq;
+	store_batch_hook batch_hook; /* more statements for every batch; may be NULL */
+	void *batch_hook_arg;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -169,6 +173,17 @@ void store_free(struct store *st)
 bool store_ok(struct store *st)
 {
 	return conn_usable(st);
+}
+
+struct pg_conn *store_conn(struct store *st)
+{
+	return st ? st->conn : NULL;
+}
+
+void store_set_batch_hook(struct store *st, store_batch_hook hook, void *arg)
+{
+	st->batch_hook = hook;
+	st->batch_hook_arg = arg;
 }
 
 bool store_reconnect(struct store *st, char *err, size_t errlen)
@@ -1231,7 +1246,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		goto done;
 	sorted = calloc(noffs + 1, sizeof *sorted);
 	offnum = calloc(noffs + 1, sizeof *offnum);
-	p.cap = noffs + 16; /* BEGIN, the tables, the engineer statements, COMMIT */
+	p.cap = noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
 	p.q = calloc(p.cap, sizeof *p.q);
 	if (sorted == NULL || offnum == NULL || p.q == NULL) {
 		set_err(err, errlen, "out of memory");
@@ -1294,6 +1309,16 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 				      err, errlen) ||
 		    !pipe_send(st, &p, sql_eng_eval, 2, eval_vals, "evaluating engineers across tickets", -1, err, errlen))
 			goto send_failed;
+	}
+	if (st->batch_hook) {
+		int k = st->batch_hook(st->conn, st->batch_hook_arg, err, errlen);
+		if (k < 0 || k > STORE_HOOK_MAX) {
+			if (k >= 0)
+				set_err(err, errlen, "internal: the batch hook queued too many statements");
+			goto send_failed;
+		}
+		for (int i = 0; i < k; i++)
+			p.q[p.n++] = (struct queued){"writing the batch hook's rows", -1};
 	}
 	if (!PQpipelineSync(st->conn)) {
 		set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));

@@ -1,4 +1,4 @@
-/* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka and gen. */
+/* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka, gen and report. */
 #include "slactl.h"
 
 #include <stdio.h>
@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "replay", cmd_replay, "evaluate JSON Lines events offline and write the results to PostgreSQL" },
 	{ "mock-kafka", cmd_mock_kafka, "run librdkafka's in-process mock Kafka cluster (tests and demo only)" },
 	{ "gen", cmd_gen, "write a seeded, realistic demo event stream as JSON Lines" },
+	{ "report", cmd_report, "compliance summary: milestones, violations, partner scores (80 columns)" },
 };
 
 void slactl_print_version(void)

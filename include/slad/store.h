@@ -25,6 +25,19 @@ bool store_ok(struct store *st);
 /* Drops and reopens the connection with the same parameters. */
 bool store_reconnect(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* The libpq connection (PGconn *), for modules with tables of their own
+ * (store_partners.c). Owned by st; NULL when there is none. */
+struct pg_conn;
+struct pg_conn *store_conn(struct store *st);
+
+/* Statements that join every store_commit transaction, after its own rows
+ * and before COMMIT: store_commit calls the hook with the connection in
+ * pipeline mode; it queues at most 16 statements with PQsendQueryParams
+ * and returns how many, or -1 with err set (the batch is then not
+ * committed). Each must succeed, or the batch rolls back. NULL removes it. */
+typedef int (*store_batch_hook)(struct pg_conn *conn, void *arg, char *err, size_t errlen);
+void store_set_batch_hook(struct store *st, store_batch_hook hook, void *arg);
+
 /* Applies every embedded migration not yet in sla.schema_migrations, in name
  * order, each in its own transaction holding an advisory lock so concurrent
  * migrators serialize. Works on an empty database. *applied = how many ran
