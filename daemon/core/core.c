@@ -269,11 +269,10 @@ static void dead_letter(struct sla_out *out, const Slad__V1__Event *ev, const st
 	free(packed);
 }
 
-enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, const struct sla_origin *origin,
-			    sla_time now, struct sla_out *out)
+static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event *ev,
+				    const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
 	char detail[256] = "";
-	core_advance(core, now, out);
 	enum sla_verdict v = event_check(ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		dead_letter(out, ev, origin, v, detail);
@@ -331,6 +330,18 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 		free(held);
 	}
 	return SV_APPLIED;
+}
+
+enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, const struct sla_origin *origin,
+			    sla_time now, struct sla_out *out)
+{
+	/* Timers before the event's instant fire first; an event at a due instant is on time,
+	 * and the timers from its instant up to `now` fire after it. */
+	sla_time before = ev->occurred_at - 1;
+	core_advance(core, now < before ? now : before, out);
+	enum sla_verdict v = apply_event(core, ev, origin, now, out);
+	core_advance(core, now, out);
+	return v;
 }
 
 enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *origin, sla_time now,

@@ -730,7 +730,9 @@ static void on_reservation(struct sla_core *core, struct sla_ticket *t, const Sl
 	sla_time before = effective_required_arrival(t);
 	bool evidence = r->evidence_ref && r->evidence_ref[0];
 
-	if (before != SLA_TIME_NONE && at > before) {
+	/* A reservation for the next visit (after a PAUSE + LEAVE) is a new appointment, not a late change. */
+	bool next_visit = t->state == TS_LEFT && t->visit_paused;
+	if (before != SLA_TIME_NONE && at > before && !next_visit) {
 		struct sla_violation *v = raise_violation(core, t, RC_RESERVATION_CHANGED_TOO_LATE, NULL, VS_CONFIRMED,
 							  at, NULL, ev->event_id, now, out);
 		if (v)
@@ -965,7 +967,8 @@ enum sla_verdict rules_apply(struct sla_core *core, struct sla_ticket *t, const 
 			t->state = TS_DISPATCHED;
 		break;
 	case SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED:
-		stop_open(core, t, MS_RESPONSE, NULL, at, cause, now, out);
+		if (t->type != TT_INCIDENT) /* an incident's response ends at INCIDENT_RESPONDED */
+			stop_open(core, t, MS_RESPONSE, NULL, at, cause, now, out);
 		if (t->state < TS_ACKNOWLEDGED)
 			t->state = TS_ACKNOWLEDGED;
 		break;
