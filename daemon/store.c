@@ -13,6 +13,7 @@
 
 #include "slad/migrations.h"
 #include "slad/policy.h"
+#include "slad/tzload.h"
 
 /* pg_advisory_xact_lock key of migrations: "slad". */
 #define STORE_MIGRATION_LOCK "1936482660"
@@ -384,106 +385,108 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 
 /* ---- loading ---- */
 
+/* One calendar row of sla.calendars with its exceptions (rows of `exc`
+ * belonging to it, found from *next_exc on: both results are ordered by
+ * calendar_id) and the zone's offsets from the tz database, compiled. */
+static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_exc, struct calendar *cal,
+			       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_exc, struct calendar *cal,
+			       char *err, size_t errlen)
+{
+	const char *id = PQgetvalue(cals, i, 0);
+	const char *tz = PQgetvalue(cals, i, 1);
+	char why[384];
+	int r, first, nexc = 0;
+
+	memset(cal, 0, sizeof *cal);
+	if (strlen(id) > CAL_ID_MAX || strlen(tz) >= sizeof cal->tz) {
+		set_err(err, errlen, "calendar %.40s: id or time zone too long", id);
+		return false;
+	}
+	snprintf(cal->id, sizeof cal->id, "%s", id);
+	snprintf(cal->tz, sizeof cal->tz, "%s", tz);
+	cal->office_open_min = (int)strtol(PQgetvalue(cals, i, 2), NULL, 10);
+	cal->office_close_min = (int)strtol(PQgetvalue(cals, i, 3), NULL, 10);
+	if (!PQgetisnull(cals, i, 4) && !PQgetisnull(cals, i, 5)) {
+		cal->first_year = (int)strtol(PQgetvalue(cals, i, 4), NULL, 10);
+		cal->last_year = (int)strtol(PQgetvalue(cals, i, 5), NULL, 10);
+	}
+	if (!tzload_zone(NULL, tz, &cal->offsets, &cal->noffsets, why, sizeof why)) {
+		set_err(err, errlen, "calendar %s: %s", id, why);
+		return false;
+	}
+
+	/* Exceptions of calendars that no longer exist cannot be there (foreign
+	 * key); skip anything ordered before this id all the same. */
+	for (r = *next_exc; r < PQntuples(exc) && strcmp(PQgetvalue(exc, r, 0), id) < 0; r++)
+		;
+	first = r;
+	while (r < PQntuples(exc) && strcmp(PQgetvalue(exc, r, 0), id) == 0)
+		r++, nexc++;
+	*next_exc = r;
+	if (nexc > 0) {
+		cal->exceptions = calloc((size_t)nexc, sizeof *cal->exceptions);
+		if (cal->exceptions == NULL) {
+			set_err(err, errlen, "out of memory");
+			return false;
+		}
+	}
+	for (r = first; r < first + nexc; r++) {
+		struct cal_exception *e = &cal->exceptions[cal->nexceptions++];
+		e->day = strtoll(PQgetvalue(exc, r, 1), NULL, 10);
+		e->kind = strcmp(PQgetvalue(exc, r, 2), "WORKDAY") == 0 ? CAL_WORKDAY : CAL_HOLIDAY;
+	}
+	if (!calendar_compile(cal, why, sizeof why)) {
+		set_err(err, errlen, "calendar %s: %s", id, why);
+		return false;
+	}
+	return true;
+}
+
 bool store_load_calendars(struct store *st, struct calendar_set *set, char *err, size_t errlen)
 {
 	PGresult *cals = NULL, *exc = NULL;
 	struct calendar cal;
-	bool have_cal = false;
+	int next_exc = 0;
 
 	memset(&cal, 0, sizeof cal);
 	if (!conn_usable(st)) {
 		set_err(err, errlen, "not connected to PostgreSQL");
 		goto fail;
 	}
-	/* utc_offset_min: the zone's offset now; see below. An unknown zone
-	 * fails the query (and so the load) with PostgreSQL's message. */
+	/* Both ordered by the same collation, so the exceptions of each calendar
+	 * follow one another in the order the calendars come. */
 	cals = exec_params(st,
 			   "SELECT c.calendar_id, c.tz,"
 			   " (extract(hour FROM c.office_open) * 60 + extract(minute FROM c.office_open))::int,"
 			   " (extract(hour FROM c.office_close) * 60 + extract(minute FROM c.office_close))::int,"
-			   " round(extract(epoch FROM (now() AT TIME ZONE c.tz) - (now() AT TIME ZONE 'UTC')) / 60)::int"
-			   " FROM sla.calendars c ORDER BY c.calendar_id",
+			   " c.first_year, c.last_year"
+			   " FROM sla.calendars c ORDER BY c.calendar_id COLLATE \"C\"",
 			   0, NULL, "reading sla.calendars", err, errlen);
 	if (cals == NULL)
 		goto fail;
 	exc = exec_params(st,
-			  "SELECT calendar_id, (day - DATE '1970-01-01')::bigint, kind, extract(year FROM day)::int"
-			  " FROM sla.calendar_exceptions ORDER BY calendar_id, day",
+			  "SELECT calendar_id, (day - DATE '1970-01-01')::bigint, kind"
+			  " FROM sla.calendar_exceptions ORDER BY calendar_id COLLATE \"C\", day",
 			  0, NULL, "reading sla.calendar_exceptions", err, errlen);
 	if (exc == NULL)
 		goto fail;
 
 	for (int i = 0; i < PQntuples(cals); i++) {
-		const char *id = PQgetvalue(cals, i, 0);
-		const char *tz = PQgetvalue(cals, i, 1);
-		size_t nexc = 0;
-
-		if (strlen(id) > CAL_ID_MAX || strlen(tz) >= sizeof cal.tz) {
-			set_err(err, errlen, "calendar %.40s: id or time zone too long", id);
+		if (!calendar_from_rows(cals, i, exc, &next_exc, &cal, err, errlen))
 			goto fail;
-		}
-		memset(&cal, 0, sizeof cal);
-		have_cal = true;
-		if (strcmp(tz, "Asia/Shanghai") == 0) {
-			calendar_init_cn(&cal);
-		} else {
-			/* TODO(calendar issue): compile the zone's real transitions.
-			 * Until then the offset in force when the calendar is loaded
-			 * applies at every instant (wrong across DST changes). */
-			cal.offsets = malloc(sizeof *cal.offsets);
-			if (cal.offsets == NULL) {
-				set_err(err, errlen, "out of memory");
-				goto fail;
-			}
-			cal.offsets[0].from = INT64_MIN;
-			cal.offsets[0].offset_min = (int32_t)strtol(PQgetvalue(cals, i, 4), NULL, 10);
-			cal.noffsets = 1;
-		}
-		snprintf(cal.id, sizeof cal.id, "%s", id);
-		snprintf(cal.tz, sizeof cal.tz, "%s", tz);
-		cal.office_open_min = (int)strtol(PQgetvalue(cals, i, 2), NULL, 10);
-		cal.office_close_min = (int)strtol(PQgetvalue(cals, i, 3), NULL, 10);
-
-		for (int r = 0; r < PQntuples(exc); r++)
-			if (strcmp(PQgetvalue(exc, r, 0), id) == 0)
-				nexc++;
-		if (nexc > 0) {
-			cal.exceptions = calloc(nexc, sizeof *cal.exceptions);
-			if (cal.exceptions == NULL) {
-				set_err(err, errlen, "out of memory");
-				goto fail;
-			}
-		}
-		cal.first_year = cal.last_year = 0;
-		for (int r = 0; r < PQntuples(exc); r++) {
-			struct cal_exception *e;
-			int year;
-
-			if (strcmp(PQgetvalue(exc, r, 0), id) != 0)
-				continue;
-			e = &cal.exceptions[cal.nexceptions++];
-			e->day = strtoll(PQgetvalue(exc, r, 1), NULL, 10);
-			e->kind = strcmp(PQgetvalue(exc, r, 2), "WORKDAY") == 0 ? CAL_WORKDAY : CAL_HOLIDAY;
-			year = (int)strtol(PQgetvalue(exc, r, 3), NULL, 10);
-			if (cal.first_year == 0 || year < cal.first_year)
-				cal.first_year = year;
-			if (year > cal.last_year)
-				cal.last_year = year;
-		}
 		/* calendar_set_add keeps the arrays only on success. */
 		if (!calendar_set_add(set, &cal)) {
-			set_err(err, errlen, "calendar %s: could not add it", id);
+			set_err(err, errlen, "calendar %s: could not add it (out of memory)", cal.id);
 			goto fail;
 		}
-		memset(&cal, 0, sizeof cal);
-		have_cal = false;
 	}
 	PQclear(cals);
 	PQclear(exc);
 	return true;
 fail:
-	if (have_cal)
-		calendar_free(&cal);
+	calendar_free(&cal);
 	PQclear(cals);
 	PQclear(exc);
 	return false;
