@@ -169,7 +169,7 @@ static bool parse_rule(struct parse *p, yaml_node_t *n, struct sla_policy_rule *
 			if (!r->severity)
 				return fail_at(p, vn, "severity: I, II, III or IV");
 		} else if (strcmp(key, "risk_score") == 0) {
-			long lo, hi;
+			long lo = 0, hi = 0;
 			if (vn->type != YAML_SEQUENCE_NODE || vn->data.sequence.items.top - vn->data.sequence.items.start != 2)
 				return fail_at(p, vn, "risk_score: expected [min, max]");
 			if (!parse_long(p, yaml_document_get_node(&p->doc, vn->data.sequence.items.start[0]), "risk_score", 0,
@@ -231,7 +231,7 @@ static bool parse_thresholds(struct parse *p, yaml_node_t *n, struct sla_policy 
 		for (size_t i = 0; key && i < sizeof(ints) / sizeof(ints[0]); i++) {
 			if (strcmp(key, ints[i].key) != 0)
 				continue;
-			long v;
+			long v = 0;
 			if (!parse_long(p, vn, key, ints[i].min, ints[i].max, &v))
 				return false;
 			*(int *)((char *)&pol->th + ints[i].offset) = (int)v;

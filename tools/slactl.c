@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
 	{ "mock-kafka", cmd_mock_kafka, "run librdkafka's in-process mock Kafka cluster (tests and demo only)" },
 	{ "gen", cmd_gen, "write a seeded, realistic demo event stream as JSON Lines" },
 	{ "report", cmd_report, "compliance summary: milestones, violations, partner scores (80 columns)" },
+	{ "ticket", cmd_ticket, "one ticket's timeline: events, milestones, violations with history, escalations" },
 };
 
 void slactl_print_version(void)

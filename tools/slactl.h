@@ -9,6 +9,7 @@ int cmd_mock_kafka(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_ticket(int argc, char **argv);
 
 /* "slactl " and the version, for every subcommand's --version. */
 void slactl_print_version(void);

@@ -47,7 +47,7 @@ assert_eq "duplicates after 5 SIGKILLs" "$(DB=$CRASH q "$duplicates_sql")" "0"
 dump_results "$REF" >"$WORK/ref.txt"
 dump_results "$CRASH" >"$WORK/crash.txt"
 [ -s "$WORK/ref.txt" ] || fail "the reference run wrote nothing"
-diff -u "$WORK/ref.txt" "$WORK/crash.txt" >"$WORK/diff.log" || fail "rows differ from the uninterrupted run (see diff.log)"
+diff -u "$WORK/ref.txt" "$WORK/crash.txt" >"$WORK/diff.log" || { head -40 "$WORK/diff.log" >&2; fail "rows differ from the uninterrupted run"; }
 assert_eq "dead letters" "$(DB=$CRASH q "SELECT count(*) FROM sla.dead_letters")" "$(DB=$REF q "SELECT count(*) FROM sla.dead_letters")"
 log "$(wc -l <"$WORK/ref.txt") result rows identical"
 echo "1 passed, 0 failed"

@@ -49,6 +49,16 @@ assert_eq "example 4 ticket" "$(q "SELECT state, engineer_id, partner_id FROM sl
 assert_eq "policy version recorded" \
 	"$(q "SELECT count(*) FROM sla.milestones WHERE policy_version IS NULL OR policy_version = ''")" "0"
 
+# The dispatcher's view: why EX1 has DISPATCH_LATE.
+"$BIN/slactl" ticket EX1 >"$WORK/ticket.txt" || fail "slactl ticket failed"
+grep -q "ENGINEER_ASSIGNED.*x1-3.*E7 (implementer)" "$WORK/ticket.txt" || fail "timeline lacks the assignment"
+grep -q "DISPATCH .*BREACHED  03-14 17:50 2025-03-14 18:20 2025-03-14 18:25" "$WORK/ticket.txt" ||
+	fail "timeline lacks the breached milestone"
+grep -q "history: PROVISIONAL 03-14 18:20 (clock), CONFIRMED 03-14 18:25 by x1-3" "$WORK/ticket.txt" ||
+	fail "timeline lacks the violation history"
+"$BIN/slactl" ticket NOPE 2>/dev/null && fail "slactl ticket accepted an unknown ticket"
+log "slactl ticket shows the timeline"
+
 # The same events again: duplicates by event_id change nothing.
 before=$(dump_results)
 "$BIN/slactl" publish "$DATA" 2>>"$WORK/publish.log"

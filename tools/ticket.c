@@ -1,0 +1,222 @@
+/* ticket.c - `slactl ticket ID`: one ticket's timeline, so a dispatcher can see why a violation was raised. */
+#include <getopt.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slactl.h"
+#include "slad/timeutil.h"
+#include "slad/v1/events.pb-c.h"
+
+static void ticket_usage(FILE *f)
+{
+	fprintf(f, "usage: slactl ticket ID [--db CONNINFO] [--tz ZONE]\n"
+		   "Prints one ticket: its events in event-time order, its milestones with due times and\n"
+		   "results, its violations with their status history, and its escalations. Times are\n"
+		   "shown in --tz (default: the ticket's calendar zone, else Asia/Shanghai).\n");
+}
+
+static PGresult *query(PGconn *c, const char *sql, const char *id)
+{
+	const char *vals[1] = {id};
+	PGresult *r = PQexecParams(c, sql, 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "slactl ticket: %s", PQerrorMessage(c));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	return ev ? ev->name : "?";
+}
+
+/* A few words on what an event carried, from its protobuf payload. */
+static void describe(const unsigned char *bytes, size_t len, char *buf, size_t cap)
+{
+	Slad__V1__Event *ev = slad__v1__event__unpack(NULL, len, bytes);
+	buf[0] = '\0';
+	if (!ev)
+		return;
+	switch (ev->payload_case) {
+	case SLAD__V1__EVENT__PAYLOAD_TICKET_CREATED:
+		snprintf(buf, cap, "%s %s partner %s", enum_name(&slad__v1__ticket_type__descriptor,
+								 ev->ticket_created->ticket_type),
+			 ev->ticket_created->sla_class == SLAD__V1__SLA_CLASS__HOURLY ? "HOURLY" : "NON_HOURLY",
+			 ev->partner_id ? ev->partner_id : "");
+		break;
+	case SLAD__V1__EVENT__PAYLOAD_ENGINEER_ASSIGNED:
+		snprintf(buf, cap, "%s (%s)", ev->engineer_assigned->engineer_id,
+			 ev->engineer_assigned->role == SLAD__V1__ROLE__GUARANTOR ? "guarantor" : "implementer");
+		break;
+	case SLAD__V1__EVENT__PAYLOAD_CLOCK_IN: {
+		const Slad__V1__ClockIn *c = ev->clock_in;
+		if (c->_lat_case && c->_lon_case)
+			snprintf(buf, cap, "%s %s at %.5f,%.5f", enum_name(&slad__v1__clock_kind__descriptor, c->kind),
+				 c->engineer_id, c->lat, c->lon);
+		else
+			snprintf(buf, cap, "%s %s, no location", enum_name(&slad__v1__clock_kind__descriptor, c->kind),
+				 c->engineer_id);
+		break;
+	}
+	case SLAD__V1__EVENT__PAYLOAD_RESERVATION_SET: {
+		char when[40];
+		rfc3339_format(ev->reservation_set->appointment_at, 0, when, sizeof(when));
+		snprintf(buf, cap, "appointment %s%s", when,
+			 ev->reservation_set->evidence_ref && ev->reservation_set->evidence_ref[0] ? ", with evidence"
+												   : ", no evidence");
+		break;
+	}
+	case SLAD__V1__EVENT__PAYLOAD_SPARE_PART:
+		snprintf(buf, cap, "part %s", ev->spare_part->part_id);
+		break;
+	case SLAD__V1__EVENT__PAYLOAD_TICKET_REJECTED:
+		snprintf(buf, cap, "by %s", enum_name(&slad__v1__rejector__descriptor, ev->ticket_rejected->rejected_by));
+		break;
+	case SLAD__V1__EVENT__PAYLOAD_REPORT_SUBMITTED:
+		snprintf(buf, cap, "%s %s", enum_name(&slad__v1__report_kind__descriptor, ev->report_submitted->report_kind),
+			 ev->report_submitted->period ? ev->report_submitted->period : "");
+		break;
+	default:
+		break;
+	}
+	slad__v1__event__free_unpacked(ev, NULL);
+}
+
+int cmd_ticket(int argc, char **argv)
+{
+	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+					     {"tz", required_argument, NULL, 'z'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *conninfo = "", *tz = NULL;
+	int c, rc = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': conninfo = optarg; break;
+		case 'z': tz = optarg; break;
+		case 'h': ticket_usage(stdout); return 0;
+		case 'V': slactl_print_version(); return 0;
+		default: ticket_usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "slactl ticket: expected one ticket id (see --help)\n");
+		return 2;
+	}
+	const char *id = argv[optind];
+	PGconn *conn = PQconnectdb(conninfo);
+	PGresult *r = NULL;
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "slactl ticket: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
+		goto done;
+	}
+	/* The ticket's calendar zone, unless --tz says otherwise. */
+	r = query(conn,
+		  "SELECT t.ticket_type, coalesce(t.sla_class, ''), coalesce(t.severity, ''), t.partner_id,"
+		  " coalesce(t.engineer_id, '-'), t.calendar_id, t.state, coalesce(c.tz, 'Asia/Shanghai')"
+		  " FROM sla.tickets t LEFT JOIN sla.calendars c USING (calendar_id) WHERE t.ticket_id = $1",
+		  id);
+	if (!r)
+		goto done;
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "slactl ticket: no ticket %s\n", id);
+		goto done;
+	}
+	const char *zone = tz ? tz : PQgetvalue(r, 0, 7);
+	char set_tz[160];
+	snprintf(set_tz, sizeof(set_tz), "SELECT set_config('TimeZone', $1, false)");
+	{
+		const char *vals[1] = {zone};
+		PGresult *z = PQexecParams(conn, set_tz, 1, NULL, vals, NULL, NULL, 0);
+		if (PQresultStatus(z) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "slactl ticket: time zone %s: %s", zone, PQerrorMessage(conn));
+			PQclear(z);
+			goto done;
+		}
+		PQclear(z);
+	}
+	printf("Ticket %s  %s %s%s%s  partner %s  engineer %s  calendar %s  state %s  (times %s)\n", id,
+	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)[0] ? " severity " : "",
+	       PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
+	       zone);
+	PQclear(r);
+
+	r = query(conn,
+		  "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
+		  " coalesce(kafka_offset::text, ''), payload"
+		  " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id",
+		  id);
+	if (!r)
+		goto done;
+	printf("\nEvents (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		size_t len = 0;
+		char what[160] = "";
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 5), &len);
+		if (bytes) {
+			describe(bytes, len, what, sizeof(what));
+			PQfreemem(bytes);
+		}
+		printf("  %s  %-26s %-18s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), what);
+	}
+	PQclear(r);
+
+	r = query(conn,
+		  "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
+		  " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
+		  " coalesce(part_id, '')"
+		  " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence",
+		  id);
+	if (!r)
+		goto done;
+	printf("\nMilestones (%d)\n  %-20s %3s %-9s %-11s %-16s %-16s\n", PQntuples(r), "milestone", "#", "status",
+	       "started", "due", "stopped");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("  %-20s %3s %-9s %-11s %-16s %-16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+		       PQgetvalue(r, i, 6));
+	PQclear(r);
+
+	r = query(conn,
+		  "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
+		  " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
+		  " v.details::text,"
+		  " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
+		  "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
+		  "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
+		  " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence",
+		  id);
+	if (!r)
+		goto done;
+	printf("\nViolations (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 5), strcmp(PQgetvalue(r, i, 6), "{}") ? PQgetvalue(r, i, 6) : "");
+		printf("      history: %s\n", PQgetvalue(r, i, 7));
+	}
+	PQclear(r);
+
+	r = query(conn,
+		  "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
+		  " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level",
+		  id);
+	if (!r)
+		goto done;
+	printf("\nEscalations (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2));
+	PQclear(r);
+	rc = 0;
+done:
+	PQfinish(conn);
+	return rc;
+}
