@@ -10,7 +10,9 @@
 #include "slad/jsonl.h"
 #include "slad/policy.h"
 #include "slad/policy_file.h"
+#include "slad/scoring.h"
 #include "slad/store.h"
+#include "slad/store_partners.h"
 
 #define REPLAY_BATCH 5000
 
@@ -73,6 +75,38 @@ static bool read_events(FILE *in, const char *name, struct replay_event **out, s
 	return ok;
 }
 
+/* An assessment event goes to the partner scoring, not to the ticket core. */
+static enum sla_verdict apply_assessment(struct partners *ps, const struct sla_origin *origin, sla_time now,
+					 struct partners_out *pout, struct sla_out *out)
+{
+	char detail[256] = "";
+	Slad__V1__Event *ev = NULL;
+	enum sla_verdict v = event_decode(origin->payload, origin->len, &ev, detail, sizeof(detail));
+	if (v == SV_APPLIED)
+		v = event_check(ev, detail, sizeof(detail));
+	if (v == SV_APPLIED)
+		v = partners_apply(ps, ev, now, pout, detail, sizeof(detail));
+	if (verdict_is_dead_letter(v))
+		core_out_dead(out, origin->topic, origin->partition, origin->offset, v, detail, origin->payload,
+			      origin->len);
+	if (ev)
+		slad__v1__event__free_unpacked(ev, NULL);
+	return v;
+}
+
+/* Dates outside a calendar's loaded years were treated as Monday-Friday: say so, once each. */
+static void report_unloaded_years(const struct calendar_set *cals)
+{
+	int years[64];
+	for (size_t i = 0; i < cals->ncals; i++) {
+		size_t n = calendar_take_unloaded_years(&cals->cals[i], years, 64);
+		for (size_t k = 0; k < n; k++)
+			fprintf(stderr,
+				"slactl replay: calendar %s has no data for %d (loaded %d-%d): treated as Monday-Friday\n",
+				cals->cals[i].id, years[k], cals->cals[i].first_year, cals->cals[i].last_year);
+	}
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
@@ -89,10 +123,13 @@ int cmd_replay(int argc, char **argv)
 	struct store *st = NULL;
 	struct sla_core *core = NULL;
 	struct sla_policy *pol = NULL;
+	struct partners *ps = NULL;
+	struct partners_out pout;
 	struct calendar_set cals = {0};
 	struct sla_out out;
 	FILE *in = NULL;
 	core_out_init(&out);
+	partners_out_init(&pout);
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -149,8 +186,11 @@ int cmd_replay(int argc, char **argv)
 		goto done;
 	}
 	core = core_new(pol, &cals);
-	if (!core)
+	ps = partners_new(0);
+	if (!core || !ps)
 		goto done;
+	/* Partner scores and qualification events join each batch's transaction. */
+	store_set_batch_hook(st, store_partners_hook, &pout);
 
 	size_t applied = 0, dups = 0, dead = 0;
 	sla_time clock = SLA_TIME_NONE;
@@ -158,14 +198,17 @@ int cmd_replay(int argc, char **argv)
 		struct replay_event *e = &evs[i];
 		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
 		clock = e->ev.occurred_at;
-		enum sla_verdict v = core_apply_raw(core, &origin, clock, &out);
+		enum sla_verdict v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
+									: core_apply_raw(core, &origin, clock, &out);
 		if (v == SV_DUPLICATE)
 			dups++;
 		else if (!verdict_is_dead_letter(v))
 			applied++;
 		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
-			if (i + 1 == n)
+			if (i + 1 == n) {
 				core_advance(core, until != SLA_TIME_NONE ? until : clock, &out);
+				partners_advance(ps, until != SLA_TIME_NONE ? until : clock, &pout);
+			}
 			dead += out.ndead;
 			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) !=
 			    STORE_OK) {
@@ -173,8 +216,10 @@ int cmd_replay(int argc, char **argv)
 				goto done;
 			}
 			core_out_clear(&out);
+			partners_out_clear(&pout);
 		}
 	}
+	report_unloaded_years(&cals);
 	if (n == 0 && until != SLA_TIME_NONE)
 		core_advance(core, until, &out);
 	fprintf(stderr, "replayed %zu events: %zu applied, %zu duplicates, %zu dead letters, %zu tickets\n", n,
@@ -186,6 +231,8 @@ done:
 	free(evs);
 	core_out_free(&out);
 	core_free(core);
+	partners_out_free(&pout);
+	partners_free(ps);
 	policy_free(pol);
 	calendar_set_free(&cals);
 	store_free(st);
