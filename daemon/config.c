@@ -3,150 +3,439 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+extern char **environ;
+
 enum key_type { KT_STRING, KT_DURATION, KT_INT };
+
+/* Problems found while loading, one per line; loading goes on after one so
+ * that check-config can list them all. */
+struct errs {
+	char *buf;
+	size_t len;
+	size_t used;
+	int n;
+};
+
+static void errs_add(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void errs_add(struct errs *e, const char *fmt, ...)
+{
+	va_list ap;
+	e->n++;
+	if (e->len == 0 || e->used + 2 >= e->len)
+		return;
+	if (e->used > 0)
+		e->buf[e->used++] = '\n';
+	va_start(ap, fmt);
+	int w = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		e->used += (size_t)w < e->len - e->used ? (size_t)w : e->len - e->used - 1;
+	e->buf[e->used] = '\0';
+}
+
+/* A validator explains a bad value in why, without repeating the value. */
+typedef bool (*validator)(const char *value, char *why, size_t whylen);
 
 struct config_key {
 	const char *name;
 	enum key_type type;
 	const char *def;
-	bool reloadable;
-	bool secret;
+	bool reloadable; /* SIGHUP applies it; the others need a restart */
+	bool secret;     /* never printed */
+	validator valid; /* KT_STRING only; NULL: any value */
+	long long min, max; /* KT_INT: the value; KT_DURATION: milliseconds */
 	size_t offset;
 };
 
-#define OFF(f) offsetof(struct config, f)
+static bool v_brokers(const char *v, char *why, size_t n);
+static bool v_name(const char *v, char *why, size_t n);
+static bool v_topic(const char *v, char *why, size_t n);
+static bool v_conninfo(const char *v, char *why, size_t n);
+static bool v_path(const char *v, char *why, size_t n);
+static bool v_listen(const char *v, char *why, size_t n);
+static bool v_log_level(const char *v, char *why, size_t n);
+static bool v_clock(const char *v, char *why, size_t n);
 
-/* One row per key: interfaces.md "Configuration". */
+#define OFF(f) offsetof(struct config, f)
+#define NOLIM 0, 0
+
+/* One row per key: interfaces.md "Configuration"; deploy/slad.conf documents each. */
 static const struct config_key config_keys[] = {
-	{"kafka.brokers", KT_STRING, "", false, false, OFF(kafka_brokers)},
-	{"kafka.group", KT_STRING, "slad", false, false, OFF(kafka_group)},
-	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, OFF(topic_workorders)},
-	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, OFF(topic_clockins)},
-	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, OFF(topic_assessments)},
-	{"postgres.conninfo", KT_STRING, "", false, true, OFF(postgres_conninfo)},
-	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, OFF(policies)},
-	{"lateness.allowed", KT_DURATION, "15m", true, false, OFF(lateness_allowed)},
-	{"batch.max_events", KT_INT, "5000", true, false, OFF(batch_max_events)},
-	{"batch.max_ms", KT_INT, "50", true, false, OFF(batch_max_ms)},
-	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, OFF(http_listen)},
-	{"log.level", KT_STRING, "info", true, false, OFF(log_level)},
-	{"clock.source", KT_STRING, "auto", false, false, OFF(clock_source)},
-	{"shutdown.timeout", KT_DURATION, "10s", true, false, OFF(shutdown_timeout)},
+	{"kafka.brokers", KT_STRING, "", false, false, v_brokers, NOLIM, OFF(kafka_brokers)},
+	{"kafka.group", KT_STRING, "slad", false, false, v_name, NOLIM, OFF(kafka_group)},
+	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, v_topic, NOLIM, OFF(topic_workorders)},
+	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, v_topic, NOLIM, OFF(topic_clockins)},
+	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, v_topic, NOLIM, OFF(topic_assessments)},
+	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo)},
+	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, v_path, NOLIM, OFF(policies)},
+	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed)},
+	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events)},
+	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms)},
+	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen)},
+	{"log.level", KT_STRING, "info", true, false, v_log_level, NOLIM, OFF(log_level)},
+	{"clock.source", KT_STRING, "auto", false, false, v_clock, NOLIM, OFF(clock_source)},
+	{"shutdown.timeout", KT_DURATION, "10s", true, false, NULL, 1000, SLA_HOUR, OFF(shutdown_timeout)},
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* librdkafka properties slad sets itself: offsets live in PostgreSQL and the
+ * range assignor co-partitions the topics (docs/architecture.md). */
+static const char *const kafka_reserved[][2] = {
+	{"bootstrap.servers", "use kafka.brokers"},
+	{"metadata.broker.list", "use kafka.brokers"},
+	{"group.id", "use kafka.group"},
+	{"enable.auto.commit", "set by slad: offsets are committed to PostgreSQL"},
+	{"enable.auto.offset.store", "set by slad: offsets are committed to PostgreSQL"},
+	{"enable.partition.eof", "set by slad: the processing clock needs end-of-partition events"},
+	{"auto.offset.reset", "set by slad: a partition without a stored offset starts at the beginning"},
+	{"partition.assignment.strategy", "set by slad: range co-partitions the work-order and clock-in topics"},
+	{"log.queue", "set by slad: librdkafka's log lines go through slad's log"},
+};
+
+/* ---- validators ---- */
+
+static bool v_brokers(const char *v, char *why, size_t n)
+{
+	/* Empty is allowed here: slad refuses to run without brokers, check-config says so. */
+	for (const char *p = v; *p; p++)
+		if (isspace((unsigned char)*p)) {
+			snprintf(why, n, "a comma-separated list of host:port without spaces");
+			return false;
+		}
+	if (*v && (v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,"))) {
+		snprintf(why, n, "an empty entry in the broker list");
+		return false;
+	}
+	return true;
+}
+
+static bool v_name(const char *v, char *why, size_t n)
+{
+	if (!*v) {
+		snprintf(why, n, "must not be empty");
+		return false;
+	}
+	return true;
+}
+
+static bool v_topic(const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+	if (len == 0 || len > 249) {
+		snprintf(why, n, "a Kafka topic name has 1 to 249 characters");
+		return false;
+	}
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
+			snprintf(why, n, "a Kafka topic name has only letters, digits, '.', '_' and '-'");
+			return false;
+		}
+	return true;
+}
+
+static bool v_conninfo(const char *v, char *why, size_t n)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(v, &msg);
+	/* libpq's message may quote the string, password included: not repeated. */
+	PQfreemem(msg);
+	if (!opts) {
+		snprintf(why, n, "not a valid libpq connection string or URI");
+		return false;
+	}
+	PQconninfoFree(opts);
+	return true;
+}
+
+static bool v_path(const char *v, char *why, size_t n)
+{
+	if (!*v) {
+		snprintf(why, n, "must name a file");
+		return false;
+	}
+	return true;
+}
+
+bool config_split_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *h = listen;
+	size_t hl;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close[1] != ':')
+			return false;
+		h = listen + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return false;
+		hl = (size_t)(colon - listen);
+		if (memchr(listen, ':', hl))
+			return false; /* an IPv6 address needs brackets */
+	}
+	char *end;
+	errno = 0;
+	long p = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p < 0 || p > 65535 || hl + 1 > hostlen)
+		return false;
+	if (hl == 0) {
+		snprintf(host, hostlen, "0.0.0.0");
+	} else {
+		memcpy(host, h, hl);
+		host[hl] = '\0';
+	}
+	*port = (int)p;
+	return true;
+}
+
+static bool v_listen(const char *v, char *why, size_t n)
+{
+	char host[256];
+	int port;
+	if (*v && !config_split_listen(v, host, sizeof(host), &port)) {
+		snprintf(why, n, "host:port, [ipv6]:port or :port (port 0: any free port), or \"\" for no HTTP");
+		return false;
+	}
+	return true;
+}
+
+static bool v_oneof(const char *v, const char *const *allowed, char *why, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; allowed[i]; i++)
+		if (strcmp(v, allowed[i]) == 0)
+			return true;
+	o += (size_t)snprintf(why, n, "one of");
+	for (size_t i = 0; allowed[i] && o < n; i++)
+		o += (size_t)snprintf(why + o, n - o, "%s %s", i ? "," : "", allowed[i]);
+	return false;
+}
+
+static bool v_log_level(const char *v, char *why, size_t n)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+	return v_oneof(v, levels, why, n);
+}
+
+static bool v_clock(const char *v, char *why, size_t n)
+{
+	static const char *const sources[] = {"auto", "event", NULL};
+	return v_oneof(v, sources, why, n);
+}
+
+/* ---- setting values ---- */
 
 static bool parse_duration(const char *s, sla_time *out)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
+	long long unit;
 	if (errno || end == s || v < 0)
 		return false;
 	if (strcmp(end, "ms") == 0)
-		*out = v;
+		unit = 1;
 	else if (strcmp(end, "s") == 0 || *end == '\0')
-		*out = v * 1000;
+		unit = 1000;
 	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		*out = v * SLA_MINUTE;
+		unit = SLA_MINUTE;
 	else if (strcmp(end, "h") == 0)
-		*out = v * SLA_HOUR;
+		unit = SLA_HOUR;
 	else if (strcmp(end, "d") == 0)
-		*out = v * SLA_DAY;
+		unit = SLA_DAY;
 	else
 		return false;
+	if (v > INT64_MAX / unit)
+		return false;
+	*out = v * unit;
 	return true;
 }
 
-static bool set_key(struct config *cfg, const struct config_key *k, const char *value, char *err, size_t errlen,
-		    const char *where)
+static void format_duration(sla_time ms, char *buf, size_t len)
 {
+	if (ms % SLA_DAY == 0 && ms)
+		snprintf(buf, len, "%lldd", (long long)(ms / SLA_DAY));
+	else if (ms % SLA_HOUR == 0 && ms)
+		snprintf(buf, len, "%lldh", (long long)(ms / SLA_HOUR));
+	else if (ms % SLA_MINUTE == 0 && ms)
+		snprintf(buf, len, "%lldm", (long long)(ms / SLA_MINUTE));
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%llds", (long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+static bool set_key(struct config *cfg, size_t ki, const char *value, const char *where, struct errs *e)
+{
+	const struct config_key *k = &config_keys[ki];
 	void *field = (char *)cfg + k->offset;
+	char why[256];
 	switch (k->type) {
 	case KT_STRING: {
+		if (k->valid && !k->valid(value, why, sizeof(why))) {
+			errs_add(e, "%s: %s: %s", where, k->name, why);
+			return false;
+		}
 		char *dup = strdup(value);
 		if (!dup) {
-			snprintf(err, errlen, "out of memory");
+			errs_add(e, "out of memory");
 			return false;
 		}
 		free(*(char **)field);
 		*(char **)field = dup;
-		return true;
+		break;
 	}
-	case KT_DURATION:
-		if (!parse_duration(value, (sla_time *)field)) {
-			snprintf(err, errlen, "%s: %s: not a duration (e.g. 15m, 10s, 500ms)", where, k->name);
+	case KT_DURATION: {
+		sla_time d;
+		char lo[32], hi[32];
+		if (!parse_duration(value, &d)) {
+			errs_add(e, "%s: %s: not a duration (e.g. 15m, 10s, 500ms)", where, k->name);
 			return false;
 		}
-		return true;
+		if (d < k->min || d > k->max) {
+			format_duration(k->min, lo, sizeof(lo));
+			format_duration(k->max, hi, sizeof(hi));
+			errs_add(e, "%s: %s: must be from %s to %s", where, k->name, lo, hi);
+			return false;
+		}
+		*(sla_time *)field = d;
+		break;
+	}
 	case KT_INT: {
 		char *end;
 		errno = 0;
 		long v = strtol(value, &end, 10);
-		if (errno || end == value || *end || v <= 0) {
-			snprintf(err, errlen, "%s: %s: not a positive integer", where, k->name);
+		if (errno || end == value || *end) {
+			errs_add(e, "%s: %s: not an integer", where, k->name);
+			return false;
+		}
+		if (v < k->min || v > k->max) {
+			errs_add(e, "%s: %s: must be from %lld to %lld", where, k->name, k->min, k->max);
 			return false;
 		}
 		*(long *)field = v;
-		return true;
+		break;
 	}
 	}
-	return false;
+	snprintf(cfg->where[ki], CONFIG_WHERE_MAX, "%s", where);
+	return true;
 }
 
-static bool set_by_name(struct config *cfg, const char *name, const char *value, char *err, size_t errlen,
-			const char *where)
+bool config_kafka_prop_secret(const char *name)
+{
+	return strstr(name, "password") || strstr(name, "secret") || strcmp(name, "ssl.key.pem") == 0 ||
+	       strcmp(name, "sasl.oauthbearer.config") == 0;
+}
+
+/* kafka.<prop>: checked against librdkafka now, so check-config reports it. */
+static bool set_kafka_prop(struct config *cfg, const char *prop, const char *value, const char *where, bool from_file,
+			   struct errs *e)
+{
+	char errstr[512];
+	for (size_t i = 0; i < sizeof(kafka_reserved) / sizeof(kafka_reserved[0]); i++)
+		if (strcmp(prop, kafka_reserved[i][0]) == 0) {
+			errs_add(e, "%s: kafka.%s: %s", where, prop, kafka_reserved[i][1]);
+			return false;
+		}
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, prop, value, errstr, sizeof(errstr));
+	rd_kafka_conf_destroy(conf);
+	if (r == RD_KAFKA_CONF_UNKNOWN) {
+		errs_add(e, "%s: kafka.%s: not a librdkafka consumer property", where, prop);
+		return false;
+	}
+	if (r != RD_KAFKA_CONF_OK) {
+		if (config_kafka_prop_secret(prop))
+			errs_add(e, "%s: kafka.%s: invalid value", where, prop);
+		else
+			errs_add(e, "%s: kafka.%s: %s", where, prop, errstr);
+		return false;
+	}
+	struct kafka_prop *kp = NULL;
+	for (size_t i = 0; i < cfg->nkafka_props; i++)
+		if (strcmp(cfg->kafka_props[i].name, prop) == 0)
+			kp = &cfg->kafka_props[i];
+	if (kp && from_file && strchr(kp->where, ':')) {
+		errs_add(e, "%s: kafka.%s: set twice (first at %s)", where, prop, kp->where);
+		return false;
+	}
+	char *v = strdup(value);
+	if (!v) {
+		errs_add(e, "out of memory");
+		return false;
+	}
+	if (!kp) {
+		struct kafka_prop *n = realloc(cfg->kafka_props, (cfg->nkafka_props + 1) * sizeof(*n));
+		char *name = strdup(prop);
+		if (!n || !name) {
+			if (n)
+				cfg->kafka_props = n;
+			free(name);
+			free(v);
+			errs_add(e, "out of memory");
+			return false;
+		}
+		cfg->kafka_props = n;
+		kp = &n[cfg->nkafka_props++];
+		kp->name = name;
+		kp->value = NULL;
+	}
+	free(kp->value);
+	kp->value = v;
+	snprintf(kp->where, sizeof(kp->where), "%s", where);
+	return true;
+}
+
+static bool set_by_name(struct config *cfg, const char *name, const char *value, const char *where, bool from_file,
+			struct errs *e)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(config_keys[i].name, name) == 0)
-			return set_key(cfg, &config_keys[i], value, err, errlen, where);
-	if (strncmp(name, "kafka.", 6) == 0 && strncmp(name, "kafka.topics.", 13) != 0) {
-		/* Any other librdkafka property passes through. */
-		for (size_t i = 0; i < cfg->nkafka_props; i++)
-			if (strcmp(cfg->kafka_props[i].name, name + 6) == 0) {
-				char *v = strdup(value);
-				if (!v)
-					return false;
-				free(cfg->kafka_props[i].value);
-				cfg->kafka_props[i].value = v;
-				return true;
+		if (strcmp(config_keys[i].name, name) == 0) {
+			if (from_file && strchr(cfg->where[i], ':')) {
+				errs_add(e, "%s: %s: set twice (first at %s)", where, name, cfg->where[i]);
+				return false;
 			}
-		struct kafka_prop *n = realloc(cfg->kafka_props, (cfg->nkafka_props + 1) * sizeof(*n));
-		if (!n)
-			return false;
-		cfg->kafka_props = n;
-		n[cfg->nkafka_props].name = strdup(name + 6);
-		n[cfg->nkafka_props].value = strdup(value);
-		cfg->nkafka_props++;
-		return n[cfg->nkafka_props - 1].name && n[cfg->nkafka_props - 1].value;
-	}
-	snprintf(err, errlen, "%s: unknown key %s", where, name);
+			return set_key(cfg, i, value, where, e);
+		}
+	if (strncmp(name, "kafka.", 6) == 0 && strncmp(name, "kafka.topics.", 13) != 0 && name[6])
+		return set_kafka_prop(cfg, name + 6, value, where, from_file, e);
+	errs_add(e, "%s: unknown key %s", where, name);
 	return false;
 }
 
 /* Walks a YAML document of nested mappings, turning scalars into dotted keys. */
-static bool load_yaml(struct config *cfg, const char *path, FILE *f, char *err, size_t errlen)
+static bool load_yaml(struct config *cfg, const char *path, FILE *f, struct errs *e)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	char stack[8][128];
 	int depth = 0;
 	char pending_key[128] = "";
+	unsigned long key_line = 0;
 	bool have_key = false, ok = true, done = false;
 
 	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: cannot initialise the YAML parser", path);
+		errs_add(e, "%s: cannot initialise the YAML parser", path);
 		return false;
 	}
 	yaml_parser_set_input_file(&parser, f);
-	while (ok && !done) {
+	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-				 parser.problem ? parser.problem : "YAML syntax error");
+			errs_add(e, "%s:%zu: %s%s%s", path, parser.problem_mark.line + 1,
+				 parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
+				 parser.context ? parser.context : "");
 			ok = false;
 			break;
 		}
@@ -155,8 +444,9 @@ static bool load_yaml(struct config *cfg, const char *path, FILE *f, char *err, 
 		case YAML_MAPPING_START_EVENT:
 			if (depth > 0 || have_key) {
 				if (!have_key || depth >= 7) {
-					snprintf(err, errlen, "%s:%lu: unexpected mapping", path, line);
+					errs_add(e, "%s:%lu: unexpected mapping", path, line);
 					ok = false;
+					done = true;
 					break;
 				}
 				snprintf(stack[depth], sizeof(stack[depth]), "%s", pending_key);
@@ -168,24 +458,39 @@ static bool load_yaml(struct config *cfg, const char *path, FILE *f, char *err, 
 			depth--;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			snprintf(err, errlen, "%s:%lu: lists are not configuration values", path, line);
+			errs_add(e, "%s:%lu: %s: lists are not configuration values", path, line,
+				 have_key ? pending_key : "?");
 			ok = false;
+			done = true;
+			break;
+		case YAML_ALIAS_EVENT:
+			errs_add(e, "%s:%lu: aliases are not supported", path, line);
+			ok = false;
+			done = true;
 			break;
 		case YAML_SCALAR_EVENT: {
 			const char *val = (const char *)ev.data.scalar.value;
+			if (depth == 0) {
+				errs_add(e, "%s:%lu: the file must be a mapping of keys to values", path, line);
+				ok = false;
+				done = true;
+				break;
+			}
 			if (!have_key) {
 				snprintf(pending_key, sizeof(pending_key), "%s", val);
+				key_line = line;
 				have_key = true;
 				break;
 			}
-			char full[512] = "", where[600];
+			char full[512] = "", where[CONFIG_WHERE_MAX];
 			for (int i = 1; i < depth; i++) {
 				strncat(full, stack[i], sizeof(full) - strlen(full) - 2);
 				strcat(full, ".");
 			}
 			strncat(full, pending_key, sizeof(full) - strlen(full) - 1);
-			snprintf(where, sizeof(where), "%s:%lu", path, line);
-			ok = set_by_name(cfg, full, val, err, errlen, where);
+			snprintf(where, sizeof(where), "%.80s:%lu", path, key_line);
+			if (!set_by_name(cfg, full, val, where, true, e))
+				ok = false; /* go on: report every bad key */
 			have_key = false;
 			break;
 		}
@@ -201,26 +506,23 @@ static bool load_yaml(struct config *cfg, const char *path, FILE *f, char *err, 
 	return ok;
 }
 
-bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+/* SLAD_KAFKA__SESSION_TIMEOUT_MS -> session.timeout.ms; "__" stands for "_". */
+static void env_to_prop(const char *s, char *out, size_t len)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < NKEYS; i++)
-		if (!set_key(cfg, &config_keys[i], config_keys[i].def, err, errlen, "default"))
-			return false;
-
-	const char *file = path ? path : CONFIG_DEFAULT_PATH;
-	FILE *f = fopen(file, "r");
-	if (!f && path) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return false;
+	size_t o = 0;
+	for (; *s && o + 1 < len; s++) {
+		if (s[0] == '_' && s[1] == '_') {
+			out[o++] = '_';
+			s++;
+		} else {
+			out[o++] = *s == '_' ? '.' : (char)tolower((unsigned char)*s);
+		}
 	}
-	if (f) {
-		bool ok = load_yaml(cfg, file, f, err, errlen);
-		fclose(f);
-		if (!ok)
-			return false;
-	}
+	out[o] = '\0';
+}
 
+static void load_env(struct config *cfg, struct errs *e)
+{
 	/* SLAD_<SECTION>_<KEY>: the key upper-cased, dots as underscores. */
 	for (size_t i = 0; i < NKEYS; i++) {
 		char env[96] = "SLAD_";
@@ -229,14 +531,88 @@ bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			env[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
 		env[n] = '\0';
 		const char *v = getenv(env);
-		if (v && !set_key(cfg, &config_keys[i], v, err, errlen, env))
-			return false;
+		if (v)
+			(void)set_key(cfg, i, v, env, e);
 	}
-	if (strcmp(cfg->clock_source, "auto") != 0 && strcmp(cfg->clock_source, "event") != 0) {
-		snprintf(err, errlen, "clock.source must be auto or event");
+	for (char **ep = environ; ep && *ep; ep++) {
+		const char *eq = strchr(*ep, '=');
+		if (strncmp(*ep, "SLAD_KAFKA__", 12) != 0 || !eq || eq == *ep + 12)
+			continue;
+		char var[128], prop[128];
+		size_t vl = (size_t)(eq - *ep);
+		if (vl >= sizeof(var))
+			continue;
+		memcpy(var, *ep, vl);
+		var[vl] = '\0';
+		env_to_prop(var + 12, prop, sizeof(prop));
+		(void)set_kafka_prop(cfg, prop, eq + 1, var, false, e);
+	}
+}
+
+static bool add_secret(struct config *cfg, const char *value)
+{
+	if (!value || strlen(value) < 3) /* scrubbing one or two characters would mangle every message */
+		return true;
+	char **n = realloc(cfg->secrets, (cfg->nsecrets + 1) * sizeof(*n));
+	if (!n)
+		return false;
+	cfg->secrets = n;
+	n[cfg->nsecrets] = strdup(value);
+	if (!n[cfg->nsecrets])
+		return false;
+	cfg->nsecrets++;
+	return true;
+}
+
+/* The values config_redact scrubs: the conninfo's password and secret Kafka properties. */
+static bool collect_secrets(struct config *cfg)
+{
+	PQconninfoOption *opts = PQconninfoParse(cfg->postgres_conninfo, NULL);
+	bool ok = true;
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val)
+			ok &= add_secret(cfg, o->val);
+	PQconninfoFree(opts);
+	for (size_t i = 0; i < cfg->nkafka_props; i++)
+		if (config_kafka_prop_secret(cfg->kafka_props[i].name))
+			ok &= add_secret(cfg, cfg->kafka_props[i].value);
+	return ok;
+}
+
+bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct errs e = {err, errlen, 0, 0};
+	if (errlen)
+		err[0] = '\0';
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->where = calloc(NKEYS, sizeof(*cfg->where));
+	if (!cfg->where) {
+		errs_add(&e, "out of memory");
 		return false;
 	}
-	return true;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!set_key(cfg, i, config_keys[i].def, "default", &e))
+			return false;
+
+	const char *file = path ? path : CONFIG_DEFAULT_PATH;
+	FILE *f = fopen(file, "r");
+	if (!f && (path || errno != ENOENT)) {
+		errs_add(&e, "%s: %s", file, strerror(errno));
+		return false;
+	}
+	if (f) {
+		cfg->path = strdup(file);
+		(void)load_yaml(cfg, file, f, &e);
+		fclose(f);
+	}
+	load_env(cfg, &e);
+	if (strcmp(cfg->topic_workorders, cfg->topic_clockins) == 0 ||
+	    strcmp(cfg->topic_workorders, cfg->topic_assessments) == 0 ||
+	    strcmp(cfg->topic_clockins, cfg->topic_assessments) == 0)
+		errs_add(&e, "kafka.topics: the three topics must differ");
+	if (!collect_secrets(cfg))
+		errs_add(&e, "out of memory");
+	return e.n == 0;
 }
 
 void config_free(struct config *cfg)
@@ -254,6 +630,61 @@ void config_free(struct config *cfg)
 	free(cfg->kafka_props);
 	cfg->kafka_props = NULL;
 	cfg->nkafka_props = 0;
+	for (size_t i = 0; i < cfg->nsecrets; i++)
+		free(cfg->secrets[i]);
+	free(cfg->secrets);
+	cfg->secrets = NULL;
+	cfg->nsecrets = 0;
+	free(cfg->path);
+	cfg->path = NULL;
+	free(cfg->where);
+	cfg->where = NULL;
+}
+
+static bool kafka_props_equal(const struct config *a, const struct config *b)
+{
+	if (a->nkafka_props != b->nkafka_props)
+		return false;
+	for (size_t i = 0; i < a->nkafka_props; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->nkafka_props && !found; j++)
+			found = strcmp(a->kafka_props[i].name, b->kafka_props[j].name) == 0 &&
+				strcmp(a->kafka_props[i].value, b->kafka_props[j].value) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+void config_reload(struct config *cur, struct config *fresh, void (*restart_needed)(const char *key, void *arg),
+		   void *arg)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		void *a = (char *)cur + k->offset, *b = (char *)fresh + k->offset;
+		bool same;
+		switch (k->type) {
+		case KT_STRING: same = strcmp(*(char **)a, *(char **)b) == 0; break;
+		case KT_DURATION: same = *(sla_time *)a == *(sla_time *)b; break;
+		default: same = *(long *)a == *(long *)b; break;
+		}
+		if (same)
+			continue;
+		if (!k->reloadable) {
+			restart_needed(k->name, arg);
+			continue;
+		}
+		if (k->type == KT_STRING) {
+			char *t = *(char **)a;
+			*(char **)a = *(char **)b;
+			*(char **)b = t;
+		} else {
+			memcpy(a, b, k->type == KT_DURATION ? sizeof(sla_time) : sizeof(long));
+		}
+		memcpy(cur->where[i], fresh->where[i], CONFIG_WHERE_MAX);
+	}
+	if (!kafka_props_equal(cur, fresh))
+		restart_needed("kafka.*", arg);
 }
 
 void config_mask_conninfo(const char *conninfo, char *buf, size_t len)
@@ -278,7 +709,7 @@ void config_mask_conninfo(const char *conninfo, char *buf, size_t len)
 					if (*q)
 						q++;
 				} else {
-					while (*q && *q != ' ')
+					while (*q && *q != ' ' && *q != '&')
 						q++;
 				}
 				p = q;
@@ -305,7 +736,22 @@ void config_mask_conninfo(const char *conninfo, char *buf, size_t len)
 	buf[o < len ? o : len - 1] = '\0';
 }
 
-void config_dump(const struct config *cfg, void (*emit)(const char *key, const char *value, void *arg), void *arg)
+void config_redact(const struct config *cfg, char *msg)
+{
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		const char *s = cfg->secrets[i];
+		size_t sl = strlen(s);
+		char *hit;
+		while ((hit = strstr(msg, s)) != NULL) {
+			/* "***" is never longer than the secret (at least 3 characters). */
+			hit[0] = hit[1] = hit[2] = '*';
+			memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
+		}
+	}
+}
+
+void config_dump(const struct config *cfg,
+		 void (*emit)(const char *key, const char *value, const char *where, void *arg), void *arg)
 {
 	char buf[1024];
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -318,15 +764,18 @@ void config_dump(const struct config *cfg, void (*emit)(const char *key, const c
 			else
 				snprintf(buf, sizeof(buf), "%s", *(char *const *)field);
 			break;
-		case KT_DURATION: snprintf(buf, sizeof(buf), "%lldms", (long long)*(const sla_time *)field); break;
+		case KT_DURATION: format_duration(*(const sla_time *)field, buf, sizeof(buf)); break;
 		case KT_INT: snprintf(buf, sizeof(buf), "%ld", *(const long *)field); break;
 		}
-		emit(k->name, buf, arg);
+		config_redact(cfg, buf);
+		emit(k->name, buf, cfg->where[i], arg);
 	}
 	for (size_t i = 0; i < cfg->nkafka_props; i++) {
 		char key[256];
 		snprintf(key, sizeof(key), "kafka.%s", cfg->kafka_props[i].name);
-		bool secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, "sasl.oauthbearer");
-		emit(key, secret ? "***" : cfg->kafka_props[i].value, arg);
+		snprintf(buf, sizeof(buf), "%s", cfg->kafka_props[i].value);
+		config_redact(cfg, buf);
+		emit(key, config_kafka_prop_secret(cfg->kafka_props[i].name) ? "***" : buf, cfg->kafka_props[i].where,
+		     arg);
 	}
 }

@@ -1,28 +1,38 @@
 /* daemon.c - the loop: Kafka intake through an io-event pipe, one core per partition,
- * one PostgreSQL transaction per batch (results + offsets), deadline timers, signals. */
+ * one PostgreSQL transaction per batch (results + offsets), deadline timers, signals,
+ * reloads, the bounded drain, health and metrics pages, systemd notifications. */
 #include "slad/daemon.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "slad/core.h"
+#include "slad/http.h"
 #include "slad/jsonl.h"
 #include "slad/log.h"
+#include "slad/metrics.h"
+#include "slad/notify.h"
 #include "slad/policy.h"
+#include "slad/policy_file.h"
 #include "slad/store.h"
 
 #define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 30000
+#define TICK_MS 1000          /* periodic chores: watchdog, PostgreSQL ping, STATUS= */
+#define PING_IDLE_MS 2000     /* ping PostgreSQL when no commit proved it alive for this long */
+#define KAFKA_STATS_MS "5000" /* librdkafka statistics: broker states for /healthz */
 
 /* A consumed message waiting for its turn in the event-time merge. */
 struct pending {
@@ -54,15 +64,19 @@ struct part {
 };
 
 struct daemon {
-	const struct config *cfg;
-	struct sla_policy pol;
+	struct config *cfg; /* the reloadable keys change on SIGHUP */
+	const char *config_path;
+	struct sla_policy *pol; /* owned; the cores borrow it */
 	struct calendar_set cals;
 	struct store *st;
 	struct event_base *base;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
 	int pipefd[2];
-	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_term, *ev_int, *ev_hup, *ev_drain;
+	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick;
+	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
+	struct metrics *metrics;
+	struct http_server *http;
 	const char *topics[TOPIC_COUNT];
 
 	struct topic_part *tps;
@@ -73,10 +87,34 @@ struct daemon {
 	size_t batch_events;
 
 	bool stopping, degraded;
+	bool closing;         /* leaving the consumer group (rd_kafka_consumer_close_queue) */
+	bool pg_up, kafka_up; /* for /healthz, /metrics and STATUS= */
+	char degraded_why[64];
+	int64_t db_ok_at; /* monotonic ms of the last proof that PostgreSQL answers */
+	char status[256]; /* the last STATUS= sent */
 	int retry_ms;
-	int sigterms;
 	unsigned long long consumed, applied, duplicates, dead;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_tv(int64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	return tv;
+}
+
+/* Error text from libpq or librdkafka may quote the configuration: never a secret in the log. */
+static char *redacted(const struct daemon *d, char *msg)
+{
+	config_redact(d->cfg, msg);
+	return msg;
+}
 
 static sla_time wall_now(void)
 {
@@ -152,7 +190,7 @@ static bool part_load(struct daemon *d, int32_t p)
 		return false;
 	if (d->parts[p].core)
 		return true;
-	struct sla_core *core = core_new(&d->pol, &d->cals);
+	struct sla_core *core = core_new(d->pol, &d->cals);
 	if (!core)
 		return false;
 	if (!store_load_tickets(d->st, p, core, &count, err, sizeof(err))) {
@@ -176,6 +214,7 @@ static void part_drop(struct daemon *d, int32_t p)
 }
 
 static void arm_timer(struct daemon *d);
+static void update_status(struct daemon *d);
 static void enter_degraded(struct daemon *d, const char *why);
 
 /* Commits the batch: results, dead letters and offsets in one transaction. */
@@ -200,9 +239,19 @@ static bool flush(struct daemon *d)
 	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0)
 		return true;
 
+	int64_t t0 = mono_ms();
+	struct timespec ts0, ts1;
+	clock_gettime(CLOCK_MONOTONIC, &ts0);
 	enum store_result r =
-		store_commit(d->st, d->cfg->kafka_group, &d->out, offs, noffs, d->pol.version, err, sizeof(err));
+		store_commit(d->st, d->cfg->kafka_group, &d->out, offs, noffs, d->pol->version, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &ts1);
+	double secs = (double)(ts1.tv_sec - ts0.tv_sec) + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9;
 	size_t ndead = d->out.ndead;
+	if (r == STORE_OK)
+		metrics_batch_committed(d->metrics, &d->out, secs); /* reads out: before it is cleared */
+	else
+		metrics_commit_failed(d->metrics, secs, r == STORE_CONFLICT);
+	metrics_batch_discard(d->metrics);
 	core_out_clear(&d->out);
 	d->batch_events = 0;
 	if (r == STORE_OK) {
@@ -211,11 +260,13 @@ static bool flush(struct daemon *d)
 				d->tps[i].committed = d->tps[i].next;
 		d->dead += ndead;
 		d->retry_ms = RETRY_MIN_MS; /* back-off grows until a commit succeeds again */
+		d->db_ok_at = t0;
 		return true;
 	}
 	/* The core moved ahead of the database: go back to what was committed. */
+	d->pg_up = r == STORE_CONFLICT || store_ok(d->st);
 	log_error("commit failed (%s): %s", r == STORE_CONFLICT ? "offsets moved by another instance" : "database",
-		  err);
+		  redacted(d, err));
 	enter_degraded(d, r == STORE_CONFLICT ? "offset conflict" : "database error");
 	return false;
 }
@@ -285,6 +336,7 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 	} else if (verdict_is_dead_letter(v)) {
 		core_out_dead(&d->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
 	}
+	metrics_batch_event(d->metrics, tp->topic, pe->ev ? (int)pe->ev->type : -1, v == SV_DUPLICATE);
 	if (v == SV_DUPLICATE)
 		d->duplicates++;
 	else if (verdict_is_dead_letter(v))
@@ -326,12 +378,25 @@ static void pump(struct daemon *d, int32_t p)
 	}
 }
 
+static void set_kafka_up(struct daemon *d, bool up, const char *why)
+{
+	if (up == d->kafka_up)
+		return;
+	d->kafka_up = up;
+	if (up)
+		log_info("kafka: a broker answers again: consuming");
+	else
+		log_warn("kafka unreachable (%s): nothing to consume until a broker answers; /healthz reports 503", why);
+}
+
 static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 {
 	const char *tname = rd_kafka_topic_name(m->rkt);
 	int topic = topic_index(d, tname);
 	struct topic_part *tp = topic >= 0 ? tp_find(d, topic, m->partition) : NULL;
 
+	if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		set_kafka_up(d, true, NULL); /* a fetch answered */
 	if (m->err) {
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			log_debug("eof topic=%s partition=%d offset=%lld", tname, (int)m->partition, (long long)m->offset);
@@ -346,8 +411,8 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 		rd_kafka_message_destroy(m);
 		return;
 	}
-	/* Not ours (any more), waiting to reload, or already seen: it is re-read from the committed offset. */
-	if (!tp || d->degraded || (tp->fetched >= 0 && m->offset < tp->fetched) ||
+	/* Not ours (any more), waiting to reload, stopping, or already seen: it is re-read from the committed offset. */
+	if (!tp || d->degraded || d->stopping || (tp->fetched >= 0 && m->offset < tp->fetched) ||
 	    (topic != TOPIC_ASSESSMENTS && (m->partition >= d->nparts || !d->parts[m->partition].core))) {
 		rd_kafka_message_destroy(m);
 		return;
@@ -376,6 +441,31 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 	pump(d, m->partition);
 }
 
+/* Continues draining on the next loop iteration. A zero timeout, not
+ * event_active: libevent runs events activated from a callback in the same
+ * pass, so a backlog would starve signals, the HTTP endpoint and timers. */
+static void drain_later(struct daemon *d)
+{
+	struct timeval now = {0, 0};
+	evtimer_add(d->ev_drain, &now);
+}
+
+/* calendar.md: a date outside a calendar's loaded years is reported once per
+ * calendar and year (the computation went on with Monday-Friday, no holidays). */
+static void report_unloaded_years(struct daemon *d)
+{
+	int years[16];
+	for (size_t c = 0; c < d->cals.ncals; c++) {
+		size_t n = calendar_take_unloaded_years(&d->cals.cals[c], years, sizeof(years) / sizeof(years[0]));
+		for (size_t i = 0; i < n; i++) {
+			log_warn("calendar %s: year %d is not loaded: its working days are taken as Monday-Friday without "
+				 "holidays; add them to sla.calendar_exceptions and reload",
+				 d->cals.cals[c].id, years[i]);
+			metrics_calendar_unloaded_year(d->metrics, d->cals.cals[c].id, years[i]);
+		}
+	}
+}
+
 /* Drains the consumer queue without blocking; commits full batches, then the rest. */
 static void consume(struct daemon *d)
 {
@@ -386,13 +476,24 @@ static void consume(struct daemon *d)
 			break;
 		handle_message(d, m); /* takes m */
 	}
+	if (d->closing) {
+		/* Draining: polling served the revoke; nothing more is applied. */
+		if (rd_kafka_consumer_closed(d->rk)) {
+			log_info("left the consumer group");
+			event_base_loopbreak(d->base);
+		} else if (budget == (size_t)-1) {
+			drain_later(d);
+		}
+		return;
+	}
 	/* Partitions that reached their end now run on the wall clock. */
 	for (int p = 0; p < d->nparts; p++)
 		if (d->parts[p].core && part_caught_up(d, p))
 			core_advance(d->parts[p].core, part_now(d, p), &d->out);
 	(void)flush(d);
+	report_unloaded_years(d);
 	if (budget == (size_t)-1) /* more may be waiting: yield to timers, then continue */
-		event_active(d->ev_drain, EV_READ, 0);
+		drain_later(d);
 	arm_timer(d);
 }
 
@@ -426,7 +527,7 @@ static void arm_timer(struct daemon *d)
 		if (due != SLA_TIME_NONE && due - w < wait)
 			wait = due > w ? due - w : 0;
 	}
-	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+	struct timeval tv = ms_to_tv(wait);
 	evtimer_add(d->ev_timer, &tv);
 }
 
@@ -445,6 +546,7 @@ static rd_kafka_topic_partition_list_t *assignment_with_offsets(struct daemon *d
 static bool reset_from_store(struct daemon *d)
 {
 	char err[512];
+	metrics_batch_discard(d->metrics);
 	core_out_clear(&d->out);
 	d->batch_events = 0;
 	for (int p = 0; p < d->nparts; p++)
@@ -453,7 +555,7 @@ static bool reset_from_store(struct daemon *d)
 		struct topic_part *tp = &d->tps[i];
 		if (!store_load_offset(d->st, d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed,
 				       err, sizeof(err))) {
-			log_error("loading offsets: %s", err);
+			log_error("loading offsets: %s", redacted(d, err));
 			return false;
 		}
 		tp->next = tp->fetched = tp->committed;
@@ -478,31 +580,41 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	char err[512];
 	(void)fd;
 	(void)what;
+	if (d->stopping)
+		return;
 	if (store_ok(d->st) || store_reconnect(d->st, err, sizeof(err))) {
 		d->degraded = false;
+		d->pg_up = true;
 		if (reset_from_store(d)) {
+			d->db_ok_at = mono_ms();
 			log_info("database reachable again: resumed from committed offsets");
-			sd_notify(0, "STATUS=consuming");
+			update_status(d);
 			consume(d);
 			return;
 		}
 		d->degraded = true;
+		d->pg_up = store_ok(d->st);
 	} else {
-		log_warn("database still unreachable: %s", err);
+		d->pg_up = false;
+		log_warn("database still unreachable, next try in %d ms: %s",
+			 d->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : d->retry_ms * 2, redacted(d, err));
 	}
 	d->retry_ms = d->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : d->retry_ms * 2;
-	struct timeval tv = {d->retry_ms / 1000, (d->retry_ms % 1000) * 1000};
+	struct timeval tv = ms_to_tv(d->retry_ms);
 	evtimer_add(d->ev_retry, &tv);
 }
 
+/* Stops consuming until on_retry has reloaded offsets and ticket state from
+ * PostgreSQL: whatever was applied after the last commit is thrown away. */
 static void enter_degraded(struct daemon *d, const char *why)
 {
 	if (d->degraded)
 		return;
 	d->degraded = true;
-	sd_notifyf(0, "STATUS=degraded: %s", why);
-	log_warn("pausing consumption (%s); retrying in %d ms", why, d->retry_ms);
-	struct timeval tv = {d->retry_ms / 1000, (d->retry_ms % 1000) * 1000};
+	snprintf(d->degraded_why, sizeof(d->degraded_why), "%s", why);
+	log_warn("pausing consumption (%s); /healthz reports 503; retrying in %d ms", why, d->retry_ms);
+	update_status(d);
+	struct timeval tv = ms_to_tv(d->retry_ms);
 	evtimer_add(d->ev_retry, &tv);
 }
 
@@ -512,6 +624,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	struct daemon *d = opaque;
 	char e[512];
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		set_kafka_up(d, true, NULL);
 		for (int i = 0; i < parts->cnt; i++) {
 			rd_kafka_topic_partition_t *tpl = &parts->elems[i];
 			int topic = topic_index(d, tpl->topic);
@@ -527,7 +640,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			tp->partition = tpl->partition;
 			if (!store_load_offset(d->st, d->cfg->kafka_group, tpl->topic, tpl->partition, &tp->committed, e,
 					       sizeof(e))) {
-				log_error("loading offsets: %s", e);
+				log_error("loading offsets: %s", redacted(d, e));
 				tp->committed = -1;
 				enter_degraded(d, "database error");
 			}
@@ -567,36 +680,417 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	rd_kafka_assign(rk, NULL);
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+/* ---- health, metrics, status ---- */
+
+struct totals {
+	size_t open_tickets, armed_timers;
+	int64_t lag; /* sum over assigned partitions whose watermark is known */
+};
+
+/* Messages between what was applied and the partition's high watermark, or
+ * -1 when librdkafka has not learned the watermark yet (cached: never blocks). */
+static int64_t tp_lag(const struct daemon *d, const struct topic_part *tp)
+{
+	int64_t lo = -1, hi = -1;
+	if (rd_kafka_get_watermark_offsets(d->rk, d->topics[tp->topic], tp->partition, &lo, &hi) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    hi < 0)
+		return -1;
+	int64_t pos = tp->next >= 0 ? tp->next : lo;
+	if (pos < 0)
+		return -1;
+	return hi > pos ? hi - pos : 0;
+}
+
+static void totals(const struct daemon *d, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (int p = 0; p < d->nparts; p++)
+		if (d->parts[p].core) {
+			t->open_tickets += core_ticket_count(d->parts[p].core);
+			t->armed_timers += core_timer_count(d->parts[p].core);
+		}
+	for (size_t i = 0; i < d->ntps; i++) {
+		int64_t l = tp_lag(d, &d->tps[i]);
+		if (l > 0)
+			t->lag += l;
+	}
+}
+
+static bool consuming(const struct daemon *d)
+{
+	return d->pg_up && d->kafka_up && !d->degraded && !d->stopping;
+}
+
+static void update_status(struct daemon *d)
+{
+	char st[256];
+	struct totals t;
+	totals(d, &t);
+	if (d->stopping)
+		snprintf(st, sizeof(st), "stopping");
+	else if (d->degraded)
+		snprintf(st, sizeof(st), "paused: %s; retrying", d->degraded_why);
+	else if (!d->kafka_up)
+		snprintf(st, sizeof(st), "waiting for Kafka; %zu open tickets", t.open_tickets);
+	else
+		snprintf(st, sizeof(st), "consuming: lag %lld messages, %zu open tickets, %zu timers", (long long)t.lag,
+			 t.open_tickets, t.armed_timers);
+	if (strcmp(st, d->status) != 0) {
+		snprintf(d->status, sizeof(d->status), "%s", st);
+		notify_send("STATUS=%s", st);
+	}
+}
+
+static int page_healthz(struct evbuffer *body, void *arg)
 {
 	struct daemon *d = arg;
-	(void)what;
-	if (sig == SIGHUP) {
-		char err[512];
-		struct calendar_set cals = {0};
-		sd_notify(0, "RELOADING=1");
-		if (store_load_calendars(d->st, &cals, err, sizeof(err))) {
-			calendar_set_free(&d->cals);
-			d->cals = cals;
-			for (int p = 0; p < d->nparts; p++)
-				if (d->parts[p].core)
-					core_set_config(d->parts[p].core, &d->pol, &d->cals);
-			log_info("reloaded %zu calendars", d->cals.ncals);
-		} else {
-			calendar_set_free(&cals);
-			log_error("reload failed, keeping the old calendars: %s", err);
-		}
-		sd_notify(0, "READY=1");
-		return;
+	struct totals t;
+	bool ok = consuming(d);
+	totals(d, &t);
+	evbuffer_add_printf(body,
+			    "{\"status\":\"%s\",\"postgres\":\"%s\",\"kafka\":\"%s\",\"consuming\":%s,\"lag\":%lld,"
+			    "\"open_tickets\":%zu,\"armed_timers\":%zu,\"partitions\":%zu,\"policy\":\"%s\"}\n",
+			    ok ? "ok" : d->stopping ? "stopping" : "unavailable", d->pg_up ? "up" : "down",
+			    d->kafka_up ? "up" : "down", ok ? "true" : "false", (long long)t.lag, t.open_tickets,
+			    t.armed_timers, d->ntps, d->pol->version);
+	return ok ? 200 : 503;
+}
+
+static int page_metrics(struct evbuffer *body, void *arg)
+{
+	struct daemon *d = arg;
+	struct totals t;
+	struct metrics_lag *lags = calloc(d->ntps + 1, sizeof(*lags));
+	struct metrics_clock *clocks = calloc((size_t)d->nparts + 1, sizeof(*clocks));
+	struct metrics_gauges g = {0};
+	sla_time w = wall_now();
+	if (!lags || !clocks) {
+		free(lags);
+		free(clocks);
+		evbuffer_add_printf(body, "# out of memory\n");
+		return 503;
 	}
-	if (++d->sigterms > 1) {
-		log_warn("second stop signal: exiting at once");
+	totals(d, &t);
+	for (size_t i = 0; i < d->ntps; i++)
+		lags[g.nlags++] = (struct metrics_lag){d->topics[d->tps[i].topic], d->tps[i].partition, tp_lag(d, &d->tps[i])};
+	for (int p = 0; p < d->nparts; p++) {
+		if (!d->parts[p].core)
+			continue;
+		sla_time now = part_now(d, p);
+		if (now == SLA_TIME_NONE)
+			continue;
+		clocks[g.nclocks++] = (struct metrics_clock){p, w > now ? (double)(w - now) / 1000.0 : 0.0};
+	}
+	g.postgres_up = d->pg_up;
+	g.kafka_up = d->kafka_up;
+	g.consuming = consuming(d);
+	g.open_tickets = t.open_tickets;
+	g.armed_timers = t.armed_timers;
+	g.lags = lags;
+	g.clocks = clocks;
+	g.policy_version = d->pol->version;
+	g.calendars = d->cals.ncals;
+	metrics_render(d->metrics, &g, body);
+	free(lags);
+	free(clocks);
+	return 200;
+}
+
+/* Periodic chores, one tick: the watchdog, a PostgreSQL ping when idle, STATUS=. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[512];
+	(void)fd;
+	(void)what;
+	if (notify_watchdog_usec())
+		notify_send("WATCHDOG=1");
+	if (!d->degraded && !d->stopping && mono_ms() - d->db_ok_at >= PING_IDLE_MS) {
+		if (store_ping(d->st, err, sizeof(err))) {
+			d->db_ok_at = mono_ms();
+			d->pg_up = true;
+		} else {
+			d->pg_up = false;
+			log_error("postgres unreachable: %s", redacted(d, err));
+			enter_degraded(d, "database unreachable");
+		}
+	}
+	update_status(d);
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+struct sla_policy *daemon_policy_load(const struct config *cfg, bool *from_file, char *err, size_t errlen)
+{
+	struct sla_policy *pol;
+	/* Without a policies file the built-in defaults apply (interfaces.md). */
+	bool file = access(cfg->policies, F_OK) == 0 || errno != ENOENT;
+	if (from_file)
+		*from_file = file;
+	pol = file ? policy_load_file(cfg->policies, err, errlen) : policy_copy_defaults();
+	if (!pol) {
+		if (!file)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pol->lateness_allowed = cfg->lateness_allowed;
+	policy_finalize(pol);
+	return pol;
+}
+
+static void restart_needed(const char *key, void *arg)
+{
+	(void)arg;
+	log_warn("reload: %s changed; it takes effect after a restart", key);
+}
+
+/* One line per problem in err: joined for the log. */
+static void one_line(char *msg)
+{
+	for (char *p = msg; *p; p++)
+		if (*p == '\n')
+			*p = ';';
+}
+
+/* Parses the configuration, the policies and the calendars anew; only when
+ * all three are good does it swap them in, at once. Open milestones keep the
+ * deadlines they were armed with; new ones use the new policy. */
+static bool reload(struct daemon *d)
+{
+	char err[2048];
+	struct config fresh;
+	struct sla_policy *pol = NULL;
+	struct calendar_set cals = {0};
+	bool ok = false;
+
+	bool loaded = config_load(&fresh, d->config_path, err, sizeof(err));
+	if (!loaded) {
+		config_redact(&fresh, err);
+		one_line(redacted(d, err));
+		log_error("reload failed, the old configuration, policies and calendars stay: %s", err);
+		goto done;
+	}
+	pol = daemon_policy_load(&fresh, NULL, err, sizeof(err));
+	if (!pol) {
+		log_error("reload failed, the old configuration, policies and calendars stay: policies: %s", err);
+		goto done;
+	}
+	if (d->degraded || !store_load_calendars(d->st, &cals, err, sizeof(err))) {
+		log_error("reload failed, the old configuration, policies and calendars stay: calendars: %s",
+			  d->degraded ? "PostgreSQL is unreachable" : redacted(d, err));
+		goto done;
+	}
+	/* What the old policy produced is committed under its version. */
+	(void)flush(d);
+	config_reload(d->cfg, &fresh, restart_needed, NULL);
+	if (!log_level_parse(d->cfg->log_level, &log_min_level))
+		log_warn("reload: log.level %s not understood", d->cfg->log_level);
+	policy_free(d->pol); /* the cores move to the new one below; milestones keep their due times */
+	d->pol = pol;
+	pol = NULL;
+	calendar_set_free(&d->cals);
+	d->cals = cals;
+	memset(&cals, 0, sizeof(cals));
+	for (int p = 0; p < d->nparts; p++)
+		if (d->parts[p].core)
+			core_set_config(d->parts[p].core, d->pol, &d->cals);
+	log_info("reloaded: policy %s, %zu calendars, log.level %s", d->pol->version, d->cals.ncals, d->cfg->log_level);
+	ok = true;
+done:
+	policy_free(pol);
+	calendar_set_free(&cals);
+	config_free(&fresh);
+	return ok;
+}
+
+/* ---- stopping ---- */
+
+/* SIGTERM and SIGINT have a real handler, not an evsignal: the drain's bound
+ * and the second signal must work even while the loop is blocked (a libpq
+ * call waiting on a hung server). The handler only arms a timer, switches
+ * to "exit at once" and wakes the loop, which does the drain. */
+static volatile sig_atomic_t stop_signals;
+static int stop_pipe_w = -1;
+static struct itimerval drain_bound;
+static char msg_second[96], msg_timeout[128];
+
+static void write_stderr(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	ssize_t r = write(STDERR_FILENO, s, n);
+	(void)r;
+}
+
+static void on_stop_signal(int sig)
+{
+	int saved = errno;
+	if (stop_signals++ > 0) {
+		write_stderr(msg_second);
 		_exit(1);
 	}
-	log_info("stopping: committing the current batch");
-	sd_notify(0, "STOPPING=1");
+	setitimer(ITIMER_REAL, &drain_bound, NULL);
+	char c = (char)sig;
+	ssize_t r = write(stop_pipe_w, &c, 1);
+	(void)r;
+	errno = saved;
+}
+
+static void on_drain_timeout(int sig)
+{
+	(void)sig;
+	write_stderr(msg_timeout); /* what was committed stays; the rest is re-read from those offsets */
+	_exit(1);
+}
+
+static void set_drain_bound(sla_time ms)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	drain_bound.it_value = ms_to_tv(ms);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static bool stop_signals_setup(struct daemon *d)
+{
+	/* The same line format as log.c, without its timestamp (not async-signal-safe). */
+	bool journal = !isatty(STDERR_FILENO) && getenv("INVOCATION_ID") != NULL;
+	snprintf(msg_second, sizeof(msg_second), "%swarn: second stop signal: exiting at once\n", journal ? "<4>" : "");
+	snprintf(msg_timeout, sizeof(msg_timeout),
+		 "%serror: shutdown.timeout passed before the drain finished: exiting now\n", journal ? "<3>" : "");
+	set_drain_bound(d->cfg->shutdown_timeout);
+	stop_pipe_w = d->stoppipe[1];
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_drain_timeout;
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		return false;
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	return sigaction(SIGTERM, &sa, NULL) == 0 && sigaction(SIGINT, &sa, NULL) == 0;
+}
+
+/* The bounded drain: stop applying, commit the batch, leave the consumer
+ * group (the revoke commits once more), then the loop ends. */
+static void begin_shutdown(struct daemon *d)
+{
 	d->stopping = true;
-	event_base_loopbreak(d->base);
+	notify_send("STOPPING=1");
+	update_status(d);
+	log_info("stopping: committing the current batch, leaving the consumer group (shutdown.timeout %lld ms)",
+		 (long long)d->cfg->shutdown_timeout);
+	event_del(d->ev_retry);
+	(void)flush(d);
+	rd_kafka_error_t *e = rd_kafka_consumer_close_queue(d->rk, d->queue);
+	if (e) {
+		log_error("kafka: closing the consumer: %s", rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->closing = true;
+	consume(d);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char buf[16];
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (!d->stopping)
+		begin_shutdown(d);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)sig;
+	(void)what;
+	if (d->stopping)
+		return;
+	notify_reloading();
+	log_info("SIGHUP: reloading configuration, policies and calendars");
+	metrics_reload(d->metrics, reload(d));
+	set_drain_bound(d->cfg->shutdown_timeout);
+	notify_send("READY=1");
+	d->status[0] = '\0';
+	update_status(d);
+}
+
+/* ---- Kafka ---- */
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct daemon *d = opaque;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", reason);
+	redacted(d, buf);
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+		set_kafka_up(d, false, buf);
+	} else if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[512];
+		rd_kafka_fatal_error(rk, why, sizeof(why));
+		log_error("kafka: fatal error: %s", redacted(d, why));
+		set_kafka_up(d, false, "fatal error");
+	} else {
+		log_debug("kafka: %s", buf); /* librdkafka's own log line (on_kafka_log) said it already */
+	}
+}
+
+/* librdkafka's log lines, served on the loop thread (log.queue), in our format. */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	struct daemon *d = rd_kafka_opaque(rk);
+	char line[1024];
+	snprintf(line, sizeof(line), "%s", buf);
+	redacted(d, line);
+	if (level <= 2)
+		log_error("kafka: %s: %s", fac, line);
+	else if (level >= 7 || !d->kafka_up) /* reported unreachable already: no line per reconnect attempt */
+		log_debug("kafka: %s: %s", fac, line);
+	else if (level <= 4)
+		log_warn("kafka: %s: %s", fac, line);
+	else
+		log_info("kafka: %s: %s", fac, line);
+}
+
+/* librdkafka's statistics, every KAFKA_STATS_MS: is any broker connection up? */
+static int on_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct daemon *d = opaque;
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *root = NULL, *brokers;
+	(void)rk;
+	if (tok)
+		root = json_tokener_parse_ex(tok, json, (int)(len > 0x7fffffff ? 0x7fffffff : len));
+	if (root && json_object_object_get_ex(root, "brokers", &brokers) && json_object_is_type(brokers, json_type_object)) {
+		int known = 0, up = 0;
+		json_object_object_foreach(brokers, name, b)
+		{
+			struct json_object *state, *nodeid;
+			(void)name;
+			if (!json_object_object_get_ex(b, "nodeid", &nodeid) || json_object_get_int(nodeid) < 0)
+				continue; /* bootstrap and internal entries */
+			known++;
+			if (json_object_object_get_ex(b, "state", &state) &&
+			    strcmp(json_object_get_string(state), "UP") == 0)
+				up++;
+		}
+		if (known > 0)
+			set_kafka_up(d, up > 0, "no broker connection is up");
+	}
+	json_object_put(root);
+	if (tok)
+		json_tokener_free(tok);
+	return 0; /* librdkafka frees json */
 }
 
 static rd_kafka_t *kafka_consumer(struct daemon *d)
@@ -612,12 +1106,25 @@ static rd_kafka_t *kafka_consumer(struct daemon *d)
 		{"auto.offset.reset", "earliest"},
 		/* range co-partitions the work-order and clock-in topics: partition p of both on one instance */
 		{"partition.assignment.strategy", "range"},
-		{"queued.max.messages.kbytes", "65536"},
+		{"log.queue", "true"}, /* log lines come through the consumer queue, on the loop thread */
 	};
+	/* Defaults a kafka.* key may override. */
+	const char *defaults[][2] = {
+		{"queued.max.messages.kbytes", "65536"},
+		{"statistics.interval.ms", KAFKA_STATS_MS},
+	};
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+			log_error("kafka %s: %s", defaults[i][0], errstr);
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
 	for (size_t i = 0; i < d->cfg->nkafka_props; i++)
 		if (rd_kafka_conf_set(conf, d->cfg->kafka_props[i].name, d->cfg->kafka_props[i].value, errstr,
 				      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka.%s: %s", d->cfg->kafka_props[i].name, errstr);
+			log_error("kafka.%s: %s", d->cfg->kafka_props[i].name,
+				  config_kafka_prop_secret(d->cfg->kafka_props[i].name) ? "invalid value"
+											: redacted(d, errstr));
 			rd_kafka_conf_destroy(conf);
 			return NULL;
 		}
@@ -628,54 +1135,74 @@ static rd_kafka_t *kafka_consumer(struct daemon *d)
 			return NULL;
 		}
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+	rd_kafka_conf_set_stats_cb(conf, on_kafka_stats);
+	rd_kafka_conf_set_log_cb(conf, on_kafka_log);
 	rd_kafka_conf_set_opaque(conf, d);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (!rk) {
-		log_error("kafka: %s", errstr);
+		log_error("kafka: %s", redacted(d, errstr));
 		rd_kafka_conf_destroy(conf); /* rd_kafka_new keeps conf only on success */
 		return NULL;
 	}
 	rd_kafka_poll_set_consumer(rk);
+	rd_kafka_resp_err_t e = rd_kafka_set_log_queue(rk, NULL); /* the main queue, forwarded to the consumer's */
+	if (e)
+		log_warn("kafka: log lines stay on librdkafka's threads: %s", rd_kafka_err2str(e));
 	return rk;
 }
 
-int daemon_run(const struct config *cfg)
+/* Order: PostgreSQL (connect, schema, calendars, policy), the loop and its
+ * events, Kafka, HTTP, subscribe, READY=1; cleanup in reverse. */
+int daemon_run(struct config *cfg, const char *config_path)
 {
 	struct daemon dd = {0}, *d = &dd;
 	char err[512];
 	int rc = 1;
 	d->cfg = cfg;
+	d->config_path = config_path;
 	d->pipefd[0] = d->pipefd[1] = -1;
+	d->stoppipe[0] = d->stoppipe[1] = -1;
 	d->retry_ms = RETRY_MIN_MS;
 	d->topics[TOPIC_WORKORDERS] = cfg->topic_workorders;
 	d->topics[TOPIC_CLOCKINS] = cfg->topic_clockins;
 	d->topics[TOPIC_ASSESSMENTS] = cfg->topic_assessments;
-	d->pol = *policy_defaults();
-	d->pol.lateness_allowed = cfg->lateness_allowed;
-	policy_finalize(&d->pol);
 	core_out_init(&d->out);
+	notify_setup();
 
 	if (!cfg->kafka_brokers[0]) {
 		log_error("kafka.brokers is not set (configuration file or SLAD_KAFKA_BROKERS)");
 		goto fail;
 	}
-	d->st = store_connect(cfg->postgres_conninfo, err, sizeof(err));
-	if (!d->st) {
-		log_error("postgres: %s", err);
+	bool policy_file = false;
+	d->pol = daemon_policy_load(cfg, &policy_file, err, sizeof(err));
+	if (!d->pol) {
+		log_error("policies: %s", err);
 		goto fail;
 	}
+	log_info("policy %s from %s", d->pol->version, policy_file ? cfg->policies : "the built-in defaults");
+	d->metrics = metrics_new(d->topics);
+	if (!d->metrics)
+		goto fail;
+	d->st = store_connect(cfg->postgres_conninfo, err, sizeof(err));
+	if (!d->st) {
+		log_error("postgres: %s", redacted(d, err));
+		goto fail;
+	}
+	d->pg_up = true;
+	d->db_ok_at = mono_ms();
 	if (!store_migrations_current(d->st, err, sizeof(err))) {
-		log_error("the database schema is behind this slad: %s (run `slad migrate`)", err);
+		log_error("the database schema is behind this slad: %s (run `slad migrate`)", redacted(d, err));
 		goto fail;
 	}
 	if (!store_load_calendars(d->st, &d->cals, err, sizeof(err))) {
-		log_error("loading calendars: %s", err);
+		log_error("loading calendars: %s", redacted(d, err));
 		goto fail;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 	d->base = event_base_new();
-	if (!d->base || pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
+	if (!d->base || pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(d->stoppipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		goto fail;
 	d->rk = kafka_consumer(d);
 	if (!d->rk)
@@ -684,18 +1211,35 @@ int daemon_run(const struct config *cfg)
 	/* librdkafka writes to the pipe when the queue goes from empty to non-empty. */
 	rd_kafka_queue_io_event_enable(d->queue, d->pipefd[1], "1", 1);
 	d->ev_kafka = event_new(d->base, d->pipefd[0], EV_READ | EV_PERSIST, on_kafka, d);
-	d->ev_drain = event_new(d->base, -1, 0, on_timer, d);
+	d->ev_drain = evtimer_new(d->base, on_timer, d);
 	d->ev_timer = evtimer_new(d->base, on_timer, d);
 	d->ev_retry = evtimer_new(d->base, on_retry, d);
-	d->ev_term = evsignal_new(d->base, SIGTERM, on_signal, d);
-	d->ev_int = evsignal_new(d->base, SIGINT, on_signal, d);
-	d->ev_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
-	if (!d->ev_kafka || !d->ev_drain || !d->ev_timer || !d->ev_retry || !d->ev_term || !d->ev_int || !d->ev_hup)
+	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	d->ev_stop = event_new(d->base, d->stoppipe[0], EV_READ | EV_PERSIST, on_stop, d);
+	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	if (!d->ev_kafka || !d->ev_drain || !d->ev_timer || !d->ev_retry || !d->ev_tick || !d->ev_stop || !d->ev_hup)
 		goto fail;
+	/* The watchdog wants a ping at least every WATCHDOG_USEC: tick at half of that if it is short. */
+	int64_t tick = TICK_MS, wd_ms = (int64_t)(notify_watchdog_usec() / 1000);
+	if (wd_ms > 0 && wd_ms / 2 < tick)
+		tick = wd_ms / 2 > 10 ? wd_ms / 2 : 10;
+	struct timeval tick_tv = ms_to_tv(tick);
 	event_add(d->ev_kafka, NULL);
-	event_add(d->ev_term, NULL);
-	event_add(d->ev_int, NULL);
+	event_add(d->ev_tick, &tick_tv);
+	event_add(d->ev_stop, NULL);
 	event_add(d->ev_hup, NULL);
+	if (!stop_signals_setup(d))
+		goto fail;
+
+	if (cfg->http_listen[0]) {
+		struct http_pages pages = {page_healthz, page_metrics, d};
+		d->http = http_setup(d->base, cfg->http_listen, &pages, err, sizeof(err));
+		if (!d->http) {
+			log_error("%s", err);
+			goto fail;
+		}
+		log_info("http: listening on %s (/healthz, /metrics)", http_address(d->http));
+	}
 
 	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(TOPIC_COUNT);
 	for (int i = 0; i < TOPIC_COUNT; i++)
@@ -706,19 +1250,24 @@ int daemon_run(const struct config *cfg)
 		log_error("kafka subscribe: %s", rd_kafka_err2str(kerr));
 		goto fail;
 	}
-	log_info("consuming %s, %s, %s as group %s (policy %s)", d->topics[0], d->topics[1], d->topics[2],
-		 cfg->kafka_group, d->pol.version);
-	sd_notify(0, "READY=1\nSTATUS=consuming");
+	char masked[1024];
+	config_mask_conninfo(cfg->postgres_conninfo, masked, sizeof(masked));
+	log_info("consuming %s, %s, %s as group %s from %s (policy %s, %zu calendars; PostgreSQL: %s)", d->topics[0],
+		 d->topics[1], d->topics[2], cfg->kafka_group, cfg->kafka_brokers, d->pol->version, d->cals.ncals,
+		 masked[0] ? redacted(d, masked) : "libpq environment");
+	d->kafka_up = true; /* until librdkafka says otherwise */
+	update_status(d);
+	notify_send("READY=1");
 	consume(d);
 	event_base_dispatch(d->base);
 
-	/* Drain: commit what was applied, leave the group (the revoke callback commits too). */
-	(void)flush(d);
-	rd_kafka_consumer_close(d->rk);
+	if (!rd_kafka_consumer_closed(d->rk)) /* the loop ended some other way: close the blocking way */
+		rd_kafka_consumer_close(d->rk);
 	log_info("stopped: %llu consumed, %llu applied, %llu duplicates, %llu dead letters", d->consumed, d->applied,
 		 d->duplicates, d->dead);
 	rc = 0;
 fail:
+	http_cleanup(d->http);
 	if (d->queue)
 		rd_kafka_queue_destroy(d->queue);
 	if (d->rk)
@@ -730,7 +1279,7 @@ fail:
 		tp_clear_queue(&d->tps[i]);
 	free(d->tps);
 	core_out_free(&d->out);
-	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_term, d->ev_int, d->ev_hup};
+	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_tick, d->ev_stop, d->ev_hup};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -740,7 +1289,13 @@ fail:
 		close(d->pipefd[0]);
 	if (d->pipefd[1] >= 0)
 		close(d->pipefd[1]);
+	stop_pipe_w = -1;
+	for (int i = 0; i < 2; i++)
+		if (d->stoppipe[i] >= 0)
+			close(d->stoppipe[i]);
 	calendar_set_free(&d->cals);
+	policy_free(d->pol);
 	store_free(d->st);
+	metrics_free(d->metrics);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "slad/daemon.h"
 #include "slad/log.h"
 #include "slad/policy.h"
+#include "slad/policy_file.h"
 #include "slad/store.h"
 
 #ifndef SLAD_VERSION
@@ -19,13 +20,22 @@ static void usage(FILE *f)
 		   "       slad migrate [-c FILE]         apply the schema migrations, then exit\n"
 		   "       slad check-config [-c FILE]    validate the configuration, policies and calendars\n"
 		   "       slad --help | --version\n"
-		   "Every configuration key can also be set as SLAD_<SECTION>_<KEY>, e.g. SLAD_KAFKA_BROKERS.\n");
+		   "Every configuration key can also be set as SLAD_<SECTION>_<KEY>, e.g. SLAD_KAFKA_BROKERS;\n"
+		   "any librdkafka property as kafka.<property> or SLAD_KAFKA__<PROPERTY> (dots as _).\n"
+		   "Signals: SIGHUP reloads, SIGTERM drains and exits (a second one exits at once).\n");
 }
 
-static void print_key(const char *key, const char *value, void *arg)
+static void print_key(const char *key, const char *value, const char *where, void *arg)
 {
 	(void)arg;
-	printf("%s = %s\n", key, value);
+	printf("%-28s = %-40s # %s\n", key, value, where);
+}
+
+/* Prints each line of a (multi-line) message as "slad: ...". */
+static void print_problems(const char *prefix, char *msg)
+{
+	for (char *line = strtok(msg, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "slad: %s%s\n", prefix, line);
 }
 
 static int cmd_migrate(const struct config *cfg)
@@ -34,10 +44,12 @@ static int cmd_migrate(const struct config *cfg)
 	int applied = 0;
 	struct store *st = store_connect(cfg->postgres_conninfo, err, sizeof(err));
 	if (!st) {
+		config_redact(cfg, err);
 		fprintf(stderr, "slad: postgres: %s\n", err);
 		return 1;
 	}
 	if (!store_migrate(st, &applied, err, sizeof(err))) {
+		config_redact(cfg, err);
 		fprintf(stderr, "slad: migrate: %s\n", err);
 		store_free(st);
 		return 1;
@@ -47,38 +59,58 @@ static int cmd_migrate(const struct config *cfg)
 	return 0;
 }
 
+/* Everything slad would refuse to start with, reported at once; secrets masked. */
 static int cmd_check_config(const struct config *cfg)
 {
-	char err[512];
-	int rc = 0;
+	char err[2048];
+	int problems = 0;
+	struct sla_policy *pol;
+
+	printf("configuration: %s\n", cfg->path ? cfg->path : "no file (defaults and environment)");
 	config_dump(cfg, print_key, NULL);
-	printf("policy = built-in defaults of rules.md, version %s\n", policy_defaults()->version);
 	if (!cfg->kafka_brokers[0]) {
-		fprintf(stderr, "slad: kafka.brokers is not set\n");
-		rc = 1;
+		fprintf(stderr, "slad: kafka.brokers: not set (configuration file or SLAD_KAFKA_BROKERS)\n");
+		problems++;
+	}
+	bool from_file = false;
+	pol = daemon_policy_load(cfg, &from_file, err, sizeof(err));
+	if (!pol) {
+		print_problems("policies: ", err);
+		problems++;
+	} else {
+		printf("policies: %s, version %s\n", from_file ? cfg->policies : "built-in defaults of rules.md (no file)",
+		       pol->version);
+		policy_free(pol);
 	}
 	struct store *st = store_connect(cfg->postgres_conninfo, err, sizeof(err));
 	if (!st) {
-		fprintf(stderr, "slad: postgres: %s\n", err);
+		config_redact(cfg, err);
+		fprintf(stderr, "slad: postgres.conninfo: %s\n", err);
+		problems++;
+	} else {
+		struct calendar_set cals = {0};
+		if (!store_migrations_current(st, err, sizeof(err))) {
+			config_redact(cfg, err);
+			fprintf(stderr, "slad: schema: %s (run `slad migrate`)\n", err);
+			problems++;
+		} else if (!store_load_calendars(st, &cals, err, sizeof(err))) {
+			config_redact(cfg, err);
+			fprintf(stderr, "slad: calendars: %s\n", err);
+			problems++;
+		} else {
+			for (size_t i = 0; i < cals.ncals; i++)
+				printf("calendar %s: %s, %zu exceptions, years %d-%d\n", cals.cals[i].id, cals.cals[i].tz,
+				       cals.cals[i].nexceptions, cals.cals[i].first_year, cals.cals[i].last_year);
+		}
+		calendar_set_free(&cals);
+		store_free(st);
+	}
+	if (problems) {
+		fprintf(stderr, "slad: %d problem(s) found\n", problems);
 		return 1;
 	}
-	struct calendar_set cals = {0};
-	if (!store_migrations_current(st, err, sizeof(err))) {
-		fprintf(stderr, "slad: schema: %s\n", err);
-		rc = 1;
-	} else if (!store_load_calendars(st, &cals, err, sizeof(err))) {
-		fprintf(stderr, "slad: calendars: %s\n", err);
-		rc = 1;
-	} else {
-		for (size_t i = 0; i < cals.ncals; i++)
-			printf("calendar %s: %s, %zu exceptions\n", cals.cals[i].id, cals.cals[i].tz,
-			       cals.cals[i].nexceptions);
-	}
-	calendar_set_free(&cals);
-	store_free(st);
-	if (rc == 0)
-		printf("configuration OK\n");
-	return rc;
+	printf("configuration OK\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -97,7 +129,7 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			path = argv[++i];
-		} else if (i == 1 && (strcmp(argv[i], "migrate") == 0 || strcmp(argv[i], "check-config") == 0)) {
+		} else if (strcmp(cmd, "run") == 0 && (strcmp(argv[i], "migrate") == 0 || strcmp(argv[i], "check-config") == 0)) {
 			cmd = argv[i];
 		} else {
 			fprintf(stderr, "slad: unexpected argument '%s' (see slad --help)\n", argv[i]);
@@ -105,21 +137,21 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!config_load(&cfg, path, err, sizeof(err))) {
-		fprintf(stderr, "slad: %s\n", err);
+		config_redact(&cfg, err);
+		print_problems("", err);
+		if (strcmp(cmd, "check-config") == 0)
+			fprintf(stderr, "slad: the configuration has errors\n");
 		config_free(&cfg);
 		return 1;
 	}
-	if (!log_level_parse(cfg.log_level, &log_min_level)) {
-		fprintf(stderr, "slad: log.level must be debug, info, warn or error\n");
-		config_free(&cfg);
-		return 1;
-	}
+	if (!log_level_parse(cfg.log_level, &log_min_level)) /* validated by config_load: cannot happen */
+		log_min_level = LOG_LVL_INFO;
 	if (strcmp(cmd, "migrate") == 0)
 		rc = cmd_migrate(&cfg);
 	else if (strcmp(cmd, "check-config") == 0)
 		rc = cmd_check_config(&cfg);
 	else
-		rc = daemon_run(&cfg);
+		rc = daemon_run(&cfg, path);
 	config_free(&cfg);
 	return rc;
 }

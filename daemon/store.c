@@ -187,6 +187,15 @@ void store_set_batch_hook(struct store *st, store_batch_hook hook, void *arg)
 	st->batch_hook_arg = arg;
 }
 
+bool store_ping(struct store *st, char *err, size_t errlen)
+{
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	return exec_simple(st, "SELECT 1", "ping", err, errlen);
+}
+
 bool store_reconnect(struct store *st, char *err, size_t errlen)
 {
 	if (st == NULL || st->conn == NULL) {

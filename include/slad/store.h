@@ -22,6 +22,9 @@ struct store *store_connect(const char *conninfo, char *err, size_t errlen) __at
 void store_free(struct store *st); /* accepts NULL */
 /* The connection is usable (PQstatus). */
 bool store_ok(struct store *st);
+/* A round trip (SELECT 1): false with err when PostgreSQL does not answer,
+ * after which store_ok is false. For health checks between batches. */
+bool store_ping(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Drops and reopens the connection with the same parameters. */
 bool store_reconnect(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
 

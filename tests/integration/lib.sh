@@ -9,6 +9,8 @@ PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n
 WORK=$(mktemp -d /tmp/slad-it.XXXXXX)
 chmod 755 "$WORK"
 PIDS=()
+# Tests run in parallel: each slad's HTTP endpoint takes a free port (see http_addr).
+export SLAD_HTTP_LISTEN=${SLAD_HTTP_LISTEN:-127.0.0.1:0}
 
 log() { printf '# %s\n' "$*" >&2; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
@@ -146,3 +148,68 @@ duplicates_sql="SELECT (SELECT count(*) - count(DISTINCT (ticket_id, milestone, 
  + (SELECT count(*) - count(DISTINCT (ticket_id, rule_code, occurrence)) FROM sla.violations)
  + (SELECT count(*) - count(DISTINCT (violation_id, status, changed_at)) FROM sla.violation_history)
  + (SELECT count(*) - count(DISTINCT (topic, partition, kafka_offset)) FROM sla.dead_letters)"
+
+# http_addr NAME [TIMEOUT]: the address slad NAME's HTTP endpoint bound (its log says); sets HTTP.
+http_addr() {
+	local f="$WORK/$1.log" deadline=$((SECONDS + ${2:-20}))
+	HTTP=""
+	while [ $SECONDS -lt $deadline ]; do
+		HTTP=$(sed -n 's/.*http: listening on \([^ ]*\) .*/\1/p' "$f" 2>/dev/null | tail -n 1 || true)
+		[ -n "$HTTP" ] && return 0
+		sleep 0.05
+	done
+	fail "slad $1 did not say where its HTTP endpoint listens"
+}
+
+# http_get PATH: the body (any status); http_code PATH: the status code.
+http_get() { curl -s --max-time 10 "http://$HTTP$1"; }
+http_code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://$HTTP$1"; }
+
+# poll_http PATH CODE TIMEOUT: waits until PATH answers CODE.
+poll_http() {
+	local deadline=$((SECONDS + $3)) got=""
+	while [ $SECONDS -lt $deadline ]; do
+		got=$(http_code "$1" || true)
+		[ "$got" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $1 to answer $2, last $got: $(http_get "$1" || true)"
+}
+
+# metric NAME_WITH_LABELS: one sample's value from /metrics (0 when absent).
+metric() { http_get /metrics | awk -v k="$1" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'; }
+
+# notify_listen: a datagram socket standing in for systemd's; what slad sends
+# (one assignment block per line) collects in $WORK/notify.txt. Sets NOTIFY_SOCKET.
+notify_listen() {
+	: >"$WORK/notify.txt"
+	socat -u UNIX-RECV:"$WORK/notify.sock" OPEN:"$WORK/notify.txt",append 2>>"$WORK/socat.log" &
+	PIDS+=($!)
+	local deadline=$((SECONDS + 5))
+	while [ ! -S "$WORK/notify.sock" ]; do
+		[ $SECONDS -lt $deadline ] || fail "socat did not create the notify socket"
+		sleep 0.05
+	done
+	export NOTIFY_SOCKET="$WORK/notify.sock"
+}
+
+# poll_log NAME REGEX TIMEOUT: waits until slad NAME's log has a line matching REGEX.
+poll_log() {
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -Eq -- "$2" "$WORK/$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for /$2/ in $1.log"
+}
+
+# poll_log_count NAME REGEX N TIMEOUT: waits until slad NAME's log has at least N lines matching REGEX.
+poll_log_count() {
+	local deadline=$((SECONDS + $4)) got=0
+	while [ $SECONDS -lt $deadline ]; do
+		got=$(grep -Ec -- "$2" "$WORK/$1.log" 2>/dev/null || true)
+		[ "$got" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $3 lines /$2/ in $1.log (got $got)"
+}

@@ -1,0 +1,64 @@
+/* metrics.h - slad's counters, gauges and the batch-commit histogram, rendered in the Prometheus text format.
+ *
+ * Counters move only when a batch commits: events are tallied into the batch
+ * as they are applied and added to the totals by metrics_batch_committed
+ * (which also counts the batch's dead letters and violation status changes
+ * from `struct sla_out`), or dropped by metrics_batch_discard when the batch
+ * is thrown away. So the counters match the rows in PostgreSQL. */
+#ifndef SLAD_METRICS_H
+#define SLAD_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slad/core.h"
+#include "slad/jsonl.h"
+
+struct evbuffer;
+struct metrics;
+
+/* topics: the configured names, copied. NULL when out of memory. */
+struct metrics *metrics_new(const char *const topics[TOPIC_COUNT]);
+void metrics_free(struct metrics *m); /* accepts NULL */
+
+/* One consumed message applied in the current batch; event_type is the
+ * protobuf EventType value, or -1 when the message did not decode. */
+void metrics_batch_event(struct metrics *m, enum sla_topic topic, int event_type, bool duplicate);
+/* The batch committed: adds its events, and out's dead letters and violation
+ * history, to the totals. Call before core_out_clear. */
+void metrics_batch_committed(struct metrics *m, const struct sla_out *out, double seconds);
+/* A commit failed (conflict: another instance owns a partition). */
+void metrics_commit_failed(struct metrics *m, double seconds, bool conflict);
+/* The batch was thrown away (failed commit, reset from PostgreSQL). */
+void metrics_batch_discard(struct metrics *m);
+void metrics_reload(struct metrics *m, bool ok);
+/* A query used a year outside a calendar's loaded years (reported once per calendar and year). */
+void metrics_calendar_unloaded_year(struct metrics *m, const char *calendar, int year);
+unsigned long long metrics_reloads(const struct metrics *m, bool ok);
+
+/* What the daemon knows at scrape time. */
+struct metrics_lag {
+	const char *topic;
+	int32_t partition;
+	int64_t lag; /* messages: high watermark - applied offset; -1: unknown */
+};
+struct metrics_clock {
+	int32_t partition;
+	double lag_seconds; /* wall clock - processing clock */
+};
+struct metrics_gauges {
+	bool postgres_up, kafka_up, consuming;
+	size_t open_tickets, armed_timers;
+	const struct metrics_lag *lags;
+	size_t nlags;
+	const struct metrics_clock *clocks;
+	size_t nclocks;
+	const char *policy_version;
+	size_t calendars;
+};
+
+/* Appends the whole exposition (text format 0.0.4) to out. */
+void metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct evbuffer *out);
+
+#endif
