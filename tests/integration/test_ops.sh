@@ -116,7 +116,11 @@ awk '/^slad_dead_letters_total[{]/ && $2 > 0 { match($1, /reason="[^"]*"/); prin
 	"$WORK/metrics.txt" | sort >"$WORK/dead.metrics"
 diff -u "$WORK/dead.db" "$WORK/dead.metrics" || fail "dead letters by reason differ from sla.dead_letters"
 [ -s "$WORK/dead.db" ] || fail "no dead letter was written"
-q "SELECT v.rule_code || '|' || h.status || '|' || count(*) FROM sla.violation_history h JOIN sla.violations v USING (violation_id) GROUP BY v.rule_code, h.status ORDER BY 1" >"$WORK/viol.db"
+# The engineer rules across tickets (OVERLAPPING_VISITS, SAME_DAY_GAP) are
+# written by PostgreSQL itself (0006_engineer_rules.sql), not through the
+# core's history: the metric counts the core's status changes.
+q "SELECT v.rule_code || '|' || h.status || '|' || count(*) FROM sla.violation_history h JOIN sla.violations v USING (violation_id)
+   WHERE v.rule_code NOT IN ('OVERLAPPING_VISITS', 'SAME_DAY_GAP') GROUP BY v.rule_code, h.status ORDER BY 1" >"$WORK/viol.db"
 awk '/^slad_violations_total[{]/ { match($1, /code="[^"]*"/); c = substr($1, RSTART + 6, RLENGTH - 7);
 	match($1, /status="[^"]*"/); s = substr($1, RSTART + 8, RLENGTH - 9); print c "|" s "|" $2 }' \
 	"$WORK/metrics.txt" | LC_ALL=C sort >"$WORK/viol.metrics"
