@@ -51,6 +51,7 @@ struct topic_part {
 	int64_t next;      /* next offset after the last applied message */
 	int64_t fetched;   /* next offset after the last consumed message */
 	bool eof;          /* caught up at the last look */
+	sla_time clock_written; /* the processing clock last committed for it */
 	struct pending *q; /* FIFO: q[qhead..qtail) */
 	size_t qhead, qtail, qcap;
 };
@@ -231,10 +232,17 @@ static bool flush(struct daemon *d)
 	 * fences out an instance that lost the partition, and the commit can be read back. */
 	for (size_t i = 0; i < d->ntps && noffs < 256; i++) {
 		struct topic_part *tp = &d->tps[i];
-		if (tp->next < 0)
+		/* Work orders and clock-ins carry their partition's processing clock: the group's
+		 * watermark (the slowest) decides when rules across tickets are evaluated. */
+		sla_time clock = SLA_TIME_NONE;
+		if (tp->topic != TOPIC_ASSESSMENTS && tp->partition < d->nparts && d->parts[tp->partition].core)
+			clock = part_now(d, tp->partition);
+		if (tp->next < 0 && clock == SLA_TIME_NONE)
 			continue;
-		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next};
+		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next, clock};
 		moved |= tp->next != tp->committed;
+		/* An idle, caught-up partition still moves the watermark, once a second. */
+		moved |= clock != SLA_TIME_NONE && clock - tp->clock_written >= 1000;
 	}
 	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0)
 		return true;
@@ -255,6 +263,11 @@ static bool flush(struct daemon *d)
 	core_out_clear(&d->out);
 	d->batch_events = 0;
 	if (r == STORE_OK) {
+		for (size_t i = 0; i < noffs; i++) {
+			struct topic_part *tp = tp_find(d, topic_index(d, offs[i].topic), offs[i].partition);
+			if (tp && offs[i].clock != SLA_TIME_NONE)
+				tp->clock_written = offs[i].clock;
+		}
 		for (size_t i = 0; i < d->ntps; i++)
 			if (d->tps[i].next >= 0)
 				d->tps[i].committed = d->tps[i].next;

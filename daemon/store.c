@@ -176,6 +176,15 @@ bool store_ok(struct store *st)
 	return conn_usable(st);
 }
 
+bool store_ping(struct store *st, char *err, size_t errlen)
+{
+	if (!conn_usable(st)) {
+		set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	return exec_simple(st, "SELECT 1", "ping", err, errlen);
+}
+
 struct pg_conn *store_conn(struct store *st)
 {
 	return st ? st->conn : NULL;
@@ -185,15 +194,6 @@ void store_set_batch_hook(struct store *st, store_batch_hook hook, void *arg)
 {
 	st->batch_hook = hook;
 	st->batch_hook_arg = arg;
-}
-
-bool store_ping(struct store *st, char *err, size_t errlen)
-{
-	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
-		return false;
-	}
-	return exec_simple(st, "SELECT 1", "ping", err, errlen);
 }
 
 bool store_reconnect(struct store *st, char *err, size_t errlen)
@@ -883,12 +883,9 @@ static const char sql_events[] =
 	" ORDER BY u.ord"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
 
-/* One engineer across tickets (schema/0006): lock the batch's engineers in a
- * fixed order, record their ONE_OFF clock-ins, re-evaluate each engineer. */
+/* One engineer across tickets (schema/0006): record the batch's ONE_OFF
+ * clock-ins; every commit then evaluates what the group's watermark passed. */
 enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
-static const char sql_eng_lock[] =
-	"SELECT count(pg_advisory_xact_lock(hashtext('slad.engineer:' || e)))"
-	" FROM (SELECT DISTINCT e FROM unnest($1::text[]) AS e ORDER BY e) AS s";
 static const char sql_eng_clocks[] =
 	"INSERT INTO sla.engineer_clocks (engineer_id, ticket_id, event_id, partner_id, kind, at, local_day)"
 	" SELECT u.engineer_id, u.ticket_id, u.event_id, nullif(u.partner_id, ''), u.kind, " MS_TS("u.at") ","
@@ -896,8 +893,7 @@ static const char sql_eng_clocks[] =
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
 	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
-static const char sql_eng_eval[] =
-	"SELECT count(sla.evaluate_engineer(e, $2)) FROM (SELECT DISTINCT e FROM unnest($1::text[]) AS e ORDER BY e) AS s";
+static const char sql_eng_eval[] = "SELECT sla.evaluate_pending($1, $2, $3::text[])";
 
 /* Compare-and-set of one offset; last_batch lets a lost COMMIT be read back
  * even when the offset did not move (a batch of timer effects only). */
@@ -910,6 +906,13 @@ static const char sql_offset_first[] =
 	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer_group, topic, partition) DO UPDATE"
 	" SET next_offset = excluded.next_offset, last_batch = excluded.last_batch, updated_at = now()"
 	" WHERE o.next_offset = -1";
+/* The partitions' processing clocks (schema/0006), never moving back. */
+static const char sql_clocks[] =
+	"INSERT INTO sla.partition_clocks AS c (consumer_group, topic, partition, clock_at)"
+	" SELECT $1, u.topic, u.partition, " MS_TS("u.clock")
+	" FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u (topic, partition, clock)"
+	" ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET clock_at = greatest(c.clock_at, excluded.clock_at),"
+	" updated_at = now()";
 static const char sql_offset_read[] =
 	"SELECT next_offset, last_batch FROM sla.consumer_offsets"
 	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR SHARE";
@@ -920,7 +923,8 @@ struct batch {
 	struct pgarr es[ES_NCOLS];
 	struct pgarr ev[EV_NCOLS];
 	struct pgarr ec[EC_NCOLS];
-	struct pgarr el; /* the engineers again, for the lock and the evaluation */
+	struct pgarr tp; /* the topics whose partitions carry a processing clock */
+	struct pgarr ck[3]; /* partition clocks: topic, partition, clock */
 };
 
 static void batch_free(struct batch *b)
@@ -934,7 +938,8 @@ static void batch_free(struct batch *b)
 	arrs_free(b->es, ES_NCOLS);
 	arrs_free(b->ev, EV_NCOLS);
 	arrs_free(b->ec, EC_NCOLS);
-	arrs_free(&b->el, 1);
+	arrs_free(&b->tp, 1);
+	arrs_free(b->ck, 3);
 }
 
 static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
@@ -1075,7 +1080,6 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		const struct sla_engclock *e = &out->eng[i];
 
 		arr_text(&b->ec[EC_ENG], e->engineer_id);
-		arr_text(&b->el, e->engineer_id);
 		arr_text(&b->ec[EC_TICKET], e->ticket_id);
 		arr_text(&b->ec[EC_EVENT], e->event_id);
 		arr_text(&b->ec[EC_PARTNER], e->partner_id);
@@ -1201,6 +1205,10 @@ static enum store_result commit_readback(struct store *st, const char *group, co
 	for (size_t i = 0; i < noffs; i++) {
 		const char *vals[3] = {group, offs[i].topic, part};
 
+		if (offs[i].to < 0) { /* nothing consumed there: only its clock was written */
+			matched++;
+			continue;
+		}
 		snprintf(part, sizeof part, "%" PRId32, offs[i].partition);
 		res = exec_params(st, sql_offset_read, 3, vals, "reading back offsets", err, errlen);
 		if (res == NULL)
@@ -1287,6 +1295,13 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		snprintf(offnum[i][0], sizeof offnum[i][0], "%" PRId64, o->to);
 		snprintf(offnum[i][1], sizeof offnum[i][1], "%" PRId64, o->from);
 		snprintf(offnum[i][2], sizeof offnum[i][2], "%" PRId32, o->partition);
+		if (o->clock != SLA_TIME_NONE) {
+			arr_text(&b.ck[0], o->topic);
+			arr_int(&b.ck[1], o->partition);
+			arr_time(&b.ck[2], o->clock);
+		}
+		if (o->to < 0)
+			continue; /* nothing consumed yet: only its clock */
 		if (o->from < 0) {
 			vals[4] = token; /* no $5 (from) in the INSERT */
 			if (!pipe_send(st, &p, sql_offset_first, 5, vals, "creating the consumer offset",
@@ -1308,18 +1323,37 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 			      errlen) ||
 	    !pipe_send_arrays(st, &p, sql_events, b.ev, EV_NCOLS, false, NULL, "writing sla.ticket_events", err, errlen))
 		goto send_failed;
-	if (b.ec[0].n > 0) {
-		const char *engineers = arr_finish(&b.el);
-		const char *lock_vals[1] = {engineers};
-		const char *eval_vals[2] = {engineers, pv};
-		if (engineers == NULL) {
-			set_err(err, errlen, "engineer clock-ins: out of memory");
+	if (b.ck[0].n > 0) {
+		const char *cvals[4] = {group, arr_finish(&b.ck[0]), arr_finish(&b.ck[1]), arr_finish(&b.ck[2])};
+		if (!cvals[1] || !cvals[2] || !cvals[3]) {
+			set_err(err, errlen, "partition clocks: out of memory");
 			goto send_failed;
 		}
-		if (!pipe_send(st, &p, sql_eng_lock, 1, lock_vals, "locking engineers", -1, err, errlen) ||
-		    !pipe_send_arrays(st, &p, sql_eng_clocks, b.ec, EC_NCOLS, false, NULL, "writing sla.engineer_clocks",
-				      err, errlen) ||
-		    !pipe_send(st, &p, sql_eng_eval, 2, eval_vals, "evaluating engineers across tickets", -1, err, errlen))
+		if (!pipe_send(st, &p, sql_clocks, 4, cvals, "writing sla.partition_clocks", -1, err, errlen))
+			goto send_failed;
+	}
+	if (!pipe_send_arrays(st, &p, sql_eng_clocks, b.ec, EC_NCOLS, false, NULL, "writing sla.engineer_clocks", err,
+			      errlen))
+		goto send_failed;
+	{
+		/* The topics with processing clocks, each once. */
+		for (size_t i = 0; i < noffs; i++) {
+			bool seen = false;
+			if (sorted[i]->clock == SLA_TIME_NONE)
+				continue;
+			for (size_t j = 0; j < i; j++)
+				seen |= sorted[j]->clock != SLA_TIME_NONE && strcmp(sorted[j]->topic, sorted[i]->topic) == 0;
+			if (!seen)
+				arr_text(&b.tp, sorted[i]->topic);
+		}
+		const char *topics = arr_finish(&b.tp);
+		const char *eval_vals[3] = {group, pv, topics};
+		if (topics == NULL) {
+			set_err(err, errlen, "out of memory");
+			goto send_failed;
+		}
+		if (!pipe_send(st, &p, sql_eng_eval, 3, eval_vals, "evaluating engineers across tickets", -1, err,
+			       errlen))
 			goto send_failed;
 	}
 	if (st->batch_hook) {

@@ -1,10 +1,14 @@
 -- One engineer across tickets (rules.md section 5). Clock-ins are keyed by
 -- ticket, so an engineer's ONE_OFF tickets may live on other partitions and
 -- other slad instances. Each instance records the ONE_OFF implementer
--- clock-ins it applies in sla.engineer_clocks, and in the same transaction,
--- under a per-engineer advisory lock, re-evaluates that engineer's rules with
--- sla.evaluate_engineer(): the violations are derived from every instance's
--- committed clock-ins, and natural keys make each exactly once.
+-- clock-ins it applies in sla.engineer_clocks, and its partitions' processing
+-- clocks in sla.partition_clocks, in its batch transaction. The
+-- rules are evaluated up to the group's watermark, the slowest partition's
+-- processing clock: by then every partition has delivered what happened
+-- before it, so the verdict is the same however the partitions were spread
+-- over instances or interleaved (sla.evaluate_pending, called by every
+-- commit). Each engineer is evaluated under an advisory lock, and natural
+-- keys make each violation exactly once.
 CREATE TABLE IF NOT EXISTS sla.engineer_clocks (
 	engineer_id text NOT NULL,
 	ticket_id   text NOT NULL,
@@ -13,9 +17,25 @@ CREATE TABLE IF NOT EXISTS sla.engineer_clocks (
 	kind        text NOT NULL CHECK (kind IN ('ARRIVE', 'START', 'LEAVE')),
 	at          timestamptz NOT NULL,
 	local_day   date NOT NULL,  -- in the ticket's calendar
+	evaluated   boolean NOT NULL DEFAULT false, -- the watermark has passed it and its engineer was evaluated
 	PRIMARY KEY (ticket_id, event_id)
 );
 CREATE INDEX IF NOT EXISTS engineer_clocks_engineer_idx ON sla.engineer_clocks (engineer_id, at);
+CREATE INDEX IF NOT EXISTS engineer_clocks_pending_idx ON sla.engineer_clocks (at) WHERE NOT evaluated;
+GRANT UPDATE ON sla.engineer_clocks TO sla_writer;
+
+-- Each partition's processing clock, written in the batch transaction that
+-- moves its offset (so an instance that lost the partition cannot write it).
+CREATE TABLE IF NOT EXISTS sla.partition_clocks (
+	consumer_group text NOT NULL,
+	topic          text NOT NULL,
+	partition      integer NOT NULL,
+	clock_at       timestamptz NOT NULL,
+	updated_at     timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (consumer_group, topic, partition)
+);
+GRANT SELECT, INSERT, UPDATE ON sla.partition_clocks TO sla_writer;
+GRANT SELECT ON sla.partition_clocks TO sla_reader;
 GRANT SELECT, INSERT ON sla.engineer_clocks TO sla_writer;
 GRANT SELECT ON sla.engineer_clocks TO sla_reader;
 
@@ -23,7 +43,7 @@ GRANT SELECT ON sla.engineer_clocks TO sla_reader;
 -- occurrence of such a violation is the offending clock-in's minute since the
 -- epoch: stable whichever instance finds it first and however late the other
 -- ticket's clock-ins arrive.
-CREATE OR REPLACE FUNCTION sla.evaluate_engineer(p_engineer text, p_policy text)
+CREATE OR REPLACE FUNCTION sla.evaluate_engineer(p_engineer text, p_policy text, p_watermark timestamptz)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	w record;
@@ -48,7 +68,7 @@ BEGIN
 	   AND NOT EXISTS (SELECT 1 FROM sla.engineer_clocks l
 	                    WHERE l.engineer_id = o.engineer_id AND l.ticket_id = o.ticket_id AND l.kind = 'LEAVE'
 	                      AND l.at > o.at AND l.at <= s.at)
-	 WHERE s.engineer_id = p_engineer AND s.kind = 'START'
+	 WHERE s.engineer_id = p_engineer AND s.kind = 'START' AND s.at <= p_watermark
 	 ORDER BY s.ticket_id, s.event_id, o.at DESC;
 
 	-- SAME_DAY_GAP: an ARRIVE on the same local date as, and less than 60 min
@@ -63,7 +83,7 @@ BEGIN
 	  JOIN sla.engineer_clocks l
 	    ON l.engineer_id = a.engineer_id AND l.kind = 'LEAVE' AND l.ticket_id <> a.ticket_id
 	   AND l.local_day = a.local_day AND l.at <= a.at AND a.at - l.at < interval '60 minutes'
-	 WHERE a.engineer_id = p_engineer AND a.kind = 'ARRIVE'
+	 WHERE a.engineer_id = p_engineer AND a.kind = 'ARRIVE' AND a.at <= p_watermark
 	 ORDER BY a.ticket_id, a.event_id, l.at DESC;
 
 	FOR w IN SELECT * FROM slad_wanted ORDER BY ticket_id, rule_code, occurrence LOOP
@@ -85,7 +105,7 @@ BEGIN
 	-- A late LEAVE can clear an overlap: what is no longer wanted is retracted.
 	FOR w IN SELECT v.violation_id, v.observed_at FROM sla.violations v
 	          WHERE v.engineer_id = p_engineer AND v.rule_code IN ('OVERLAPPING_VISITS', 'SAME_DAY_GAP')
-	            AND v.status <> 'RETRACTED'
+	            AND v.status <> 'RETRACTED' AND v.observed_at <= p_watermark
 	            AND NOT EXISTS (SELECT 1 FROM slad_wanted x WHERE x.ticket_id = v.ticket_id
 	                              AND x.rule_code = v.rule_code AND x.occurrence = v.occurrence) LOOP
 		UPDATE sla.violations SET status = 'RETRACTED', written_at = now() WHERE violation_id = w.violation_id;
@@ -95,4 +115,47 @@ BEGIN
 	END LOOP;
 END;
 $$;
-GRANT EXECUTE ON FUNCTION sla.evaluate_engineer(text, text) TO sla_writer;
+GRANT EXECUTE ON FUNCTION sla.evaluate_engineer(text, text, timestamptz) TO sla_writer;
+
+-- The group's watermark: the slowest processing clock over every partition
+-- of the given topics, once each topic has a clock for partitions 0..n-1 with
+-- the same n (the range assignor needs equal partition counts). Group '' (an
+-- offline replay, in event-time order) has no watermark: everything counts.
+CREATE OR REPLACE FUNCTION sla.group_watermark(p_group text, p_topics text[])
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+	SELECT CASE
+	  WHEN p_group = '' THEN 'infinity'::timestamptz
+	  WHEN (SELECT count(DISTINCT topic) FROM sla.partition_clocks
+	         WHERE consumer_group = p_group AND topic = ANY (p_topics)) < cardinality(p_topics)
+	    OR EXISTS (SELECT 1 FROM (SELECT topic, count(*) AS n, max(partition) AS m
+	                                FROM sla.partition_clocks
+	                               WHERE consumer_group = p_group AND topic = ANY (p_topics)
+	                               GROUP BY topic) x
+	                WHERE x.n <> x.m + 1
+	                   OR x.n <> (SELECT max(partition) + 1 FROM sla.partition_clocks
+	                               WHERE consumer_group = p_group AND topic = ANY (p_topics)))
+	    THEN '-infinity'::timestamptz
+	  ELSE (SELECT min(clock_at) FROM sla.partition_clocks WHERE consumer_group = p_group AND topic = ANY (p_topics))
+	END
+$$;
+
+-- Evaluates every engineer with clock-ins at or before the watermark not yet
+-- evaluated; engineers are locked in one order, so instances never deadlock.
+CREATE OR REPLACE FUNCTION sla.evaluate_pending(p_group text, p_policy text, p_topics text[])
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	w timestamptz := sla.group_watermark(p_group, p_topics);
+	e text;
+	n integer := 0;
+BEGIN
+	FOR e IN SELECT DISTINCT engineer_id FROM sla.engineer_clocks WHERE NOT evaluated AND at <= w ORDER BY 1 LOOP
+		PERFORM pg_advisory_xact_lock(hashtext('slad.engineer:' || e));
+		PERFORM sla.evaluate_engineer(e, p_policy, w);
+		UPDATE sla.engineer_clocks SET evaluated = true WHERE engineer_id = e AND at <= w AND NOT evaluated;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END;
+$$;
+GRANT EXECUTE ON FUNCTION sla.group_watermark(text, text[]) TO sla_writer;
+GRANT EXECUTE ON FUNCTION sla.evaluate_pending(text, text, text[]) TO sla_writer;

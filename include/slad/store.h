@@ -72,6 +72,7 @@ struct store_offset {
 	int32_t partition;
 	int64_t from;
 	int64_t to;
+	sla_time clock; /* the partition's processing clock; SLA_TIME_NONE: none (e.g. assessments) */
 };
 
 enum store_result {
