@@ -50,8 +50,11 @@ http_addr slad
 poll_http /healthz 200 30
 grep -q '^READY=1$' "$WORK/notify.txt" || fail "no READY=1"
 grep -q '^STATUS=consuming' "$WORK/notify.txt" || fail "no STATUS=consuming: $(cat "$WORK/notify.txt")"
-sleep 1.5
-grep -q '^WATCHDOG=1$' "$WORK/notify.txt" || fail "no WATCHDOG=1 with WATCHDOG_USEC set"
+deadline=$((SECONDS + 10))
+until grep -q '^WATCHDOG=1$' "$WORK/notify.txt"; do
+	[ $SECONDS -lt $deadline ] || fail "no WATCHDOG=1 with WATCHDOG_USEC set"
+	sleep 0.1
+done
 ok "READY=1, STATUS=, WATCHDOG=1"
 create R1
 assert_eq "calendars before" "$(metric slad_calendars)" 1
