@@ -25,6 +25,8 @@
 #include "slad/notify.h"
 #include "slad/policy.h"
 #include "slad/policy_file.h"
+#include "slad/scoring.h"
+#include "slad/store_partners.h"
 #include "slad/store.h"
 
 #define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
@@ -62,6 +64,8 @@ struct topic_part {
 struct part {
 	struct sla_core *core;
 	sla_time maxev; /* largest occurred_at consumed: the processing clock while lagging */
+	struct partners *ps; /* the partners of assessment partition p (scoring.md) */
+	sla_time amaxev;     /* its processing clock while lagging */
 };
 
 struct daemon {
@@ -85,6 +89,7 @@ struct daemon {
 	struct part *parts;
 	int nparts;
 	struct sla_out out;
+	struct partners_out pout; /* joins each batch through the store's batch hook */
 	size_t batch_events;
 
 	bool stopping, degraded;
@@ -175,6 +180,8 @@ static bool part_ensure(struct daemon *d, int32_t p)
 		for (int i = d->nparts; i < n; i++) {
 			np[i].core = NULL;
 			np[i].maxev = SLA_TIME_NONE;
+			np[i].ps = NULL;
+			np[i].amaxev = SLA_TIME_NONE;
 		}
 		d->parts = np;
 		d->nparts = n;
@@ -203,6 +210,57 @@ static bool part_load(struct daemon *d, int32_t p)
 	d->parts[p].maxev = SLA_TIME_NONE;
 	log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, count, core_timer_count(core));
 	return true;
+}
+
+/* Loads assessment partition p's partners (scores in progress, qualification timers). */
+static bool apart_load(struct daemon *d, int32_t p)
+{
+	char err[512];
+	size_t count = 0;
+	if (!part_ensure(d, p))
+		return false;
+	if (d->parts[p].ps)
+		return true;
+	struct partners *ps = partners_new(p);
+	if (!ps)
+		return false;
+	if (!store_partners_load(d->st, p, ps, &count, err, sizeof(err))) {
+		log_error("assessments partition=%d: loading partners: %s", (int)p, redacted(d, err));
+		partners_free(ps);
+		return false;
+	}
+	d->parts[p].ps = ps;
+	d->parts[p].amaxev = SLA_TIME_NONE;
+	log_info("assessments partition=%d: %zu partners restored, %zu timers armed", (int)p, count,
+		 partners_timer_count(ps));
+	return true;
+}
+
+static void apart_drop(struct daemon *d, int32_t p)
+{
+	if (p < d->nparts && d->parts[p].ps) {
+		partners_free(d->parts[p].ps);
+		d->parts[p].ps = NULL;
+		d->parts[p].amaxev = SLA_TIME_NONE;
+	}
+}
+
+static bool apart_caught_up(struct daemon *d, int32_t p)
+{
+	struct topic_part *tp = tp_find(d, TOPIC_ASSESSMENTS, p);
+	return tp && tp->eof;
+}
+
+/* The processing clock of an assessment partition, like part_now. */
+static sla_time apart_now(struct daemon *d, int32_t p)
+{
+	sla_time now = d->parts[p].amaxev;
+	if (strcmp(d->cfg->clock_source, "auto") == 0 && apart_caught_up(d, p)) {
+		sla_time w = wall_now();
+		if (now == SLA_TIME_NONE || w > now)
+			now = w;
+	}
+	return now;
 }
 
 static void part_drop(struct daemon *d, int32_t p)
@@ -244,7 +302,8 @@ static bool flush(struct daemon *d)
 		/* An idle, caught-up partition still moves the watermark, once a second. */
 		moved |= clock != SLA_TIME_NONE && clock - tp->clock_written >= 1000;
 	}
-	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0)
+	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0 && d->out.nesc == 0 &&
+	    partners_out_empty(&d->pout))
 		return true;
 
 	int64_t t0 = mono_ms();
@@ -261,6 +320,7 @@ static bool flush(struct daemon *d)
 		metrics_commit_failed(d->metrics, secs, r == STORE_CONFLICT);
 	metrics_batch_discard(d->metrics);
 	core_out_clear(&d->out);
+	partners_out_clear(&d->pout);
 	d->batch_events = 0;
 	if (r == STORE_OK) {
 		for (size_t i = 0; i < noffs; i++) {
@@ -346,6 +406,14 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)p,
 			  (long long)m->offset, pe->ev->event_id, (long long)now);
 		v = core_apply(d->parts[p].core, pe->ev, &origin, now, &d->out);
+	} else if (v == SV_APPLIED && d->parts[m->partition].ps) {
+		/* An assessment: the partner's quarter and qualification timers (scoring.md). */
+		int32_t p = m->partition;
+		if (d->parts[p].amaxev == SLA_TIME_NONE || pe->ev->occurred_at > d->parts[p].amaxev)
+			d->parts[p].amaxev = pe->ev->occurred_at;
+		v = partners_apply(d->parts[p].ps, pe->ev, apart_now(d, p), &d->pout, pe->detail, sizeof(pe->detail));
+		if (verdict_is_dead_letter(v))
+			core_out_dead(&d->out, tname, p, m->offset, v, pe->detail, m->payload, m->len);
 	} else if (verdict_is_dead_letter(v)) {
 		core_out_dead(&d->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
 	}
@@ -426,7 +494,8 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 	}
 	/* Not ours (any more), waiting to reload, stopping, or already seen: it is re-read from the committed offset. */
 	if (!tp || d->degraded || d->stopping || (tp->fetched >= 0 && m->offset < tp->fetched) ||
-	    (topic != TOPIC_ASSESSMENTS && (m->partition >= d->nparts || !d->parts[m->partition].core))) {
+	    m->partition >= d->nparts ||
+	    (topic != TOPIC_ASSESSMENTS ? !d->parts[m->partition].core : !d->parts[m->partition].ps)) {
 		rd_kafka_message_destroy(m);
 		return;
 	}
@@ -500,9 +569,12 @@ static void consume(struct daemon *d)
 		return;
 	}
 	/* Partitions that reached their end now run on the wall clock. */
-	for (int p = 0; p < d->nparts; p++)
+	for (int p = 0; p < d->nparts; p++) {
 		if (d->parts[p].core && part_caught_up(d, p))
 			core_advance(d->parts[p].core, part_now(d, p), &d->out);
+		if (d->parts[p].ps && apart_caught_up(d, p))
+			partners_advance(d->parts[p].ps, apart_now(d, p), &d->pout);
+	}
 	(void)flush(d);
 	report_unloaded_years(d);
 	if (budget == (size_t)-1) /* more may be waiting: yield to timers, then continue */
@@ -534,11 +606,14 @@ static void arm_timer(struct daemon *d)
 {
 	sla_time wait = 1000, w = wall_now();
 	for (int p = 0; p < d->nparts; p++) {
-		if (!d->parts[p].core || !part_caught_up(d, p))
-			continue;
-		sla_time due = core_next_due(d->parts[p].core);
-		if (due != SLA_TIME_NONE && due - w < wait)
-			wait = due > w ? due - w : 0;
+		sla_time dues[2] = {SLA_TIME_NONE, SLA_TIME_NONE};
+		if (d->parts[p].core && part_caught_up(d, p))
+			dues[0] = core_next_due(d->parts[p].core);
+		if (d->parts[p].ps && apart_caught_up(d, p))
+			dues[1] = partners_next_due(d->parts[p].ps);
+		for (int k = 0; k < 2; k++)
+			if (dues[k] != SLA_TIME_NONE && dues[k] - w < wait)
+				wait = dues[k] > w ? dues[k] - w : 0;
 	}
 	struct timeval tv = ms_to_tv(wait);
 	evtimer_add(d->ev_timer, &tv);
@@ -561,9 +636,12 @@ static bool reset_from_store(struct daemon *d)
 	char err[512];
 	metrics_batch_discard(d->metrics);
 	core_out_clear(&d->out);
+	partners_out_clear(&d->pout);
 	d->batch_events = 0;
-	for (int p = 0; p < d->nparts; p++)
+	for (int p = 0; p < d->nparts; p++) {
 		part_drop(d, p);
+		apart_drop(d, p);
+	}
 	for (size_t i = 0; i < d->ntps; i++) {
 		struct topic_part *tp = &d->tps[i];
 		if (!store_load_offset(d->st, d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed,
@@ -574,7 +652,7 @@ static bool reset_from_store(struct daemon *d)
 		tp->next = tp->fetched = tp->committed;
 		tp->eof = false;
 		tp_clear_queue(tp);
-		if (tp->topic != TOPIC_ASSESSMENTS && !part_load(d, tp->partition))
+		if (tp->topic != TOPIC_ASSESSMENTS ? !part_load(d, tp->partition) : !apart_load(d, tp->partition))
 			return false;
 	}
 	rd_kafka_topic_partition_list_t *l = assignment_with_offsets(d);
@@ -658,7 +736,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				enter_degraded(d, "database error");
 			}
 			tp->next = tp->fetched = tp->committed;
-			if (topic != TOPIC_ASSESSMENTS && !d->degraded && !part_load(d, tpl->partition))
+			if (!d->degraded && (topic != TOPIC_ASSESSMENTS ? !part_load(d, tpl->partition)
+									 : !apart_load(d, tpl->partition)))
 				enter_degraded(d, "database error");
 			log_info("assigned %s [%d] from offset %lld", tpl->topic, (int)tpl->partition,
 				 (long long)tp->committed);
@@ -680,11 +759,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			*tp = d->tps[--d->ntps];
 		}
 		for (int p = 0; p < d->nparts; p++) {
-			bool kept = false;
-			for (size_t i = 0; i < d->ntps; i++)
+			bool kept = false, kept_assessments = false;
+			for (size_t i = 0; i < d->ntps; i++) {
 				kept |= d->tps[i].partition == p && d->tps[i].topic != TOPIC_ASSESSMENTS;
+				kept_assessments |= d->tps[i].partition == p && d->tps[i].topic == TOPIC_ASSESSMENTS;
+			}
 			if (!kept)
 				part_drop(d, p);
+			if (!kept_assessments)
+				apart_drop(d, p);
 		}
 		rd_kafka_assign(rk, NULL);
 		return;
@@ -1181,6 +1264,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->topics[TOPIC_CLOCKINS] = cfg->topic_clockins;
 	d->topics[TOPIC_ASSESSMENTS] = cfg->topic_assessments;
 	core_out_init(&d->out);
+	partners_out_init(&d->pout);
 	notify_setup();
 
 	if (!cfg->kafka_brokers[0]) {
@@ -1204,6 +1288,8 @@ int daemon_run(struct config *cfg, const char *config_path)
 	}
 	d->pg_up = true;
 	d->db_ok_at = mono_ms();
+	/* Partner scores and qualification events join each batch's transaction. */
+	store_set_batch_hook(d->st, store_partners_hook, &d->pout);
 	if (!store_migrations_current(d->st, err, sizeof(err))) {
 		log_error("the database schema is behind this slad: %s (run `slad migrate`)", redacted(d, err));
 		goto fail;
@@ -1285,13 +1371,16 @@ fail:
 		rd_kafka_queue_destroy(d->queue);
 	if (d->rk)
 		rd_kafka_destroy(d->rk);
-	for (int p = 0; p < d->nparts; p++)
+	for (int p = 0; p < d->nparts; p++) {
 		part_drop(d, p);
+		apart_drop(d, p);
+	}
 	free(d->parts);
 	for (size_t i = 0; i < d->ntps; i++)
 		tp_clear_queue(&d->tps[i]);
 	free(d->tps);
 	core_out_free(&d->out);
+	partners_out_free(&d->pout);
 	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_tick, d->ev_stop, d->ev_hup};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
