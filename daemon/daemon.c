@@ -441,7 +441,9 @@ static sla_time pending_time(const struct pending *pe)
 static void pump(struct daemon *d, int32_t p)
 {
 	struct topic_part *wo = tp_find(d, TOPIC_WORKORDERS, p), *ci = tp_find(d, TOPIC_CLOCKINS, p);
-	while (!d->degraded) {
+	/* Stopping: messages are dropped, so the other topic's end (EOF) no longer means that
+	 * nothing earlier is coming; what waits is re-read from the committed offsets. */
+	while (!d->degraded && !d->stopping) {
 		bool wo_has = wo && wo->qhead < wo->qtail, ci_has = ci && ci->qhead < ci->qtail;
 		struct topic_part *take = NULL;
 		if (wo_has && ci_has)
