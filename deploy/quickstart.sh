@@ -15,7 +15,6 @@ started=$(date +%s)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
-sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 stop_pidfile() {
@@ -47,16 +46,7 @@ if [ "${1:-}" = stop ]; then
 fi
 
 # 1. Packages (Debian 12), only those missing.
-missing=()
-while read -r pkg; do
-	case "$pkg" in ''|'#'*) continue ;; esac
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done <"$ROOT/deploy/packages.txt"
-if [ ${#missing[@]} -gt 0 ]; then
-	say "installing ${missing[*]}"
-	sudo_if_needed apt-get update -qq
-	sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+"$ROOT/deploy/install-packages.sh" "$ROOT/deploy/packages.txt"
 
 # 2. Build.
 say "building into $BUILD"
@@ -154,6 +144,8 @@ slad is running on the demo (pid $(cat "$VAR/slad.pid"), log $VAR/slad.log).
 Look further:
   PGHOST=$VAR/pg PGPORT=$PGPORT psql -U postgres slad        # the sla.* tables and views
   SLAD_KAFKA_BROKERS=$BROKERS $SLACTL publish FILE.jsonl     # send more events
+  $SLACTL report --db "$SLAD_POSTGRES_CONNINFO"              # the same figures by type and partner
+  $SLACTL ticket --db "$SLAD_POSTGRES_CONNINFO" HZ20250314-00001  # one ticket's timeline
   $SLACTL replay --db "$SLAD_POSTGRES_CONNINFO" FILE.jsonl   # evaluate offline
 Stop everything:
   deploy/quickstart.sh stop

@@ -16,8 +16,8 @@
 /* The period: local (Asia/Shanghai) dates [from, to), and its quarter. */
 struct period {
 	char label[16];   /* "2025-03" or "2025Q1" */
-	char from[11];    /* YYYY-MM-DD */
-	char to[11];      /* exclusive */
+	char from[24];    /* YYYY-MM-DD */
+	char to[24];      /* exclusive */
 	char quarter[8];  /* the quarter whose scores are shown */
 };
 
@@ -42,7 +42,7 @@ static void ymd(char *buf, int y, unsigned m)
 	/* Month arithmetic past December carries into the year. */
 	y += (int)((m - 1) / 12);
 	m = (m - 1) % 12 + 1;
-	snprintf(buf, 11, "%04d-%02u-01", y, m);
+	snprintf(buf, 24, "%04d-%02u-01", y, m);
 }
 
 static bool period_month(struct period *p, int y, unsigned m)

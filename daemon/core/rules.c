@@ -552,7 +552,7 @@ static void open_report_milestones(struct sla_core *core, struct sla_ticket *t)
 	int64_t last = calendar_local_day(t->cal, t->service_end_at, NULL);
 	if (last - first > 3660)
 		last = first + 3660; /* ten years at most */
-	char key[16];
+	char key[32];
 	if (policy_deadline(core->pol, MS_WEEKLY_REPORT, t->type, t->sla_class, t->severity, t->risk_score)) {
 		for (int64_t mon = first - weekday_from_days(first); mon <= last; mon += 7) {
 			int64_t next_mon = mon + 7;
