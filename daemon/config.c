@@ -76,6 +76,7 @@ static const struct config_key config_keys[] = {
 	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, v_topic, NOLIM, OFF(topic_workorders)},
 	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, v_topic, NOLIM, OFF(topic_clockins)},
 	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, v_topic, NOLIM, OFF(topic_assessments)},
+	{"kafka.topics.escalations", KT_STRING, "fsm.escalations", false, false, v_topic, NOLIM, OFF(topic_escalations)},
 	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo)},
 	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, v_path, NOLIM, OFF(policies)},
 	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed)},

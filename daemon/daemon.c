@@ -24,6 +24,7 @@
 #include "slad/metrics.h"
 #include "slad/notify.h"
 #include "slad/policy.h"
+#include "slad/escalate.h"
 #include "slad/policy_file.h"
 #include "slad/scoring.h"
 #include "slad/store_partners.h"
@@ -82,6 +83,7 @@ struct daemon {
 	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
 	struct metrics *metrics;
 	struct http_server *http;
+	struct escalator *esc; /* the escalation outbox -> kafka.topics.escalations */
 	const char *topics[TOPIC_COUNT];
 
 	struct topic_part *tps;
@@ -273,6 +275,7 @@ static void part_drop(struct daemon *d, int32_t p)
 }
 
 static void arm_timer(struct daemon *d);
+static void publish_escalations(struct daemon *d);
 static void update_status(struct daemon *d);
 static void enter_degraded(struct daemon *d, const char *why);
 
@@ -578,6 +581,7 @@ static void consume(struct daemon *d)
 			partners_advance(d->parts[p].ps, apart_now(d, p), &d->pout);
 	}
 	(void)flush(d);
+	publish_escalations(d);
 	report_unloaded_years(d);
 	if (budget == (size_t)-1) /* more may be waiting: yield to timers, then continue */
 		drain_later(d);
@@ -895,6 +899,19 @@ static int page_metrics(struct evbuffer *body, void *arg)
 	return 200;
 }
 
+/* Sends the outbox's escalations of this instance's tickets (and marks the acknowledged ones). */
+static void publish_escalations(struct daemon *d)
+{
+	int32_t parts[256];
+	size_t n = 0;
+	if (!d->esc || d->degraded || d->stopping)
+		return;
+	for (int p = 0; p < d->nparts && n < 256; p++)
+		if (d->parts[p].core)
+			parts[n++] = p;
+	escalator_run(d->esc, d->st, parts, n);
+}
+
 /* Periodic chores, one tick: the watchdog, a PostgreSQL ping when idle, STATUS=. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -904,6 +921,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (notify_watchdog_usec())
 		notify_send("WATCHDOG=1");
+	publish_escalations(d);
 	if (!d->degraded && !d->stopping && mono_ms() - d->db_ok_at >= PING_IDLE_MS) {
 		if (store_ping(d->st, err, sizeof(err))) {
 			d->db_ok_at = mono_ms();
@@ -1308,6 +1326,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->rk = kafka_consumer(d);
 	if (!d->rk)
 		goto fail;
+	d->esc = escalator_new(cfg, err, sizeof(err));
+	if (!d->esc) {
+		log_error("%s", redacted(d, err));
+		goto fail;
+	}
 	d->queue = rd_kafka_queue_get_consumer(d->rk);
 	/* librdkafka writes to the pipe when the queue goes from empty to non-empty. */
 	rd_kafka_queue_io_event_enable(d->queue, d->pipefd[1], "1", 1);
@@ -1369,6 +1392,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	rc = 0;
 fail:
 	http_cleanup(d->http);
+	escalator_free(d->esc, 2000);
 	if (d->queue)
 		rd_kafka_queue_destroy(d->queue);
 	if (d->rk)

@@ -1489,3 +1489,92 @@ done:
 	free(p.q);
 	return rc;
 }
+
+bool store_escalations_pending(struct store *st, const int32_t *partitions, size_t npartitions, size_t limit,
+			       struct store_escalation **rows, size_t *nrows, char *err, size_t errlen)
+{
+	struct pgarr parts = {0};
+	char lim[24];
+	bool ok = false;
+	PGresult *res = NULL;
+
+	*rows = NULL;
+	*nrows = 0;
+	for (size_t i = 0; i < npartitions; i++)
+		arr_int(&parts, partitions[i]);
+	const char *vals[2] = {arr_finish(&parts), lim};
+	snprintf(lim, sizeof lim, "%zu", limit);
+	if (vals[0] == NULL) {
+		set_err(err, errlen, "out of memory");
+		goto done;
+	}
+	res = exec_params(st,
+			  "SELECT e.ticket_id, e.milestone, e.occurrence, e.level,"
+			  " (extract(epoch FROM e.at) * 1000)::bigint, coalesce(e.partner_id, ''),"
+			  " coalesce(e.engineer_id, ''), coalesce(e.policy_version, '')"
+			  " FROM sla.escalations e JOIN sla.ticket_state s USING (ticket_id)"
+			  " WHERE e.published_at IS NULL AND s.partition = ANY ($1::int[])"
+			  " ORDER BY e.at, e.id LIMIT $2::int",
+			  2, vals, "reading the escalation outbox", err, errlen);
+	if (res == NULL)
+		goto done;
+	size_t n = (size_t)PQntuples(res);
+	if (n) {
+		*rows = calloc(n, sizeof(**rows));
+		if (*rows == NULL) {
+			set_err(err, errlen, "out of memory");
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_escalation *r = &(*rows)[i];
+		snprintf(r->ticket_id, sizeof r->ticket_id, "%s", PQgetvalue(res, (int)i, 0));
+		snprintf(r->milestone, sizeof r->milestone, "%s", PQgetvalue(res, (int)i, 1));
+		r->occurrence = (int)strtol(PQgetvalue(res, (int)i, 2), NULL, 10);
+		snprintf(r->level, sizeof r->level, "%s", PQgetvalue(res, (int)i, 3));
+		r->at = strtoll(PQgetvalue(res, (int)i, 4), NULL, 10);
+		snprintf(r->partner_id, sizeof r->partner_id, "%s", PQgetvalue(res, (int)i, 5));
+		snprintf(r->engineer_id, sizeof r->engineer_id, "%s", PQgetvalue(res, (int)i, 6));
+		snprintf(r->policy_version, sizeof r->policy_version, "%s", PQgetvalue(res, (int)i, 7));
+	}
+	*nrows = n;
+	ok = true;
+done:
+	PQclear(res);
+	arrs_free(&parts, 1);
+	return ok;
+}
+
+bool store_escalations_mark(struct store *st, const struct store_escalation *rows, size_t nrows, char *err,
+			    size_t errlen)
+{
+	struct pgarr cols[4];
+	memset(cols, 0, sizeof cols);
+	bool ok = false;
+	PGresult *res = NULL;
+
+	if (nrows == 0)
+		return true;
+	for (size_t i = 0; i < nrows; i++) {
+		arr_text(&cols[0], rows[i].ticket_id);
+		arr_text(&cols[1], rows[i].milestone);
+		arr_int(&cols[2], rows[i].occurrence);
+		arr_text(&cols[3], rows[i].level);
+	}
+	const char *vals[4] = {arr_finish(&cols[0]), arr_finish(&cols[1]), arr_finish(&cols[2]), arr_finish(&cols[3])};
+	if (!vals[0] || !vals[1] || !vals[2] || !vals[3]) {
+		set_err(err, errlen, "out of memory");
+		goto done;
+	}
+	res = exec_params(st,
+			  "UPDATE sla.escalations e SET published_at = now()"
+			  " FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u (ticket_id, milestone, occurrence, level)"
+			  " WHERE e.ticket_id = u.ticket_id AND e.milestone = u.milestone AND e.occurrence = u.occurrence"
+			  " AND e.level = u.level AND e.published_at IS NULL",
+			  4, vals, "marking escalations published", err, errlen);
+	ok = res != NULL;
+done:
+	PQclear(res);
+	arrs_free(cols, 4);
+	return ok;
+}

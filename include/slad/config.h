@@ -29,6 +29,7 @@ struct config {
 	char *kafka_brokers;
 	char *kafka_group;
 	char *topic_workorders, *topic_clockins, *topic_assessments;
+	char *topic_escalations; /* output: escalations for a notifier */
 	char *postgres_conninfo;
 	char *policies;
 	sla_time lateness_allowed;

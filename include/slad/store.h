@@ -91,4 +91,17 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen) __attribute__((warn_unused_result));
 
+/* The escalation outbox (schema/0007): rows not yet acknowledged by the
+ * broker, of tickets on the given partitions, oldest first. */
+struct store_escalation {
+	char ticket_id[65], milestone[32], level[16], partner_id[65], engineer_id[65], policy_version[24];
+	int occurrence;
+	sla_time at;
+};
+bool store_escalations_pending(struct store *st, const int32_t *partitions, size_t npartitions, size_t limit,
+			       struct store_escalation **rows, size_t *nrows, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+bool store_escalations_mark(struct store *st, const struct store_escalation *rows, size_t nrows, char *err,
+			    size_t errlen) __attribute__((warn_unused_result));
+
 #endif

@@ -49,6 +49,20 @@ assert_eq "example 4 ticket" "$(q "SELECT state, engineer_id, partner_id FROM sl
 assert_eq "policy version recorded" \
 	"$(q "SELECT count(*) FROM sla.milestones WHERE policy_version IS NULL OR policy_version = ''")" "0"
 
+# Escalations reach the notifier's topic: every sla.escalations row is
+# published (the outbox), keyed by ticket.
+KCAT=$(command -v kcat || command -v kafkacat) || fail "kcat is not installed"
+poll_sql "SELECT count(*) FROM sla.escalations WHERE published_at IS NULL" 0 30
+assert_eq "escalations written" "$(q "SELECT count(*) FROM sla.escalations")" 4
+deadline=$((SECONDS + 30))
+while :; do
+	keys=$("$KCAT" -C -b "$BROKERS" -t fsm.escalations -e -q -f '%k\n' 2>/dev/null | sort | tr '\n' ' ')
+	[ "$keys" = "EX1 EX1 EX2 EX4 " ] && break
+	[ $SECONDS -lt $deadline ] || fail "fsm.escalations keys: got [$keys]"
+	sleep 0.2
+done
+log "ok: escalations published to fsm.escalations: $keys"
+
 # The dispatcher's view: why EX1 has DISPATCH_LATE.
 "$BIN/slactl" ticket EX1 >"$WORK/ticket.txt" || fail "slactl ticket failed"
 grep -q "ENGINEER_ASSIGNED.*x1-3.*E7 (implementer)" "$WORK/ticket.txt" || fail "timeline lacks the assignment"
