@@ -110,7 +110,9 @@ until [ "$(psql -qAt -c "SELECT coalesce(sum(next_offset),0) FROM sla.consumer_o
 	sleep 0.2
 done
 # Everything due before now has fired and, after the allowed lateness, been confirmed.
-until [ "$(psql -qAt -c "SELECT count(*) FROM sla.violations WHERE status = 'PROVISIONAL'")" = 0 ]; do
+# and the rules across an engineer's tickets have been evaluated up to the group's watermark.
+until [ "$(psql -qAt -c "SELECT (SELECT count(*) FROM sla.violations WHERE status = 'PROVISIONAL')
+                              + (SELECT count(*) FROM sla.engineer_clocks WHERE NOT evaluated)")" = 0 ]; do
 	[ $SECONDS -lt $deadline ] || break
 	sleep 0.2
 done

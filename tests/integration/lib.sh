@@ -139,9 +139,11 @@ SQL
 assert_eq() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; log "ok: $1 = $3"; }
 
 # settled [DB]: true once every deadline before now has fired and been confirmed
-# (the daemon's clock is the wall clock once it has caught up).
+# (the daemon's clock is the wall clock once it has caught up), and the group's
+# watermark has passed every engineer clock-in (rules across tickets evaluated).
 settled_sql="SELECT (SELECT count(*) FROM sla.milestones m WHERE m.status = 'PENDING' AND m.due_at < now() - interval '16 minutes')
- + (SELECT count(*) FROM sla.violations WHERE status = 'PROVISIONAL' AND coalesce(due_at, observed_at) < now() - interval '16 minutes')"
+ + (SELECT count(*) FROM sla.violations WHERE status = 'PROVISIONAL' AND coalesce(due_at, observed_at) < now() - interval '16 minutes')
+ + (SELECT count(*) FROM sla.engineer_clocks WHERE NOT evaluated)"
 
 # duplicates [DB]: rows that would be duplicates of a natural key (must be 0).
 duplicates_sql="SELECT (SELECT count(*) - count(DISTINCT (ticket_id, milestone, occurrence)) FROM sla.milestones)
