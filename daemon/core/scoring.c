@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+
 /* Local time of the calendar-month arithmetic and of quarter boundaries:
  * Asia/Shanghai (UTC+8, no DST), the zone of the views' buckets. */
 #define LOCAL_OFFSET (8 * SLA_HOUR)
@@ -1218,147 +1220,41 @@ enum sla_verdict partners_apply(struct partners *ps, const Slad__V1__Event *ev, 
 
 /* ---- the state as bytes ---- */
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool fail;
-};
-
-static void put(struct wbuf *w, const void *src, size_t n)
-{
-	if (w->fail)
-		return;
-	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 512;
-		while (cap < w->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(w->p, cap);
-		if (!p) {
-			w->fail = true;
-			return;
-		}
-		w->p = p;
-		w->cap = cap;
-	}
-	memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-static void put_i64(struct wbuf *w, int64_t v)
-{
-	uint8_t b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)((uint64_t)v >> (8 * i));
-	put(w, b, 8);
-}
-
-static void put_f64(struct wbuf *w, double d)
-{
-	int64_t v;
-	memcpy(&v, &d, sizeof(v));
-	put_i64(w, v);
-}
-
-static void put_str(struct wbuf *w, const char *s)
-{
-	size_t n = strlen(s);
-	put_i64(w, (int64_t)n);
-	put(w, s, n);
-}
-
-struct rbuf {
-	const uint8_t *p;
-	size_t len, pos;
-	bool fail;
-};
-
-static int64_t get_i64(struct rbuf *r)
-{
-	if (r->fail || r->len - r->pos < 8) {
-		r->fail = true;
-		return 0;
-	}
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)r->p[r->pos + i] << (8 * i);
-	r->pos += 8;
-	return (int64_t)v;
-}
-
-static int32_t get_i32(struct rbuf *r)
-{
-	return (int32_t)get_i64(r);
-}
-
-static bool get_bool(struct rbuf *r)
-{
-	return get_i64(r) != 0;
-}
-
-static double get_f64(struct rbuf *r)
-{
-	int64_t v = get_i64(r);
-	double d;
-	memcpy(&d, &v, sizeof(d));
-	return d;
-}
-
-static void get_str(struct rbuf *r, char *dst, size_t cap)
-{
-	int64_t n = get_i64(r);
-	if (r->fail || n < 0 || (size_t)n >= cap || r->len - r->pos < (size_t)n) {
-		r->fail = true;
-		dst[0] = '\0';
-		return;
-	}
-	memcpy(dst, r->p + r->pos, (size_t)n);
-	dst[n] = '\0';
-	r->pos += (size_t)n;
-}
-
-static int get_count(struct rbuf *r)
-{
-	int64_t n = get_i64(r);
-	if (n < 0 || n > CODEC_LIMIT)
-		r->fail = true;
-	return r->fail ? 0 : (int)n;
-}
-
 static void put_quarter(struct wbuf *w, const struct partner_quarter *pq)
 {
 	const struct score_quarter *q = &pq->in;
-	put_str(w, q->quarter);
-	put_i64(w, pq->closed);
-	put_i64(w, pq->closed_at);
-	put_i64(w, q->nprojects);
+	wbuf_str(w, q->quarter);
+	wbuf_i64(w, pq->closed);
+	wbuf_i64(w, pq->closed_at);
+	wbuf_i64(w, q->nprojects);
 	for (int i = 0; i < q->nprojects; i++) {
 		const struct score_project *pr = &q->projects[i];
-		put_str(w, pr->project_id);
-		put_i64(w, pr->has_score);
-		put_f64(w, pr->score);
-		put_i64(w, pr->score_at);
+		wbuf_str(w, pr->project_id);
+		wbuf_i64(w, pr->has_score);
+		wbuf_f64(w, pr->score);
+		wbuf_i64(w, pr->score_at);
 		for (int a = 1; a <= SCORE_ATTEMPTS; a++) {
-			put_i64(w, pr->cb_result[a]);
-			put_i64(w, pr->cb_at[a]);
+			wbuf_i64(w, pr->cb_result[a]);
+			wbuf_i64(w, pr->cb_at[a]);
 		}
 	}
-	put_f64(w, q->deduction_points);
-	put_i64(w, q->ndeductions);
-	put_i64(w, q->consultations);
-	put_i64(w, q->has_ecr);
-	put_i64(w, q->ecr_simple);
-	put_i64(w, q->ecr_total);
-	put_i64(w, q->ecr_at);
-	put_i64(w, q->has_online);
-	put_i64(w, q->online_completed);
-	put_i64(w, q->online_required);
-	put_i64(w, q->online_at);
-	put_i64(w, q->has_offline);
-	put_i64(w, q->offline_completed);
-	put_i64(w, q->offline_required);
-	put_i64(w, q->offline_at);
-	put_f64(w, q->key_event_points);
-	put_i64(w, q->nkey_events);
+	wbuf_f64(w, q->deduction_points);
+	wbuf_i64(w, q->ndeductions);
+	wbuf_i64(w, q->consultations);
+	wbuf_i64(w, q->has_ecr);
+	wbuf_i64(w, q->ecr_simple);
+	wbuf_i64(w, q->ecr_total);
+	wbuf_i64(w, q->ecr_at);
+	wbuf_i64(w, q->has_online);
+	wbuf_i64(w, q->online_completed);
+	wbuf_i64(w, q->online_required);
+	wbuf_i64(w, q->online_at);
+	wbuf_i64(w, q->has_offline);
+	wbuf_i64(w, q->offline_completed);
+	wbuf_i64(w, q->offline_required);
+	wbuf_i64(w, q->offline_at);
+	wbuf_f64(w, q->key_event_points);
+	wbuf_i64(w, q->nkey_events);
 }
 
 bool partner_encode(const struct partner *p, uint8_t **buf, size_t *len)
@@ -1366,44 +1262,44 @@ bool partner_encode(const struct partner *p, uint8_t **buf, size_t *len)
 	struct wbuf w = {0};
 	uint8_t version = CODEC_VERSION;
 
-	put(&w, &version, 1);
-	put_str(&w, p->partner_id);
-	put_i64(&w, p->partition);
-	put_i64(&w, p->latest_at);
-	put_i64(&w, p->nquarters);
+	wbuf_put(&w, &version, 1);
+	wbuf_str(&w, p->partner_id);
+	wbuf_i64(&w, p->partition);
+	wbuf_i64(&w, p->latest_at);
+	wbuf_i64(&w, p->nquarters);
 	for (int i = 0; i < p->nquarters; i++)
 		put_quarter(&w, &p->quarters[i]);
-	put_i64(&w, p->nseen);
+	wbuf_i64(&w, p->nseen);
 	for (int i = 0; i < p->nseen; i++) {
-		put_str(&w, p->seen[i].event_id);
-		put_i64(&w, p->seen[i].occurred_at);
+		wbuf_str(&w, p->seen[i].event_id);
+		wbuf_i64(&w, p->seen[i].occurred_at);
 	}
-	put_i64(&w, p->ncerts);
+	wbuf_i64(&w, p->ncerts);
 	for (int i = 0; i < p->ncerts; i++) {
 		const struct partner_cert *c = &p->certs[i];
-		put_str(&w, c->cert_id);
-		put_str(&w, c->engineer_id);
-		put_i64(&w, c->registered_at);
-		put_i64(&w, c->expires_at);
-		put_i64(&w, c->replaced_at);
-		put_i64(&w, c->reminder_fired);
-		put_i64(&w, c->expired_fired);
-		put_i64(&w, c->reminder_due);
+		wbuf_str(&w, c->cert_id);
+		wbuf_str(&w, c->engineer_id);
+		wbuf_i64(&w, c->registered_at);
+		wbuf_i64(&w, c->expires_at);
+		wbuf_i64(&w, c->replaced_at);
+		wbuf_i64(&w, c->reminder_fired);
+		wbuf_i64(&w, c->expired_fired);
+		wbuf_i64(&w, c->reminder_due);
 	}
-	put_i64(&w, p->ndeps);
+	wbuf_i64(&w, p->ndeps);
 	for (int i = 0; i < p->ndeps; i++) {
 		const struct partner_departure *d = &p->deps[i];
-		put_str(&w, d->engineer_id);
-		put_i64(&w, d->departed_at);
-		put_i64(&w, d->declared);
-		put_i64(&w, d->replaced_at);
-		put_str(&w, d->replaced_by);
-		put_i64(&w, d->fired);
+		wbuf_str(&w, d->engineer_id);
+		wbuf_i64(&w, d->departed_at);
+		wbuf_i64(&w, d->declared);
+		wbuf_i64(&w, d->replaced_at);
+		wbuf_str(&w, d->replaced_by);
+		wbuf_i64(&w, d->fired);
 	}
-	put_i64(&w, p->nrepl);
+	wbuf_i64(&w, p->nrepl);
 	for (int i = 0; i < p->nrepl; i++) {
-		put_str(&w, p->repl[i].engineer_id);
-		put_i64(&w, p->repl[i].at);
+		wbuf_str(&w, p->repl[i].engineer_id);
+		wbuf_i64(&w, p->repl[i].at);
 	}
 	if (w.fail) {
 		free(w.p);
@@ -1417,7 +1313,7 @@ bool partner_encode(const struct partner *p, uint8_t **buf, size_t *len)
 static void get_quarter(struct rbuf *r, struct partner *p)
 {
 	char quarter[SCORE_QUARTER_MAX + 1];
-	get_str(r, quarter, sizeof(quarter));
+	rbuf_str(r, quarter, sizeof(quarter));
 	if (r->fail || score_quarter_index(quarter) < 0 || partner_find_quarter(p, quarter)) {
 		r->fail = true;
 		return;
@@ -1428,45 +1324,45 @@ static void get_quarter(struct rbuf *r, struct partner *p)
 		return;
 	}
 	struct score_quarter *q = &pq->in;
-	pq->closed = get_bool(r);
-	pq->closed_at = get_i64(r);
-	int n = get_count(r);
+	pq->closed = rbuf_bool(r);
+	pq->closed_at = rbuf_i64(r);
+	int n = rbuf_count(r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r->fail; i++) {
 		char id[SLA_ID_MAX + 1];
-		get_str(r, id, sizeof(id));
+		rbuf_str(r, id, sizeof(id));
 		struct score_project *pr = r->fail ? NULL : project_get(q, id);
 		if (!pr) {
 			r->fail = true;
 			break;
 		}
-		pr->has_score = get_bool(r);
-		pr->score = get_f64(r);
-		pr->score_at = get_i64(r);
+		pr->has_score = rbuf_bool(r);
+		pr->score = rbuf_f64(r);
+		pr->score_at = rbuf_i64(r);
 		for (int a = 1; a <= SCORE_ATTEMPTS; a++) {
-			int64_t res = get_i64(r);
+			int64_t res = rbuf_i64(r);
 			if (res < 0 || res > SLAD__V1__CALLBACK_RESULT__UNREACHABLE)
 				r->fail = true;
 			pr->cb_result[a] = (Slad__V1__CallbackResult)res;
-			pr->cb_at[a] = get_i64(r);
+			pr->cb_at[a] = rbuf_i64(r);
 		}
 	}
-	q->deduction_points = get_f64(r);
-	q->ndeductions = get_i32(r);
-	q->consultations = get_i64(r);
-	q->has_ecr = get_bool(r);
-	q->ecr_simple = get_i64(r);
-	q->ecr_total = get_i64(r);
-	q->ecr_at = get_i64(r);
-	q->has_online = get_bool(r);
-	q->online_completed = get_i64(r);
-	q->online_required = get_i64(r);
-	q->online_at = get_i64(r);
-	q->has_offline = get_bool(r);
-	q->offline_completed = get_i64(r);
-	q->offline_required = get_i64(r);
-	q->offline_at = get_i64(r);
-	q->key_event_points = get_f64(r);
-	q->nkey_events = get_i32(r);
+	q->deduction_points = rbuf_f64(r);
+	q->ndeductions = rbuf_i32(r);
+	q->consultations = rbuf_i64(r);
+	q->has_ecr = rbuf_bool(r);
+	q->ecr_simple = rbuf_i64(r);
+	q->ecr_total = rbuf_i64(r);
+	q->ecr_at = rbuf_i64(r);
+	q->has_online = rbuf_bool(r);
+	q->online_completed = rbuf_i64(r);
+	q->online_required = rbuf_i64(r);
+	q->online_at = rbuf_i64(r);
+	q->has_offline = rbuf_bool(r);
+	q->offline_completed = rbuf_i64(r);
+	q->offline_required = rbuf_i64(r);
+	q->offline_at = rbuf_i64(r);
+	q->key_event_points = rbuf_f64(r);
+	q->nkey_events = rbuf_i32(r);
 }
 
 bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
@@ -1479,7 +1375,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	if (len < 1 || buf[0] != CODEC_VERSION)
 		return false;
 	r.pos = 1;
-	get_str(&r, id, sizeof(id));
+	rbuf_str(&r, id, sizeof(id));
 	if (r.fail || !id[0])
 		return false;
 	if (partner_get(ps, id))
@@ -1487,37 +1383,37 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	p = partner_new(id, 0);
 	if (!p)
 		return false;
-	p->partition = get_i32(&r);
-	p->latest_at = get_i64(&r);
-	n = get_count(&r);
+	p->partition = rbuf_i32(&r);
+	p->latest_at = rbuf_i64(&r);
+	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++)
 		get_quarter(&r, p);
-	n = get_count(&r);
+	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
 		char eid[SLA_ID_MAX + 1];
-		get_str(&r, eid, sizeof(eid));
-		sla_time at = get_i64(&r);
+		rbuf_str(&r, eid, sizeof(eid));
+		sla_time at = rbuf_i64(&r);
 		if (!r.fail && !partner_add_seen(p, eid, at))
 			r.fail = true;
 	}
-	n = get_count(&r);
+	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
 		char cid[SLA_ID_MAX + 1];
-		get_str(&r, cid, sizeof(cid));
+		rbuf_str(&r, cid, sizeof(cid));
 		struct partner_cert *c = r.fail || cert_get(p, cid, false) ? NULL : cert_get(p, cid, true);
 		if (!c) {
 			r.fail = true;
 			break;
 		}
-		get_str(&r, c->engineer_id, sizeof(c->engineer_id));
-		c->registered_at = get_i64(&r);
-		c->expires_at = get_i64(&r);
-		c->replaced_at = get_i64(&r);
-		c->reminder_fired = get_bool(&r);
-		c->expired_fired = get_bool(&r);
-		c->reminder_due = get_i64(&r);
+		rbuf_str(&r, c->engineer_id, sizeof(c->engineer_id));
+		c->registered_at = rbuf_i64(&r);
+		c->expires_at = rbuf_i64(&r);
+		c->replaced_at = rbuf_i64(&r);
+		c->reminder_fired = rbuf_bool(&r);
+		c->expired_fired = rbuf_bool(&r);
+		c->reminder_due = rbuf_i64(&r);
 	}
-	n = get_count(&r);
+	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
 		if (!grow((void **)&p->deps, &p->capdeps, p->ndeps + 1, sizeof(*p->deps))) {
 			r.fail = true;
@@ -1525,22 +1421,22 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 		}
 		struct partner_departure *d = &p->deps[p->ndeps++];
 		memset(d, 0, sizeof(*d));
-		get_str(&r, d->engineer_id, sizeof(d->engineer_id));
-		d->departed_at = get_i64(&r);
-		d->declared = get_bool(&r);
-		d->replaced_at = get_i64(&r);
-		get_str(&r, d->replaced_by, sizeof(d->replaced_by));
-		d->fired = get_bool(&r);
+		rbuf_str(&r, d->engineer_id, sizeof(d->engineer_id));
+		d->departed_at = rbuf_i64(&r);
+		d->declared = rbuf_bool(&r);
+		d->replaced_at = rbuf_i64(&r);
+		rbuf_str(&r, d->replaced_by, sizeof(d->replaced_by));
+		d->fired = rbuf_bool(&r);
 	}
-	n = get_count(&r);
+	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
 		if (!grow((void **)&p->repl, &p->caprepl, p->nrepl + 1, sizeof(*p->repl))) {
 			r.fail = true;
 			break;
 		}
 		struct partner_replacement *rp = &p->repl[p->nrepl++];
-		get_str(&r, rp->engineer_id, sizeof(rp->engineer_id));
-		rp->at = get_i64(&r);
+		rbuf_str(&r, rp->engineer_id, sizeof(rp->engineer_id));
+		rp->at = rbuf_i64(&r);
 	}
 	if (r.fail || r.pos != r.len || !partner_put(ps, p)) {
 		partner_free(p);

@@ -369,10 +369,18 @@ const char *rule_code_name(enum sla_rule_code rc)
 	return (unsigned)rc < RC_COUNT ? n[rc] : "";
 }
 
+/* <MILESTONE>_LATE for each milestone (codes.txt), in enum sla_milestone_kind order. */
+static const char *const late_codes[MS_COUNT] = {
+	"DISPATCH_LATE",      "RESPONSE_LATE",	      "SPARE_CONFIRM_LATE",	 "RESERVATION_LATE",
+	"ARRIVAL_LATE",	      "DIAGNOSIS_LATE",	      "SOLUTION_LATE",		 "CLOSURE_LATE",
+	"SPARE_RETURN_LATE",  "WEEKLY_REPORT_LATE",   "MONTHLY_REPORT_LATE",	 "CHANGE_REVIEW_LATE",
+	"GUARANTOR_COMPLETE_LATE", "RETROSPECTIVE_LATE",
+};
+
 const char *violation_code(const struct sla_violation *v, char *buf, size_t len)
 {
 	if (v->code == RC_MILESTONE_LATE)
-		snprintf(buf, len, "%s_LATE", milestone_name(v->milestone));
+		snprintf(buf, len, "%s", (unsigned)v->milestone < MS_COUNT ? late_codes[v->milestone] : "");
 	else
 		snprintf(buf, len, "%s", rule_code_name(v->code));
 	return buf;

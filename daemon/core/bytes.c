@@ -1,0 +1,128 @@
+/* bytes.c - the byte format of the core's saved state: writer and reader. Pure. */
+#include "bytes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void wbuf_put(struct wbuf *w, const void *src, size_t n)
+{
+	if (w->fail)
+		return;
+	if (w->len + n > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 512;
+		while (cap < w->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(w->p, cap);
+		if (!p) {
+			w->fail = true;
+			return;
+		}
+		w->p = p;
+		w->cap = cap;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+void wbuf_i64(struct wbuf *w, int64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+	wbuf_put(w, b, 8);
+}
+
+void wbuf_i32(struct wbuf *w, int32_t v)
+{
+	wbuf_i64(w, v);
+}
+
+void wbuf_f64(struct wbuf *w, double d)
+{
+	int64_t v;
+	memcpy(&v, &d, sizeof(v));
+	wbuf_i64(w, v);
+}
+
+void wbuf_str(struct wbuf *w, const char *s)
+{
+	size_t n = strlen(s);
+	wbuf_i64(w, (int64_t)n);
+	wbuf_put(w, s, n);
+}
+
+void wbuf_bytes(struct wbuf *w, const uint8_t *b, size_t n)
+{
+	wbuf_i64(w, (int64_t)n);
+	wbuf_put(w, b, n);
+}
+
+int64_t rbuf_i64(struct rbuf *r)
+{
+	if (r->fail || r->len - r->pos < 8) {
+		r->fail = true;
+		return 0;
+	}
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)r->p[r->pos + i] << (8 * i);
+	r->pos += 8;
+	return (int64_t)v;
+}
+
+int32_t rbuf_i32(struct rbuf *r)
+{
+	return (int32_t)rbuf_i64(r);
+}
+
+bool rbuf_bool(struct rbuf *r)
+{
+	return rbuf_i64(r) != 0;
+}
+
+double rbuf_f64(struct rbuf *r)
+{
+	int64_t v = rbuf_i64(r);
+	double d;
+	memcpy(&d, &v, sizeof(d));
+	return d;
+}
+
+void rbuf_str(struct rbuf *r, char *dst, size_t cap)
+{
+	int64_t n = rbuf_i64(r);
+	if (r->fail || n < 0 || (size_t)n >= cap || r->len - r->pos < (size_t)n) {
+		r->fail = true;
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, r->p + r->pos, (size_t)n);
+	dst[n] = '\0';
+	r->pos += (size_t)n;
+}
+
+uint8_t *rbuf_bytes(struct rbuf *r, size_t *len)
+{
+	int64_t n = rbuf_i64(r);
+	if (r->fail || n < 0 || r->len - r->pos < (size_t)n) {
+		r->fail = true;
+		return NULL;
+	}
+	uint8_t *b = malloc(n ? (size_t)n : 1);
+	if (!b) {
+		r->fail = true;
+		return NULL;
+	}
+	memcpy(b, r->p + r->pos, (size_t)n);
+	r->pos += (size_t)n;
+	*len = (size_t)n;
+	return b;
+}
+
+int32_t rbuf_count(struct rbuf *r, int32_t max)
+{
+	int64_t n = rbuf_i64(r);
+	if (n < 0 || n > max)
+		r->fail = true;
+	return r->fail ? 0 : (int32_t)n;
+}
