@@ -799,6 +799,16 @@ static void on_reservation(struct sla_core *core, struct sla_ticket *t, const Sl
 		t->state = TS_RESERVED;
 }
 
+/* CLOSURE starts at a LEAVE or COMPLETE; synced late, that clock-in may come
+ * after the CLOSE_REQUESTED that stops it, which then stops it at once. */
+static void open_closure(struct sla_core *core, struct sla_ticket *t, sla_time at, const char *cause, sla_time now,
+			 struct sla_out *out)
+{
+	struct sla_milestone *m = open_milestone(core, t, MS_CLOSURE, at, NULL);
+	if (m && t->close_requested_at != SLA_TIME_NONE && t->close_requested_at >= at)
+		stop_milestone(t, m, t->close_requested_at, cause, now, core, out);
+}
+
 static void on_clock(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
 		     struct sla_out *out)
 {
@@ -860,24 +870,28 @@ static void on_clock(struct sla_core *core, struct sla_ticket *t, const Slad__V1
 		if (t->visit_arrive_at == SLA_TIME_NONE || at >= t->visit_arrive_at) {
 			t->visit_arrive_at = at;
 			t->visit_paused = false;
-			t->state = TS_ON_SITE;
+			if (t->state < TS_CLOSE_REQUESTED)
+				t->state = TS_ON_SITE;
 		}
 		break;
 	case SLAD__V1__CLOCK_KIND__START:
-		t->state = TS_WORKING;
+		if (t->state < TS_CLOSE_REQUESTED) /* a clock-in synced late does not reopen the visit */
+			t->state = TS_WORKING;
 		break;
 	case SLAD__V1__CLOCK_KIND__PAUSE:
 		t->visit_paused = true;
-		t->state = TS_PAUSED;
+		if (t->state < TS_CLOSE_REQUESTED)
+			t->state = TS_PAUSED;
 		break;
 	case SLAD__V1__CLOCK_KIND__LEAVE:
 		if (!t->visit_paused && !find_open(t, MS_CLOSURE))
-			(void)open_milestone(core, t, MS_CLOSURE, at, NULL);
-		t->state = TS_LEFT;
+			open_closure(core, t, at, ev->event_id, now, out);
+		if (t->state < TS_CLOSE_REQUESTED)
+			t->state = TS_LEFT;
 		break;
 	case SLAD__V1__CLOCK_KIND__COMPLETE:
 		if (!find_open(t, MS_CLOSURE))
-			(void)open_milestone(core, t, MS_CLOSURE, at, NULL);
+			open_closure(core, t, at, ev->event_id, now, out);
 		if (t->type == TT_CHANGE && t->has_guarantor && !has_milestone(t, MS_GUARANTOR_COMPLETE)) {
 			struct sla_milestone *g = open_milestone(core, t, MS_GUARANTOR_COMPLETE, at, NULL);
 			/* The guarantor may have completed first. */
