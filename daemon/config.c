@@ -80,6 +80,7 @@ static const struct config_key config_keys[] = {
 	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo)},
 	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, v_path, NOLIM, OFF(policies)},
 	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed)},
+	{"archive.after", KT_DURATION, "7d", true, false, NULL, SLA_HOUR, 3660 * SLA_DAY, OFF(archive_after)},
 	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events)},
 	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms)},
 	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen)},

@@ -951,6 +951,7 @@ struct sla_policy *daemon_policy_load(const struct config *cfg, bool *from_file,
 		return NULL;
 	}
 	pol->lateness_allowed = cfg->lateness_allowed;
+	pol->archive_after = cfg->archive_after;
 	policy_finalize(pol);
 	return pol;
 }

@@ -8,7 +8,7 @@
 #include "bytes.h"
 #include "core_internal.h"
 
-#define CODEC_VERSION 3
+#define CODEC_VERSION 4
 
 bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 {
@@ -55,6 +55,8 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 	wbuf_i64(&w, t->close_requested_at);
 	wbuf_i64(&w, t->att_next_day);
 	wbuf_i32(&w, t->has_guarantor);
+	wbuf_i32(&w, t->archived);
+	wbuf_i64(&w, t->archive_at);
 
 	wbuf_i32(&w, t->nms);
 	for (int i = 0; i < t->nms; i++) {
@@ -183,6 +185,8 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	t->close_requested_at = rbuf_i64(&r);
 	t->att_next_day = rbuf_i64(&r);
 	t->has_guarantor = rbuf_i32(&r);
+	t->archived = rbuf_i32(&r);
+	t->archive_at = rbuf_i64(&r);
 	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED)
 		r.fail = true;
 

@@ -294,6 +294,11 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 	}
 	if (ticket_seen(t, ev->event_id))
 		return SV_DUPLICATE;
+	if (t->archived) {
+		snprintf(detail, sizeof(detail), "ticket %s is archived", t->ticket_id);
+		dead_letter(out, ev, origin, SV_TOO_LATE, detail);
+		return SV_TOO_LATE;
+	}
 	if (!t->created && !creating)
 		return hold_event(core, t, ev, origin, out);
 	if (creating && ev->ticket_created->calendar_id && ev->ticket_created->calendar_id[0] && core->cals &&

@@ -11,6 +11,7 @@ enum timer_kind {
 	TK_WARNING,      /* 80 % of a milestone's allowance */
 	TK_TIER3,        /* due + allowance */
 	TK_ATTENDANCE,   /* 24:00 local of a resident working day: idx = day offset from service start */
+	TK_ARCHIVE,      /* archive.after passed since the ticket closed and its last milestone ended */
 };
 
 /* One pending timer. Entries go stale when what they point at changes;

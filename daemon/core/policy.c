@@ -126,6 +126,7 @@ const struct sla_policy *policy_defaults(void)
 		pol.rules = default_rules;
 		pol.nrules = (int)(sizeof(default_rules) / sizeof(default_rules[0]));
 		pol.lateness_allowed = 15 * SLA_MINUTE;
+		pol.archive_after = 7 * SLA_DAY;
 		pol.clock_max_distance_km = 3.0;
 		pol.th = (struct sla_thresholds){
 			.reject_late_min_hourly = 10,

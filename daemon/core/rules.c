@@ -1,6 +1,7 @@
 /* rules.c - the ticket state machine, timed milestones, escalations and instant checks of rules.md. Pure. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core_internal.h"
@@ -185,6 +186,21 @@ static void reopen_violation(struct sla_core *core, struct sla_ticket *t, struct
 	(void)core_timer_push(core, v->confirm_at, t, TK_CONFIRM, (int)(v - t->vs));
 }
 
+/* A closed or cancelled ticket is archived once archive.after has passed
+ * since it closed and its last milestone ended (rules.md 1, "Archiving"). */
+static void arm_archive(struct sla_core *core, struct sla_ticket *t, sla_time from)
+{
+	if (t->state != TS_CLOSED && t->state != TS_CANCELLED)
+		return;
+	if (t->closed_at != SLA_TIME_NONE && t->closed_at > from)
+		from = t->closed_at;
+	sla_time at = from + core->pol->archive_after;
+	if (t->archive_at != SLA_TIME_NONE && t->archive_at >= at)
+		return;
+	t->archive_at = at;
+	(void)core_timer_push(core, at, t, TK_ARCHIVE, 0);
+}
+
 /* A stop event for milestone m at `at`. */
 static void stop_milestone(struct sla_ticket *t, struct sla_milestone *m, sla_time at, const char *cause,
 			   sla_time now, struct sla_core *core, struct sla_out *out)
@@ -193,6 +209,7 @@ static void stop_milestone(struct sla_ticket *t, struct sla_milestone *m, sla_ti
 	m->stopped_at = at;
 	m->dirty = true;
 	ticket_mark_dirty(out, t);
+	arm_archive(core, t, at);
 	if (at <= m->due_at) {
 		m->status = MSS_MET;
 		if (v && v->status != VS_RETRACTED) {
@@ -1064,11 +1081,13 @@ enum sla_verdict rules_apply(struct sla_core *core, struct sla_ticket *t, const 
 	case SLAD__V1__EVENT_TYPE__TICKET_CLOSED:
 		t->state = TS_CLOSED;
 		t->closed_at = at;
+		arm_archive(core, t, at);
 		break;
 	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
 		cancel_all_open(t, out);
 		t->state = TS_CANCELLED;
 		t->closed_at = at;
+		arm_archive(core, t, at);
 		break;
 	case SLAD__V1__EVENT_TYPE__CLOCK_IN:
 		on_clock(core, t, ev, now, out);
@@ -1165,6 +1184,27 @@ static void escalate(struct sla_core *core, struct sla_ticket *t, struct sla_mil
 	ticket_mark_dirty(out, t);
 }
 
+/* Keeps only what answers later events: the id (TOO_LATE) and the event ids seen (duplicates).
+ * Its rows in sla.* stay as written. */
+static void archive_ticket(struct sla_ticket *t, struct sla_out *out)
+{
+	free(t->ms);
+	free(t->vs);
+	free(t->auths);
+	free(t->clocks);
+	free(t->att);
+	t->ms = NULL;
+	t->vs = NULL;
+	t->auths = NULL;
+	t->clocks = NULL;
+	t->att = NULL;
+	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
+	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
+	t->att_next_day = INT64_MIN;
+	t->archived = true;
+	ticket_mark_dirty(out, t);
+}
+
 void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out)
 {
 	struct sla_ticket *t = e->t;
@@ -1214,6 +1254,7 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 		if (v->status != VS_PROVISIONAL || v->confirm_at != e->at)
 			return;
 		set_violation_status(t, v, VS_CONFIRMED, now, NULL, out);
+		arm_archive(core, t, now);
 		if (v->code == RC_MILESTONE_LATE)
 			for (int i = 0; i < t->nms; i++)
 				if (t->ms[i].kind == v->milestone && t->ms[i].occurrence == v->occurrence &&
@@ -1225,6 +1266,17 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 	}
 	case TK_ATTENDANCE:
 		fire_attendance(core, t, e, now, out);
+		return;
+	case TK_ARCHIVE:
+		if (e->at != t->archive_at || t->archived)
+			return;
+		for (int i = 0; i < t->nms; i++)
+			if (ms_open(&t->ms[i]))
+				return; /* its end re-arms the timer */
+		for (int i = 0; i < t->nvs; i++)
+			if (t->vs[i].status == VS_PROVISIONAL)
+				return; /* its confirmation re-arms the timer */
+		archive_ticket(t, out);
 		return;
 	default:
 		return;
@@ -1255,5 +1307,8 @@ bool rules_rearm(struct sla_core *core, struct sla_ticket *t)
 		if (!core_timer_push(core, t->held[i].expires_at, t, TK_HELD, i))
 			return false;
 	arm_attendance(core, t);
+	if (!t->archived && t->archive_at != SLA_TIME_NONE &&
+	    !core_timer_push(core, t->archive_at, t, TK_ARCHIVE, 0))
+		return false;
 	return true;
 }

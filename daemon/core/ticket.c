@@ -52,6 +52,7 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	t->shift_end_min = 18 * 60;
 	t->last_assigned_at = t->plan_approved_at = t->close_requested_at = SLA_TIME_NONE;
 	t->att_next_day = INT64_MIN;
+	t->archive_at = SLA_TIME_NONE;
 	strcpy(t->calendar_id, "CN");
 	return t;
 }

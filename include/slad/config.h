@@ -33,6 +33,7 @@ struct config {
 	char *postgres_conninfo;
 	char *policies;
 	sla_time lateness_allowed;
+	sla_time archive_after; /* a closed ticket with nothing open is archived after this */
 	long batch_max_events;
 	long batch_max_ms;
 	char *http_listen; /* "host:port", "[v6]:port", or "" (no HTTP) */

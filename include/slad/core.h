@@ -196,6 +196,8 @@ struct sla_held {
 struct sla_ticket {
 	char ticket_id[SLA_ID_MAX + 1];
 	bool created; /* false: a placeholder holding early events */
+	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
+	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
 	enum sla_ticket_type type;
 	enum sla_class sla_class;
 	int severity;

@@ -93,6 +93,7 @@ struct sla_policy {
 	int nrules;
 	struct sla_thresholds th;
 	sla_time lateness_allowed;    /* PROVISIONAL -> CONFIRMED (configuration lateness.allowed) */
+	sla_time archive_after;       /* closed, nothing open: archived after this (configuration archive.after) */
 	double clock_max_distance_km; /* CLOCK_TOO_FAR */
 	char version[17];             /* content hash, hex */
 };
