@@ -291,6 +291,7 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	if (r.fail || r.pos != r.len)
 		goto fail;
 	t->cal = core_calendar(core, t->calendar_id);
+	ticket_compact(t); /* a tombstone saved before it was compacted */
 	if (!core_ticket_put(core, t))
 		goto fail;
 	return rules_rearm(core, t);

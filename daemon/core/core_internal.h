@@ -37,6 +37,8 @@ struct sla_core {
 /* ticket.c */
 struct sla_ticket *ticket_new(const char *ticket_id);
 void ticket_free(struct sla_ticket *t);
+/* An archived ticket keeps only its id and the event ids it saw. */
+void ticket_compact(struct sla_ticket *t);
 bool ticket_seen(const struct sla_ticket *t, const char *event_id);
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id) __attribute__((warn_unused_result));
 struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind);

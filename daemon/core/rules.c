@@ -1184,22 +1184,10 @@ static void escalate(struct sla_core *core, struct sla_ticket *t, struct sla_mil
 	ticket_mark_dirty(out, t);
 }
 
-/* Keeps only what answers later events: the id (TOO_LATE) and the event ids seen (duplicates).
- * Its rows in sla.* stay as written. */
+/* From now on only the id (TOO_LATE) and the event ids seen (duplicates) matter; the rest
+ * is freed by ticket_compact once this batch's rows are written (core_out_clear). */
 static void archive_ticket(struct sla_ticket *t, struct sla_out *out)
 {
-	free(t->ms);
-	free(t->vs);
-	free(t->auths);
-	free(t->clocks);
-	free(t->att);
-	t->ms = NULL;
-	t->vs = NULL;
-	t->auths = NULL;
-	t->clocks = NULL;
-	t->att = NULL;
-	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
-	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
 	t->att_next_day = INT64_MIN;
 	t->archived = true;
 	ticket_mark_dirty(out, t);

@@ -220,6 +220,24 @@ void core_out_init(struct sla_out *out)
 	memset(out, 0, sizeof(*out));
 }
 
+void ticket_compact(struct sla_ticket *t)
+{
+	if (!t->archived)
+		return;
+	free(t->ms);
+	free(t->vs);
+	free(t->auths);
+	free(t->clocks);
+	free(t->att);
+	t->ms = NULL;
+	t->vs = NULL;
+	t->auths = NULL;
+	t->clocks = NULL;
+	t->att = NULL;
+	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
+	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
+}
+
 void core_out_clear(struct sla_out *out)
 {
 	for (size_t i = 0; i < out->ndirty; i++) {
@@ -229,6 +247,8 @@ void core_out_clear(struct sla_out *out)
 			t->ms[j].dirty = false;
 		for (int j = 0; j < t->nvs; j++)
 			t->vs[j].dirty = false;
+		/* An archived ticket's rows are written: keep only its tombstone. */
+		ticket_compact(t);
 	}
 	for (size_t i = 0; i < out->ndead; i++)
 		free(out->dead[i].payload);
