@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrays.h"
 #include "bytes.h"
 
 /* Local time of the calendar-month arithmetic and of quarter boundaries:
@@ -194,37 +195,7 @@ const char *partner_event_code_name(enum partner_event_code c)
 	return (unsigned)c < PE_COUNT ? names[c] : "";
 }
 
-/* ---- growth ---- */
-
-static bool grow(void **arr, int *cap, int need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	int ncap = *cap ? *cap * 2 : 4;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, (size_t)ncap * elem);
-	if (!n)
-		return false;
-	*arr = n;
-	*cap = ncap;
-	return true;
-}
-
-static bool grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, ncap * elem);
-	if (!n)
-		return false;
-	*arr = n;
-	*cap = ncap;
-	return true;
-}
+/* ---- partner ids ---- */
 
 static uint64_t hash_id(const char *s)
 {
@@ -264,7 +235,7 @@ static void mark_dirty(struct partners_out *out, struct partner *p)
 {
 	if (p->in_dirty)
 		return;
-	if (!grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty))) {
+	if (!array_grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty))) {
 		out->oom = true;
 		return;
 	}
@@ -283,7 +254,7 @@ static void emit_score(struct partners_out *out, const struct partner *p, const 
 		    strcmp(out->scores[i].quarter, pq->in.quarter) == 0)
 			r = &out->scores[i];
 	if (!r) {
-		if (!grow_sz((void **)&out->scores, &out->capscores, out->nscores + 1, sizeof(*out->scores))) {
+		if (!array_grow_sz((void **)&out->scores, &out->capscores, out->nscores + 1, sizeof(*out->scores))) {
 			out->oom = true;
 			return;
 		}
@@ -301,7 +272,7 @@ static void emit_event(struct partners_out *out, const struct partner *p, enum p
 {
 	struct partner_event_row *r;
 
-	if (!grow_sz((void **)&out->events, &out->capevents, out->nevents + 1, sizeof(*out->events))) {
+	if (!array_grow_sz((void **)&out->events, &out->capevents, out->nevents + 1, sizeof(*out->events))) {
 		out->oom = true;
 		return;
 	}
@@ -356,7 +327,7 @@ static struct partner_quarter *quarter_get(struct partner *p, const char *quarte
 	struct partner_quarter *pq = (struct partner_quarter *)partner_find_quarter(p, quarter);
 	if (pq)
 		return pq;
-	if (!grow((void **)&p->quarters, &p->capquarters, p->nquarters + 1, sizeof(*p->quarters)))
+	if (!array_grow((void **)&p->quarters, &p->capquarters, p->nquarters + 1, sizeof(*p->quarters)))
 		return NULL;
 	pq = &p->quarters[p->nquarters++];
 	memset(pq, 0, sizeof(*pq));
@@ -371,7 +342,7 @@ static struct score_project *project_get(struct score_quarter *q, const char *pr
 	for (int i = 0; i < q->nprojects; i++)
 		if (strcmp(q->projects[i].project_id, project_id) == 0)
 			return &q->projects[i];
-	if (!grow((void **)&q->projects, &q->capprojects, q->nprojects + 1, sizeof(*q->projects)))
+	if (!array_grow((void **)&q->projects, &q->capprojects, q->nprojects + 1, sizeof(*q->projects)))
 		return NULL;
 	struct score_project *pr = &q->projects[q->nprojects++];
 	memset(pr, 0, sizeof(*pr));
@@ -393,7 +364,7 @@ static bool partner_seen(const struct partner *p, const char *event_id)
 
 static bool partner_add_seen(struct partner *p, const char *event_id, sla_time occurred_at)
 {
-	if (!grow((void **)&p->seen, &p->capseen, p->nseen + 1, sizeof(*p->seen)))
+	if (!array_grow((void **)&p->seen, &p->capseen, p->nseen + 1, sizeof(*p->seen)))
 		return false;
 	struct partner_seen *s = &p->seen[p->nseen++];
 	snprintf(s->event_id, sizeof(s->event_id), "%s", event_id);
@@ -696,7 +667,7 @@ size_t partners_timer_count(const struct partners *ps)
 
 static bool heap_push(struct partners *ps, sla_time at, struct partner *p)
 {
-	if (!grow_sz((void **)&ps->heap, &ps->capheap, ps->nheap + 1, sizeof(*ps->heap)))
+	if (!array_grow_sz((void **)&ps->heap, &ps->capheap, ps->nheap + 1, sizeof(*ps->heap)))
 		return false;
 	size_t i = ps->nheap++;
 	while (i > 0) {
@@ -924,7 +895,7 @@ static struct partner_cert *cert_get(struct partner *p, const char *cert_id, boo
 	for (int i = 0; i < p->ncerts; i++)
 		if (strcmp(p->certs[i].cert_id, cert_id) == 0)
 			return &p->certs[i];
-	if (!create || !grow((void **)&p->certs, &p->capcerts, p->ncerts + 1, sizeof(*p->certs)))
+	if (!create || !array_grow((void **)&p->certs, &p->capcerts, p->ncerts + 1, sizeof(*p->certs)))
 		return NULL;
 	struct partner_cert *c = &p->certs[p->ncerts++];
 	memset(c, 0, sizeof(*c));
@@ -1011,7 +982,7 @@ static bool apply_departed(struct partner *p, const Slad__V1__Assessment *a, sla
 	for (int i = 0; i < p->ndeps; i++)
 		if (p->deps[i].departed_at == at && strcmp(p->deps[i].engineer_id, a->engineer_id) == 0)
 			return true; /* the same departure, reported twice */
-	if (!grow((void **)&p->deps, &p->capdeps, p->ndeps + 1, sizeof(*p->deps)))
+	if (!array_grow((void **)&p->deps, &p->capdeps, p->ndeps + 1, sizeof(*p->deps)))
 		return false;
 	struct partner_departure *d = &p->deps[p->ndeps++];
 	memset(d, 0, sizeof(*d));
@@ -1058,7 +1029,7 @@ static bool apply_replaced(struct partner *p, const Slad__V1__Assessment *a, sla
 		dep_replace(p, match, a->engineer_id, at, now, out);
 		return true;
 	}
-	if (!grow((void **)&p->repl, &p->caprepl, p->nrepl + 1, sizeof(*p->repl)))
+	if (!array_grow((void **)&p->repl, &p->caprepl, p->nrepl + 1, sizeof(*p->repl)))
 		return false;
 	snprintf(p->repl[p->nrepl].engineer_id, sizeof(p->repl[p->nrepl].engineer_id), "%s", a->engineer_id);
 	p->repl[p->nrepl++].at = at;
@@ -1415,7 +1386,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	}
 	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
-		if (!grow((void **)&p->deps, &p->capdeps, p->ndeps + 1, sizeof(*p->deps))) {
+		if (!array_grow((void **)&p->deps, &p->capdeps, p->ndeps + 1, sizeof(*p->deps))) {
 			r.fail = true;
 			break;
 		}
@@ -1430,7 +1401,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	}
 	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
-		if (!grow((void **)&p->repl, &p->caprepl, p->nrepl + 1, sizeof(*p->repl))) {
+		if (!array_grow((void **)&p->repl, &p->caprepl, p->nrepl + 1, sizeof(*p->repl))) {
 			r.fail = true;
 			break;
 		}

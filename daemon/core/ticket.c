@@ -3,37 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrays.h"
 #include "core_internal.h"
-
-static bool grow(void **arr, int *cap, int need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	int ncap = *cap ? *cap * 2 : 4;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, (size_t)ncap * elem);
-	if (!n)
-		return false;
-	*arr = n;
-	*cap = ncap;
-	return true;
-}
-
-static bool grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *n = realloc(*arr, ncap * elem);
-	if (!n)
-		return false;
-	*arr = n;
-	*cap = ncap;
-	return true;
-}
 
 struct sla_ticket *ticket_new(const char *ticket_id)
 {
@@ -83,7 +54,7 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
-	if (!grow((void **)&t->seen, &t->capseen, t->nseen + 1, sizeof(*t->seen)))
+	if (!array_grow((void **)&t->seen, &t->capseen, t->nseen + 1, sizeof(*t->seen)))
 		return false;
 	snprintf(t->seen[t->nseen++], SLA_ID_MAX + 1, "%s", event_id);
 	return true;
@@ -92,7 +63,7 @@ bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind)
 {
 	int occ = 1;
-	if (!grow((void **)&t->ms, &t->capms, t->nms + 1, sizeof(*t->ms)))
+	if (!array_grow((void **)&t->ms, &t->capms, t->nms + 1, sizeof(*t->ms)))
 		return NULL;
 	for (int i = 0; i < t->nms; i++)
 		if (t->ms[i].kind == kind)
@@ -110,7 +81,7 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code)
 {
 	int occ = 1;
-	if (!grow((void **)&t->vs, &t->capvs, t->nvs + 1, sizeof(*t->vs)))
+	if (!array_grow((void **)&t->vs, &t->capvs, t->nvs + 1, sizeof(*t->vs)))
 		return NULL;
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].code == code && code != RC_MILESTONE_LATE)
@@ -127,7 +98,7 @@ struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_c
 
 bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 {
-	if (!grow((void **)&t->auths, &t->capauths, t->nauths + 1, sizeof(*t->auths)))
+	if (!array_grow((void **)&t->auths, &t->capauths, t->nauths + 1, sizeof(*t->auths)))
 		return false;
 	t->auths[t->nauths++] = *a;
 	return true;
@@ -135,7 +106,7 @@ bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
 {
-	if (!grow((void **)&t->clocks, &t->capclocks, t->nclocks + 1, sizeof(*t->clocks)))
+	if (!array_grow((void **)&t->clocks, &t->capclocks, t->nclocks + 1, sizeof(*t->clocks)))
 		return false;
 	int i = t->nclocks;
 	/* Insertion keeps event-time order; equal times keep arrival order. */
@@ -155,7 +126,7 @@ struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
 		i++;
 	if (i < t->natt && t->att[i].day == day)
 		return &t->att[i];
-	if (!grow((void **)&t->att, &t->capatt, t->natt + 1, sizeof(*t->att)))
+	if (!array_grow((void **)&t->att, &t->capatt, t->natt + 1, sizeof(*t->att)))
 		return NULL;
 	memmove(&t->att[i + 1], &t->att[i], (size_t)(t->natt - i) * sizeof(*t->att));
 	t->natt++;
@@ -166,7 +137,7 @@ struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
 bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,
 		    enum sla_esc_level level, sla_time at)
 {
-	if (!grow_sz((void **)&out->esc, &out->capesc, out->nesc + 1, sizeof(*out->esc)))
+	if (!array_grow_sz((void **)&out->esc, &out->capesc, out->nesc + 1, sizeof(*out->esc)))
 		return false;
 	struct sla_escalation *e = &out->esc[out->nesc++];
 	memset(e, 0, sizeof(*e));
@@ -183,7 +154,7 @@ bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struc
 
 bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h)
 {
-	if (!grow((void **)&t->held, &t->capheld, t->nheld + 1, sizeof(*t->held)))
+	if (!array_grow((void **)&t->held, &t->capheld, t->nheld + 1, sizeof(*t->held)))
 		return false;
 	t->held[t->nheld++] = *h;
 	return true;
@@ -194,7 +165,7 @@ void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t)
 	t->dirty = true;
 	if (t->in_dirty)
 		return;
-	if (!grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty)))
+	if (!array_grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty)))
 		return; /* the ticket stays dirty and is written with the next batch that lists it */
 	out->dirty[out->ndirty++] = t;
 	t->in_dirty = true;
@@ -203,7 +174,7 @@ void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t)
 bool out_history(struct sla_out *out, const struct sla_ticket *t, const struct sla_violation *v, sla_time at,
 		 const char *cause_event_id)
 {
-	if (!grow_sz((void **)&out->hist, &out->caphist, out->nhist + 1, sizeof(*out->hist)))
+	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + 1, sizeof(*out->hist)))
 		return false;
 	struct sla_history *h = &out->hist[out->nhist++];
 	snprintf(h->ticket_id, sizeof(h->ticket_id), "%s", t->ticket_id);
@@ -271,7 +242,7 @@ void core_out_free(struct sla_out *out)
 
 bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sla_origin *origin, sla_time now)
 {
-	if (!grow_sz((void **)&out->applied, &out->capapplied, out->napplied + 1, sizeof(*out->applied)))
+	if (!array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + 1, sizeof(*out->applied)))
 		return false;
 	struct sla_applied *a = &out->applied[out->napplied];
 	memset(a, 0, sizeof(*a));
@@ -295,7 +266,7 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *engineer_id, const char *event_id,
 		  const char *kind, sla_time at)
 {
-	if (!grow_sz((void **)&out->eng, &out->capeng, out->neng + 1, sizeof(*out->eng)))
+	if (!array_grow_sz((void **)&out->eng, &out->capeng, out->neng + 1, sizeof(*out->eng)))
 		return false;
 	struct sla_engclock *e = &out->eng[out->neng++];
 	snprintf(e->engineer_id, sizeof(e->engineer_id), "%s", engineer_id);
@@ -311,7 +282,7 @@ bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *e
 bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, int64_t offset,
 		   enum sla_verdict reason, const char *detail, const uint8_t *payload, size_t len)
 {
-	if (!grow_sz((void **)&out->dead, &out->capdead, out->ndead + 1, sizeof(*out->dead)))
+	if (!array_grow_sz((void **)&out->dead, &out->capdead, out->ndead + 1, sizeof(*out->dead)))
 		return false;
 	struct sla_dead *d = &out->dead[out->ndead];
 	memset(d, 0, sizeof(*d));
