@@ -33,6 +33,7 @@
 #define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 30000
+#define READY_WAIT_MS 30000  /* READY=1 at the latest this long after start (on_ready_wait) */
 #define TICK_MS 1000          /* periodic chores: watchdog, PostgreSQL ping, STATUS= */
 #define PING_IDLE_MS 2000     /* ping PostgreSQL when no commit proved it alive for this long */
 #define KAFKA_STATS_MS "5000" /* librdkafka statistics: broker states for /healthz */
@@ -79,7 +80,7 @@ struct daemon {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
 	int pipefd[2];
-	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick;
+	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick, *ev_ready;
 	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
 	struct metrics *metrics;
 	struct http_server *http;
@@ -95,6 +96,8 @@ struct daemon {
 	size_t batch_events;
 
 	bool stopping, degraded;
+	bool ready;           /* READY=1 sent: the first assignment is restored (or READY_WAIT_MS passed) */
+	int64_t started_at;   /* monotonic ms at start */
 	bool closing;         /* leaving the consumer group (rd_kafka_consumer_close_queue) */
 	bool pg_up, kafka_up; /* for /healthz, /metrics and STATUS= */
 	char degraded_why[64];
@@ -671,6 +674,44 @@ static bool reset_from_store(struct daemon *d)
 	return true;
 }
 
+struct totals {
+	size_t open_tickets, armed_timers;
+	int64_t lag; /* sum over assigned partitions whose watermark is known */
+};
+
+static void totals(const struct daemon *d, struct totals *t);
+
+/* READY=1 once consumption has started: the first partition assignment is
+ * restored from PostgreSQL with every deadline armed. */
+static void mark_ready(struct daemon *d)
+{
+	struct totals t;
+	if (d->ready)
+		return;
+	d->ready = true;
+	event_del(d->ev_ready);
+	totals(d, &t);
+	log_info("ready: %zu open tickets restored, %zu timers armed, %lld ms after start", t.open_tickets,
+		 t.armed_timers, (long long)(mono_ms() - d->started_at));
+	notify_send("READY=1");
+}
+
+/* No assignment within READY_WAIT_MS (Kafka unreachable, say): report ready
+ * anyway rather than be killed by the service manager's start timeout; the
+ * partitions are restored when they come, and /healthz tells the truth. */
+static void on_ready_wait(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	if (d->ready)
+		return;
+	log_warn("no partition assignment %d s after start (is Kafka reachable?): reporting ready; "
+		 "partitions are restored when they are assigned",
+		 READY_WAIT_MS / 1000);
+	mark_ready(d);
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -685,6 +726,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		if (reset_from_store(d)) {
 			d->db_ok_at = mono_ms();
 			log_info("database reachable again: resumed from committed offsets");
+			if (d->ntps > 0)
+				mark_ready(d);
 			update_status(d);
 			consume(d);
 			return;
@@ -751,6 +794,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		rd_kafka_topic_partition_list_t *l = assignment_with_offsets(d);
 		rd_kafka_assign(rk, l);
 		rd_kafka_topic_partition_list_destroy(l);
+		if (!d->degraded)
+			mark_ready(d);
 		return;
 	}
 	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -783,11 +828,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 }
 
 /* ---- health, metrics, status ---- */
-
-struct totals {
-	size_t open_tickets, armed_timers;
-	int64_t lag; /* sum over assigned partitions whose watermark is known */
-};
 
 /* Messages between what was applied and the partition's high watermark, or
  * -1 when librdkafka has not learned the watermark yet (cached: never blocks). */
@@ -1137,7 +1177,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	log_info("SIGHUP: reloading configuration, policies and calendars");
 	metrics_reload(d->metrics, reload(d));
 	set_drain_bound(d->cfg->shutdown_timeout);
-	notify_send("READY=1");
+	if (d->ready) /* before the first assignment, READY=1 is still to come */
+		notify_send("READY=1");
 	d->status[0] = '\0';
 	update_status(d);
 }
@@ -1281,6 +1322,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->pipefd[0] = d->pipefd[1] = -1;
 	d->stoppipe[0] = d->stoppipe[1] = -1;
 	d->retry_ms = RETRY_MIN_MS;
+	d->started_at = mono_ms();
 	d->topics[TOPIC_WORKORDERS] = cfg->topic_workorders;
 	d->topics[TOPIC_CLOCKINS] = cfg->topic_clockins;
 	d->topics[TOPIC_ASSESSMENTS] = cfg->topic_assessments;
@@ -1340,9 +1382,11 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->ev_timer = evtimer_new(d->base, on_timer, d);
 	d->ev_retry = evtimer_new(d->base, on_retry, d);
 	d->ev_tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	d->ev_ready = evtimer_new(d->base, on_ready_wait, d);
 	d->ev_stop = event_new(d->base, d->stoppipe[0], EV_READ | EV_PERSIST, on_stop, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
-	if (!d->ev_kafka || !d->ev_drain || !d->ev_timer || !d->ev_retry || !d->ev_tick || !d->ev_stop || !d->ev_hup)
+	if (!d->ev_kafka || !d->ev_drain || !d->ev_timer || !d->ev_retry || !d->ev_tick || !d->ev_stop || !d->ev_hup ||
+	    !d->ev_ready)
 		goto fail;
 	/* The watchdog wants a ping at least every WATCHDOG_USEC: tick at half of that if it is short. */
 	int64_t tick = TICK_MS, wd_ms = (int64_t)(notify_watchdog_usec() / 1000);
@@ -1382,7 +1426,8 @@ int daemon_run(struct config *cfg, const char *config_path)
 		 masked[0] ? redacted(d, masked) : "libpq environment");
 	d->kafka_up = true; /* until librdkafka says otherwise */
 	update_status(d);
-	notify_send("READY=1");
+	struct timeval ready_tv = ms_to_tv(READY_WAIT_MS);
+	evtimer_add(d->ev_ready, &ready_tv); /* READY=1 comes with the first assignment (mark_ready) */
 	consume(d);
 	event_base_dispatch(d->base);
 
@@ -1408,7 +1453,7 @@ fail:
 	free(d->tps);
 	core_out_free(&d->out);
 	partners_out_free(&d->pout);
-	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_tick, d->ev_stop, d->ev_hup};
+	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_tick, d->ev_stop, d->ev_hup, d->ev_ready};
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -27,9 +27,11 @@ static void mock_usage(FILE *out)
 		"\n"
 		"Runs librdkafka's mock Kafka cluster on loopback with the topics fsm.workorders,\n"
 		"fsm.clockins and fsm.assessments, prints its bootstrap servers as the first line\n"
-		"of standard output, and runs until SIGTERM or SIGINT. For tests and the demo,\n"
-		"never for production: it keeps at most about 5 MiB per partition and silently\n"
-		"drops older messages, so consume while producing or use more partitions.\n"
+		"of standard output, and runs until SIGTERM or SIGINT. SIGUSR1 takes every broker\n"
+		"down (connections closed, new ones refused), SIGUSR2 brings them back up. For\n"
+		"tests and the demo, never for production: it keeps at most about 5 MiB per\n"
+		"partition and silently drops older messages, so consume while producing or use\n"
+		"more partitions.\n"
 		"\n"
 		"  --partitions N   partitions per topic (default 4)\n"
 		"  --brokers N      number of mock brokers (default 1)\n"
@@ -122,6 +124,18 @@ static bool create_topic(rd_kafka_mock_cluster_t *mcluster, const char *topic, i
 	return true;
 }
 
+/* SIGUSR1 / SIGUSR2: every broker down / up (broker ids are 1..n). */
+static void set_brokers(rd_kafka_mock_cluster_t *mcluster, int brokers, bool up)
+{
+	for (int id = 1; id <= brokers; id++) {
+		rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(mcluster, id)
+					     : rd_kafka_mock_broker_set_down(mcluster, id);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			fprintf(stderr, "slactl mock-kafka: broker %d: %s\n", id, rd_kafka_err2str(err));
+	}
+	fprintf(stderr, "slactl mock-kafka: %s\n", up ? "brokers up (SIGUSR2)" : "brokers down (SIGUSR1)");
+}
+
 int cmd_mock_kafka(int argc, char **argv)
 {
 	struct mock_opts opts = { 0 };
@@ -136,11 +150,13 @@ int cmd_mock_kafka(int argc, char **argv)
 		return status;
 	status = 1;
 
-	/* Block the stop signals before librdkafka starts its threads, which
+	/* Block the signals we wait for before librdkafka starts its threads, which
 	 * inherit the mask, so that sigwait() below is their only receiver. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGUSR1);
+	sigaddset(&stop_signals, SIGUSR2);
 	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0) {
 		fprintf(stderr, "slactl mock-kafka: cannot block signals\n");
 		return 1;
@@ -183,9 +199,14 @@ int cmd_mock_kafka(int argc, char **argv)
 		"SIGTERM or SIGINT stops\n",
 		opts.brokers, opts.brokers == 1 ? "" : "s", opts.partitions, opts.partitions == 1 ? "" : "s");
 
-	if (sigwait(&stop_signals, &sig) != 0) {
-		fprintf(stderr, "slactl mock-kafka: sigwait failed\n");
-		goto done;
+	for (;;) {
+		if (sigwait(&stop_signals, &sig) != 0) {
+			fprintf(stderr, "slactl mock-kafka: sigwait failed\n");
+			goto done;
+		}
+		if (sig != SIGUSR1 && sig != SIGUSR2)
+			break;
+		set_brokers(mcluster, opts.brokers, sig == SIGUSR2);
 	}
 	fprintf(stderr, "slactl mock-kafka: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	status = 0;

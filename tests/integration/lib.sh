@@ -29,7 +29,11 @@ cleanup() {
 			tail -n "${TAIL_LINES:-40}" "$f" >&2
 		done
 	fi
-	rm -rf "$WORK"
+	if [ -n "${KEEP_WORK:-}" ]; then # debugging: keep the logs and the stopped cluster
+		echo "kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
 	exit $rc
 }
 trap cleanup EXIT
@@ -68,10 +72,10 @@ newdb() {
 	echo "$ci"
 }
 
-# kafka_start [PARTITIONS]: the mock cluster; sets BROKERS.
+# kafka_start [PARTITIONS [MOCK-KAFKA OPTIONS]]: the mock cluster; sets BROKERS and KAFKA_PID.
 kafka_start() {
 	local fifo="$WORK/kafka.out"
-	"$BIN/slactl" mock-kafka --partitions "${1:-4}" >"$fifo" 2>"$WORK/kafka.log" &
+	"$BIN/slactl" mock-kafka --partitions "${1:-4}" "${@:2}" >"$fifo" 2>"$WORK/kafka.log" &
 	PIDS+=($!)
 	KAFKA_PID=$!
 	poll_file_line "$fifo" 10 || fail "mock-kafka printed no bootstrap servers"

@@ -48,7 +48,13 @@ conf info
 slad_start slad WATCHDOG_USEC=2000000
 http_addr slad
 poll_http /healthz 200 30
-grep -q '^READY=1$' "$WORK/notify.txt" || fail "no READY=1"
+# READY=1 once the partitions are assigned and restored (every timer armed).
+deadline=$((SECONDS + 30))
+until grep -q '^READY=1$' "$WORK/notify.txt"; do
+	[ $SECONDS -lt $deadline ] || fail "no READY=1: $(cat "$WORK/notify.txt")"
+	sleep 0.05
+done
+grep -q 'info: ready: 0 open tickets restored, 0 timers armed' "$WORK/slad.log" || fail "no 'ready:' log line"
 grep -q '^STATUS=consuming' "$WORK/notify.txt" || fail "no STATUS=consuming: $(cat "$WORK/notify.txt")"
 deadline=$((SECONDS + 10))
 until grep -q '^WATCHDOG=1$' "$WORK/notify.txt"; do
