@@ -832,6 +832,21 @@ static const char sql_violations[] =
 	" engineer_id = excluded.engineer_id, partner_id = excluded.partner_id, details = excluded.details,"
 	" policy_version = coalesce(v.policy_version, excluded.policy_version), written_at = now()";
 
+/* Rows a re-derived ticket no longer has (core.c, resequence): sent before
+ * the tickets' rows, so that a row the new state writes again wins. Only
+ * rows already written change; one that never was stays unwritten. */
+enum { OR_ID, OR_NAME, OR_OCC, OR_NCOLS };
+static const char sql_orphan_milestones[] =
+	"UPDATE sla.milestones AS m SET status = 'CANCELLED', written_at = now()"
+	" FROM unnest($1::text[], $2::text[], $3::int[]) AS u (ticket_id, milestone, occurrence)"
+	" WHERE m.ticket_id = u.ticket_id AND m.milestone = u.milestone AND m.occurrence = u.occurrence"
+	" AND m.status <> 'CANCELLED'";
+static const char sql_orphan_violations[] =
+	"UPDATE sla.violations AS v SET status = 'RETRACTED', written_at = now()"
+	" FROM unnest($1::text[], $2::text[], $3::int[]) AS u (ticket_id, rule_code, occurrence)"
+	" WHERE v.ticket_id = u.ticket_id AND v.rule_code = u.rule_code AND v.occurrence = u.occurrence"
+	" AND v.status <> 'RETRACTED'";
+
 enum { ST_ID, ST_PART, ST_STATE, ST_NCOLS };
 static const char sql_states[] =
 	"INSERT INTO sla.ticket_state AS s (ticket_id, partition, state, updated_at)"
@@ -923,6 +938,7 @@ struct batch {
 	struct pgarr es[ES_NCOLS];
 	struct pgarr ev[EV_NCOLS];
 	struct pgarr ec[EC_NCOLS];
+	struct pgarr om[OR_NCOLS], ov[OR_NCOLS]; /* orphan milestones and violations */
 	struct pgarr tp; /* the topics whose partitions carry a processing clock */
 	struct pgarr ck[3]; /* partition clocks: topic, partition, clock */
 };
@@ -938,6 +954,8 @@ static void batch_free(struct batch *b)
 	arrs_free(b->es, ES_NCOLS);
 	arrs_free(b->ev, EV_NCOLS);
 	arrs_free(b->ec, EC_NCOLS);
+	arrs_free(b->om, OR_NCOLS);
+	arrs_free(b->ov, OR_NCOLS);
 	arrs_free(&b->tp, 1);
 	arrs_free(b->ck, 3);
 }
@@ -1000,6 +1018,21 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 
 static bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < out->norphans; i++) {
+		const struct sla_ticket *o = out->orphans[i];
+		char code[64];
+
+		for (int j = 0; j < o->nms; j++) {
+			arr_text(&b->om[OR_ID], o->ticket_id);
+			arr_text(&b->om[OR_NAME], milestone_name(o->ms[j].kind));
+			arr_int(&b->om[OR_OCC], o->ms[j].occurrence);
+		}
+		for (int j = 0; j < o->nvs; j++) {
+			arr_text(&b->ov[OR_ID], o->ticket_id);
+			arr_text(&b->ov[OR_NAME], violation_code(&o->vs[j], code, sizeof code));
+			arr_int(&b->ov[OR_OCC], o->vs[j].occurrence);
+		}
+	}
 	for (size_t i = 0; i < out->ndirty; i++) {
 		const struct sla_ticket *t = out->dirty[i];
 		uint8_t *state = NULL;
@@ -1313,6 +1346,10 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		}
 	}
 	if (!pipe_send_arrays(st, &p, sql_tickets, b.tk, TK_NCOLS, false, NULL, "writing sla.tickets", err, errlen) ||
+	    !pipe_send_arrays(st, &p, sql_orphan_milestones, b.om, OR_NCOLS, false, NULL, "cancelling milestones", err,
+			      errlen) ||
+	    !pipe_send_arrays(st, &p, sql_orphan_violations, b.ov, OR_NCOLS, false, NULL, "retracting violations", err,
+			      errlen) ||
 	    !pipe_send_arrays(st, &p, sql_milestones, b.ms, MS_NCOLS, true, pv, "writing sla.milestones", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_violations, b.vi, VI_NCOLS, true, pv, "writing sla.violations", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_states, b.st, ST_NCOLS, false, NULL, "writing sla.ticket_state", err, errlen) ||

@@ -6,7 +6,7 @@
 
 void wbuf_put(struct wbuf *w, const void *src, size_t n)
 {
-	if (w->fail)
+	if (w->fail || n == 0)
 		return;
 	if (w->len + n > w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 512;

@@ -8,7 +8,8 @@
 #include "bytes.h"
 #include "core_internal.h"
 
-#define CODEC_VERSION 4
+#define CODEC_VERSION 5
+#define CODEC_OLDEST 4 /* version 4 had no event log */
 
 bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 {
@@ -119,6 +120,11 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 		wbuf_i64(&w, h->expires_at);
 		wbuf_bytes(&w, h->payload, h->len);
 	}
+	/* version 5: the event log */
+	wbuf_i32(&w, t->log_complete);
+	wbuf_i64(&w, t->last_at);
+	wbuf_i32(&w, t->nlog);
+	wbuf_bytes(&w, t->log, t->loglen);
 	if (w.fail) {
 		free(w.p);
 		return false;
@@ -135,8 +141,9 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	struct rbuf r = {buf, len, 0, false};
 	struct sla_ticket *t = NULL;
 	char id[SLA_ID_MAX + 1];
-	if (len < 1 || buf[0] != CODEC_VERSION)
+	if (len < 1 || buf[0] < CODEC_OLDEST || buf[0] > CODEC_VERSION)
 		return false;
+	int version = buf[0];
 	r.pos = 1;
 	rbuf_str(&r, id, sizeof(id));
 	if (r.fail)
@@ -287,6 +294,17 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 			free(h.payload);
 			r.fail = true;
 		}
+	}
+	if (version >= 5 && !r.fail) {
+		t->log_complete = rbuf_i32(&r);
+		t->last_at = rbuf_i64(&r);
+		t->nlog = rbuf_i32(&r);
+		t->log = rbuf_bytes(&r, &t->loglen);
+		t->logcap = t->loglen;
+		if (t->nlog < 0 || (t->nlog > 0 && !t->log))
+			r.fail = true;
+	} else {
+		t->log_complete = false; /* its earlier events are not here: no re-derivation */
 	}
 	if (r.fail || r.pos != r.len)
 		goto fail;

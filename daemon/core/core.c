@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrays.h"
 #include "core_internal.h"
 
 static uint64_t hash_id(const char *s)
@@ -269,6 +270,247 @@ static void dead_letter(struct sla_out *out, const Slad__V1__Event *ev, const st
 	free(packed);
 }
 
+/* Appends an applied event to its ticket's log, packed as it came when we have the bytes. */
+static bool log_event(struct sla_ticket *t, const Slad__V1__Event *ev, const struct sla_origin *origin)
+{
+	if (!t->log_complete)
+		return true;
+	if (origin && origin->payload)
+		return ticket_log_event(t, origin->payload, origin->len);
+	size_t len = protobuf_c_message_get_packed_size(&ev->base);
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return false;
+	protobuf_c_message_pack(&ev->base, buf);
+	bool ok = ticket_log_event(t, buf, len);
+	free(buf);
+	return ok;
+}
+
+static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event *ev,
+				    const struct sla_origin *origin, sla_time now, struct sla_out *out);
+
+/* One event of a ticket being re-derived. */
+struct seq_event {
+	Slad__V1__Event *ev; /* decoded from the log; NULL for the new event (then `fresh`) */
+	const Slad__V1__Event *fresh;
+	const uint8_t *payload;
+	size_t len;
+	int idx; /* applied order: ties in event time keep it */
+};
+
+static const Slad__V1__Event *seq_ev(const struct seq_event *s)
+{
+	return s->ev ? s->ev : s->fresh;
+}
+
+static int seq_cmp(const void *a, const void *b)
+{
+	const struct seq_event *x = a, *y = b;
+	sla_time tx = seq_ev(x)->occurred_at, ty = seq_ev(y)->occurred_at;
+	if (tx != ty)
+		return (tx > ty) - (tx < ty);
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static const struct sla_violation *find_violation(const struct sla_ticket *t, const struct sla_violation *v)
+{
+	for (int i = 0; i < t->nvs; i++)
+		if (t->vs[i].code == v->code && t->vs[i].occurrence == v->occurrence &&
+		    (v->code != RC_MILESTONE_LATE || t->vs[i].milestone == v->milestone))
+			return &t->vs[i];
+	return NULL;
+}
+
+static bool has_occurrence(const struct sla_ticket *t, const struct sla_milestone *m)
+{
+	for (int i = 0; i < t->nms; i++)
+		if (t->ms[i].kind == m->kind && t->ms[i].occurrence == m->occurrence)
+			return true;
+	return false;
+}
+
+/* What the re-derived ticket nt no longer has becomes an orphan (its
+ * milestones CANCELLED, its violations RETRACTED at `now`, caused by the
+ * late event); a violation both have whose status changed gets a history
+ * entry at `now`, so that the latest history entry is the row's status. */
+static bool reconcile(const struct sla_ticket *old, const struct sla_ticket *nt, const char *cause, sla_time now,
+		      struct sla_out *out)
+{
+	struct sla_ticket *orphan = NULL;
+	for (int i = 0; i < old->nms; i++) {
+		if (has_occurrence(nt, &old->ms[i]) || old->ms[i].status == MSS_CANCELLED)
+			continue;
+		if (!orphan && !(orphan = ticket_new(old->ticket_id)))
+			return false;
+		struct sla_milestone *m = ticket_add_milestone(orphan, old->ms[i].kind);
+		if (!m)
+			goto fail;
+		*m = old->ms[i];
+		m->status = MSS_CANCELLED;
+		m->dirty = true;
+	}
+	for (int i = 0; i < old->nvs; i++) {
+		const struct sla_violation *ov = &old->vs[i];
+		const struct sla_violation *nv = find_violation(nt, ov);
+		if (nv) {
+			if (nv->status != ov->status && !out_history(out, nt, nv, now, cause))
+				goto fail;
+			continue;
+		}
+		if (ov->status == VS_RETRACTED)
+			continue;
+		if (!orphan && !(orphan = ticket_new(old->ticket_id)))
+			return false;
+		struct sla_violation *v = ticket_add_violation(orphan, ov->code);
+		if (!v)
+			goto fail;
+		*v = *ov;
+		v->status = VS_RETRACTED;
+		v->dirty = true;
+		if (!out_history(out, orphan, v, now, cause))
+			goto fail;
+	}
+	if (!orphan)
+		return true;
+	orphan->created = true;
+	orphan->type = old->type;
+	snprintf(orphan->partner_id, sizeof(orphan->partner_id), "%s", old->partner_id);
+	if (out_orphan(out, orphan))
+		return true;
+fail:
+	ticket_free(orphan);
+	return false;
+}
+
+/* Moves entries [from, n) of a list of `size`-byte items from one output to another. */
+static bool move_tail(void **dst, size_t *ndst, size_t *capdst, const void *src, size_t from, size_t n, size_t size)
+{
+	if (n <= from)
+		return true;
+	if (!array_grow_sz(dst, capdst, *ndst + (n - from), size))
+		return false;
+	memcpy((char *)*dst + *ndst * size, (const char *)src + from * size, (n - from) * size);
+	*ndst += n - from;
+	return true;
+}
+
+/*
+ * Re-derives ticket t from its logged events and the late event ev, all in
+ * event-time order, as `slactl replay` would have seen them: a scratch core
+ * applies them with its clock at each event's instant, then moves to `now`.
+ * The result replaces t's state (its timers re-armed here); rows the new
+ * state lacks are orphaned (reconcile). Returns false when it cannot (a log
+ * entry does not decode, out of memory): the caller applies ev the usual way.
+ */
+static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
+		       const struct sla_origin *origin, sla_time now, struct sla_out *out, enum sla_verdict *verdict)
+{
+	int n = t->nlog + 1, k = 0;
+	struct seq_event *evs = calloc((size_t)n, sizeof(*evs));
+	struct sla_core *tmp = NULL;
+	struct sla_out tout;
+	bool ok = false;
+	core_out_init(&tout);
+	if (!evs)
+		return false;
+	size_t pos = 0, len = 0;
+	const uint8_t *p;
+	while (k < t->nlog && (p = ticket_log_next(t, &pos, &len)) != NULL) {
+		char detail[128];
+		if (event_decode(p, len, &evs[k].ev, detail, sizeof(detail)) != SV_APPLIED)
+			goto done;
+		evs[k].payload = p;
+		evs[k].len = len;
+		evs[k].idx = k;
+		k++;
+	}
+	if (k != t->nlog)
+		goto done;
+	evs[k].fresh = ev;
+	evs[k].idx = k;
+	qsort(evs, (size_t)n, sizeof(*evs), seq_cmp);
+
+	tmp = core_new(core->pol, core->cals);
+	if (!tmp)
+		goto done;
+	tmp->replaying = true;
+	sla_time clock = SLA_TIME_NONE;
+	size_t a0 = 0, a1 = 0, d0 = 0, d1 = 0;
+	enum sla_verdict v = SV_APPLIED;
+	for (int i = 0; i < n; i++) {
+		const Slad__V1__Event *e = seq_ev(&evs[i]);
+		if (clock == SLA_TIME_NONE || e->occurred_at > clock)
+			clock = e->occurred_at;
+		if (evs[i].fresh) {
+			a0 = tout.napplied;
+			d0 = tout.ndead;
+			v = core_apply(tmp, e, origin, clock, &tout);
+			a1 = tout.napplied;
+			d1 = tout.ndead;
+		} else {
+			struct sla_origin o = {NULL, t->partition, -1, evs[i].payload, evs[i].len};
+			(void)core_apply(tmp, e, &o, clock, &tout);
+		}
+	}
+	if (now != SLA_TIME_NONE && now > clock)
+		core_advance(tmp, now, &tout);
+	struct sla_ticket *nt = core_ticket_get(tmp, t->ticket_id);
+	if (v != SV_APPLIED) {
+		/* Rejected in event-time order too: the ticket stays as it was. */
+		if (!move_tail((void **)&out->dead, &out->ndead, &out->capdead, tout.dead, d0, d1, sizeof(*out->dead)))
+			goto done;
+		for (size_t i = d0; i < d1; i++)
+			tout.dead[i].payload = NULL; /* moved: owned by out now */
+		*verdict = v;
+		ok = true;
+		goto done;
+	}
+	if (!nt || !nt->created || !reconcile(t, nt, ev->event_id, now, out))
+		goto done;
+	for (size_t i = a0; i < a1; i++)
+		tout.applied[i].applied_at = now;
+	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout.hist, 0, tout.nhist, sizeof(*out->hist)) ||
+	    !move_tail((void **)&out->esc, &out->nesc, &out->capesc, tout.esc, 0, tout.nesc, sizeof(*out->esc)) ||
+	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout.eng, 0, tout.neng, sizeof(*out->eng)) ||
+	    !move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout.applied, a0, a1,
+		       sizeof(*out->applied)))
+		goto done;
+	/* The new event's applied row now belongs to out; the others (already written once) are dropped. */
+	for (size_t i = a0; i < a1; i++)
+		tout.applied[i].payload = NULL;
+
+	/* t takes nt's state; t's identity (the pointer the heap and the batch hold) stays. */
+	struct sla_ticket old = *t;
+	*t = *nt;
+	t->partition = old.partition;
+	t->dirty = old.dirty;
+	t->in_dirty = old.in_dirty;
+	t->cal = core_calendar(core, t->calendar_id);
+	memset(nt, 0, sizeof(*nt));
+	snprintf(nt->ticket_id, sizeof(nt->ticket_id), "%s", t->ticket_id);
+	nt->in_dirty = true; /* still listed in tout */
+	ticket_release(&old);
+	for (int i = 0; i < t->nms; i++)
+		t->ms[i].dirty = true;
+	for (int i = 0; i < t->nvs; i++)
+		t->vs[i].dirty = true;
+	ticket_mark_dirty(out, t);
+	if (!rules_rearm(core, t)) {
+		/* Out of memory: the timers come back with the next restore. */
+	}
+	*verdict = SV_APPLIED;
+	ok = true;
+done:
+	core_out_free(&tout);
+	core_free(tmp);
+	for (int i = 0; i < n; i++)
+		if (evs[i].ev)
+			slad__v1__event__free_unpacked(evs[i].ev, NULL);
+	free(evs);
+	return ok;
+}
+
 static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event *ev,
 				    const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
@@ -308,6 +550,12 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 		return SV_BAD_VALUE;
 	}
 
+	/* A work-order event older than what the ticket has applied already (a
+	 * work-order backlog delivered after the clock-ins): replay the ticket. */
+	if (!core->replaying && ev->type != SLAD__V1__EVENT_TYPE__CLOCK_IN && t->log_complete && t->last_at != SLA_TIME_NONE &&
+	    ev->occurred_at < t->last_at && resequence(core, t, ev, origin, now, out, &v))
+		return v;
+
 	v = rules_apply(core, t, ev, now, out, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		dead_letter(out, ev, origin, v, detail);
@@ -318,6 +566,10 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 		return SV_BAD_VALUE;
 	}
 	(void)out_applied(out, ev, origin, now);
+	if (!log_event(t, ev, origin))
+		t->log_complete = false; /* out of memory: no re-derivation for this ticket */
+	if (t->last_at == SLA_TIME_NONE || ev->occurred_at > t->last_at)
+		t->last_at = ev->occurred_at;
 
 	if (creating && t->nheld) {
 		/* Events that came before their ticket: apply them now, in event-time order. */

@@ -32,11 +32,22 @@ struct sla_core {
 	struct timer_entry *heap;
 	size_t nheap, capheap;
 	sla_time now;
+	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 };
 
 /* ticket.c */
 struct sla_ticket *ticket_new(const char *ticket_id);
 void ticket_free(struct sla_ticket *t);
+/* Frees what a ticket owns, not the ticket itself. */
+void ticket_release(struct sla_ticket *t);
+/* The log of applied events (struct sla_ticket.log): at most this much. */
+#define TICKET_LOG_MAX_EVENTS 512
+#define TICKET_LOG_MAX_BYTES (96 * 1024)
+bool ticket_log_event(struct sla_ticket *t, const uint8_t *payload, size_t len) __attribute__((warn_unused_result));
+/* The next logged event from *pos (start at 0), or NULL at the end. */
+const uint8_t *ticket_log_next(const struct sla_ticket *t, size_t *pos, size_t *len);
+/* Hands out an orphan (rows a re-derived ticket no longer has) to the store. */
+bool out_orphan(struct sla_out *out, struct sla_ticket *orphan) __attribute__((warn_unused_result));
 /* An archived ticket keeps only its id and the event ids it saw. */
 void ticket_compact(struct sla_ticket *t);
 bool ticket_seen(const struct sla_ticket *t, const char *event_id);

@@ -24,14 +24,14 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	t->last_assigned_at = t->plan_approved_at = t->close_requested_at = SLA_TIME_NONE;
 	t->att_next_day = INT64_MIN;
 	t->archive_at = SLA_TIME_NONE;
+	t->last_at = SLA_TIME_NONE;
+	t->log_complete = true;
 	strcpy(t->calendar_id, "CN");
 	return t;
 }
 
-void ticket_free(struct sla_ticket *t)
+void ticket_release(struct sla_ticket *t)
 {
-	if (!t)
-		return;
 	for (int i = 0; i < t->nheld; i++)
 		free(t->held[i].payload);
 	free(t->held);
@@ -41,7 +41,71 @@ void ticket_free(struct sla_ticket *t)
 	free(t->seen);
 	free(t->clocks);
 	free(t->att);
+	free(t->log);
+}
+
+void ticket_free(struct sla_ticket *t)
+{
+	if (!t)
+		return;
+	ticket_release(t);
 	free(t);
+}
+
+bool ticket_log_event(struct sla_ticket *t, const uint8_t *payload, size_t len)
+{
+	if (!t->log_complete)
+		return true;
+	if (t->nlog >= TICKET_LOG_MAX_EVENTS || t->loglen + 4 + len > TICKET_LOG_MAX_BYTES) {
+		/* A very long-lived ticket (resident service): keep its state small; its
+		 * late events are handled by the rules alone. */
+		free(t->log);
+		t->log = NULL;
+		t->loglen = t->logcap = 0;
+		t->nlog = 0;
+		t->log_complete = false;
+		return true;
+	}
+	if (t->loglen + 4 + len > t->logcap) {
+		size_t cap = t->logcap ? t->logcap : 256;
+		while (cap < t->loglen + 4 + len)
+			cap *= 2;
+		uint8_t *p = realloc(t->log, cap);
+		if (!p)
+			return false;
+		t->log = p;
+		t->logcap = cap;
+	}
+	uint32_t n = (uint32_t)len;
+	for (int i = 0; i < 4; i++)
+		t->log[t->loglen++] = (uint8_t)(n >> (8 * i));
+	memcpy(t->log + t->loglen, payload, len);
+	t->loglen += len;
+	t->nlog++;
+	return true;
+}
+
+const uint8_t *ticket_log_next(const struct sla_ticket *t, size_t *pos, size_t *len)
+{
+	if (*pos + 4 > t->loglen)
+		return NULL;
+	uint32_t n = 0;
+	for (int i = 0; i < 4; i++)
+		n |= (uint32_t)t->log[*pos + (size_t)i] << (8 * i);
+	if (*pos + 4 + n > t->loglen)
+		return NULL;
+	const uint8_t *p = t->log + *pos + 4;
+	*pos += 4 + (size_t)n;
+	*len = n;
+	return p;
+}
+
+bool out_orphan(struct sla_out *out, struct sla_ticket *orphan)
+{
+	if (!array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)))
+		return false;
+	out->orphans[out->norphans++] = orphan;
+	return true;
 }
 
 bool ticket_seen(const struct sla_ticket *t, const char *event_id)
@@ -200,6 +264,11 @@ void ticket_compact(struct sla_ticket *t)
 	free(t->auths);
 	free(t->clocks);
 	free(t->att);
+	free(t->log);
+	t->log = NULL;
+	t->loglen = t->logcap = 0;
+	t->nlog = 0;
+	t->log_complete = false;
 	t->ms = NULL;
 	t->vs = NULL;
 	t->auths = NULL;
@@ -225,6 +294,9 @@ void core_out_clear(struct sla_out *out)
 		free(out->dead[i].payload);
 	for (size_t i = 0; i < out->napplied; i++)
 		free(out->applied[i].payload);
+	for (size_t i = 0; i < out->norphans; i++)
+		ticket_free(out->orphans[i]);
+	out->norphans = 0;
 	out->ndirty = out->nhist = out->ndead = out->nesc = out->napplied = out->neng = 0;
 }
 
@@ -237,6 +309,7 @@ void core_out_free(struct sla_out *out)
 	free(out->esc);
 	free(out->applied);
 	free(out->eng);
+	free(out->orphans);
 	memset(out, 0, sizeof(*out));
 }
 

@@ -241,6 +241,14 @@ struct sla_ticket {
 	int nseen, capseen;
 	struct sla_held *held;
 	int nheld, capheld;
+	/* The events applied, packed ([u32 length][protobuf]...), in applied
+	 * order: re-derived in event-time order when a work-order event arrives
+	 * after later events of the ticket (core.c, resequence). */
+	uint8_t *log;
+	size_t loglen, logcap;
+	int nlog;
+	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
+	sla_time last_at;  /* the largest occurred_at applied */
 
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
@@ -272,6 +280,10 @@ struct sla_out {
 	size_t nhist, caphist;
 	struct sla_dead *dead;
 	size_t ndead, capdead;
+	/* Rows a re-derived ticket no longer has (owned): their milestones
+	 * CANCELLED, their violations RETRACTED; written before the tickets. */
+	struct sla_ticket **orphans;
+	size_t norphans, caporphans;
 };
 
 void core_out_init(struct sla_out *out);

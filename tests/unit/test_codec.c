@@ -195,6 +195,7 @@ static void assert_same_outputs(void)
 		ck_assert_int_eq(out_live.dead[i].offset, out_restored.dead[i].offset);
 		ck_assert_uint_eq(out_live.dead[i].len, out_restored.dead[i].len);
 	}
+	ck_assert_uint_eq(out_live.norphans, out_restored.norphans);
 	core_out_clear(&out_live);
 	core_out_clear(&out_restored);
 }
@@ -308,6 +309,66 @@ START_TEST(open_deadline_rearmed)
 }
 END_TEST
 
+/* The event log survives a restore: a late work-order event re-derives the
+ * ticket the same way on the restored core as on the live one. */
+START_TEST(late_work_order_same_after_restore)
+{
+	struct evb b;
+	build_live();
+	restore_all();
+	const struct sla_ticket *t = core_find(live, "T1"), *r = core_find(restored, "T1");
+	ck_assert(t->log_complete && r->log_complete);
+	ck_assert_int_eq(t->nlog, 7);
+	ck_assert_int_eq(r->nlog, 7);
+	ck_assert_int_eq(r->last_at, T("2025-03-14T10:36:00+08:00"));
+	/* assigned at 10:10, before the DISPATCH deadline (10:30) that fired at 10:35 */
+	evb_assigned(&b, "a1", "T1", "2025-03-14T10:10:00+08:00", "E7");
+	ck_assert_int_eq(core_apply(live, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_live), SV_APPLIED);
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_restored),
+			 SV_APPLIED);
+	t = core_find(live, "T1");
+	for (int i = 0; i < t->nms; i++)
+		if (t->ms[i].kind == MS_DISPATCH)
+			ck_assert_int_eq(t->ms[i].status, MSS_MET);
+	for (int i = 0; i < t->nvs; i++)
+		ck_assert_msg(!(t->vs[i].code == RC_MILESTONE_LATE && t->vs[i].milestone == MS_DISPATCH),
+			      "DISPATCH_LATE is still on the re-derived ticket");
+	/* the DISPATCH_LATE row is handed to the store to be retracted */
+	ck_assert_uint_eq(out_live.norphans, 1);
+	ck_assert_int_eq(out_live.orphans[0]->nvs, 1);
+	ck_assert_int_eq(out_live.orphans[0]->vs[0].status, VS_RETRACTED);
+	ck_assert_int_eq(t->nlog, 8);
+	assert_same_outputs();
+	assert_same_cores();
+}
+END_TEST
+
+/* A state saved by the previous version (4, no event log) still restores;
+ * its ticket is not re-derived (its earlier events are not there). */
+START_TEST(restores_version_4)
+{
+	struct evb b;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	build_live();
+	const struct sla_ticket *t = core_find(live, "T1");
+	ck_assert(ticket_encode(t, &buf, &len));
+	size_t tail = 4 * 8 + t->loglen; /* log_complete, last_at, nlog, the log's length, the log */
+	ck_assert_uint_gt(len, tail);
+	buf[0] = 4;
+	ck_assert(core_restore(restored, buf, len - tail));
+	free(buf);
+	const struct sla_ticket *r = core_find(restored, "T1");
+	ck_assert(!r->log_complete);
+	ck_assert_int_eq(r->nlog, 0);
+	ck_assert_int_eq(r->nms, t->nms);
+	evb_assigned(&b, "a1", "T1", "2025-03-14T10:10:00+08:00", "E7");
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_restored),
+			 SV_APPLIED);
+	ck_assert_uint_eq(out_restored.norphans, 0);
+}
+END_TEST
+
 START_TEST(restore_rejects_damaged_bytes)
 {
 	uint8_t *buf = NULL;
@@ -350,6 +411,8 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, timers_fire_the_same_after_restore);
 	tcase_add_test(tc, open_deadline_rearmed);
 	tcase_add_test(tc, restore_rejects_damaged_bytes);
+	tcase_add_test(tc, late_work_order_same_after_restore);
+	tcase_add_test(tc, restores_version_4);
 	suite_add_tcase(s, tc);
 	return s;
 }
