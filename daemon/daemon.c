@@ -1310,6 +1310,45 @@ static rd_kafka_t *kafka_consumer(struct daemon *d)
 	return rk;
 }
 
+static volatile sig_atomic_t early_stop;
+
+static void on_early_stop(int sig)
+{
+	(void)sig;
+	early_stop = 1;
+}
+
+/* PostgreSQL unreachable at start (booted before the database, a failover):
+ * keep trying with back-off, as once running, until it answers or a stop
+ * signal comes (NULL then). READY=1 waits; STATUS= and the log say why. */
+static struct store *connect_at_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct sigaction sa, old_term, old_int;
+	struct store *st;
+	int wait_ms = RETRY_MIN_MS;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_early_stop;
+	(void)sigaction(SIGTERM, &sa, &old_term);
+	(void)sigaction(SIGINT, &sa, &old_int);
+	while (!(st = store_connect(d->cfg->postgres_conninfo, err, errlen)) && !early_stop) {
+		log_warn("postgres: %s; retrying in %d ms", redacted(d, err), wait_ms);
+		notify_send("STATUS=waiting for PostgreSQL");
+		for (int slept = 0; slept < wait_ms && !early_stop; slept += 100) {
+			if (notify_watchdog_usec())
+				notify_send("WATCHDOG=1");
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+		wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
+	}
+	(void)sigaction(SIGTERM, &old_term, NULL);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	if (st && wait_ms > RETRY_MIN_MS)
+		log_info("postgres: reachable");
+	return st;
+}
+
 /* Order: PostgreSQL (connect, schema, calendars, policy), the loop and its
  * events, Kafka, HTTP, subscribe, READY=1; cleanup in reverse. */
 int daemon_run(struct config *cfg, const char *config_path)
@@ -1344,9 +1383,10 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->metrics = metrics_new(d->topics);
 	if (!d->metrics)
 		goto fail;
-	d->st = store_connect(cfg->postgres_conninfo, err, sizeof(err));
+	d->st = connect_at_start(d, err, sizeof(err));
 	if (!d->st) {
-		log_error("postgres: %s", redacted(d, err));
+		log_info("stopped while waiting for PostgreSQL");
+		rc = 0;
 		goto fail;
 	}
 	d->pg_up = true;
