@@ -436,17 +436,15 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 		goto done;
 	tmp->replaying = true;
 	sla_time clock = SLA_TIME_NONE;
-	size_t a0 = 0, a1 = 0, d0 = 0, d1 = 0;
+	size_t d0 = 0, d1 = 0;
 	enum sla_verdict v = SV_APPLIED;
 	for (int i = 0; i < n; i++) {
 		const Slad__V1__Event *e = seq_ev(&evs[i]);
 		if (clock == SLA_TIME_NONE || e->occurred_at > clock)
 			clock = e->occurred_at;
 		if (evs[i].fresh) {
-			a0 = tout.napplied;
 			d0 = tout.ndead;
 			v = core_apply(tmp, e, origin, clock, &tout);
-			a1 = tout.napplied;
 			d1 = tout.ndead;
 		} else {
 			struct sla_origin o = {NULL, t->partition, -1, evs[i].payload, evs[i].len};
@@ -456,6 +454,11 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	if (now != SLA_TIME_NONE && now > clock)
 		core_advance(tmp, now, &tout);
 	struct sla_ticket *nt = core_ticket_get(tmp, t->ticket_id);
+	/* Held in event-time order (it predates the ticket's creation) and applied with it: applied. */
+	if (v == SV_HELD && nt && nt->created && ticket_seen(nt, ev->event_id))
+		v = SV_APPLIED;
+	else if (v == SV_HELD)
+		goto done;
 	if (v != SV_APPLIED) {
 		/* Rejected in event-time order too: the ticket stays as it was. */
 		if (!move_tail((void **)&out->dead, &out->ndead, &out->capdead, tout.dead, d0, d1, sizeof(*out->dead)))
@@ -468,17 +471,21 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	}
 	if (!nt || !nt->created || !reconcile(t, nt, ev->event_id, now, out))
 		goto done;
-	for (size_t i = a0; i < a1; i++)
-		tout.applied[i].applied_at = now;
 	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout.hist, 0, tout.nhist, sizeof(*out->hist)) ||
 	    !move_tail((void **)&out->esc, &out->nesc, &out->capesc, tout.esc, 0, tout.nesc, sizeof(*out->esc)) ||
-	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout.eng, 0, tout.neng, sizeof(*out->eng)) ||
-	    !move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout.applied, a0, a1,
-		       sizeof(*out->applied)))
+	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout.eng, 0, tout.neng, sizeof(*out->eng)))
 		goto done;
-	/* The new event's applied row now belongs to out; the others (already written once) are dropped. */
-	for (size_t i = a0; i < a1; i++)
+	/* The new event's applied row (sla.ticket_events) moves to out, applied now; the
+	 * others were written when they were first applied. */
+	for (size_t i = 0; i < tout.napplied; i++) {
+		if (strcmp(tout.applied[i].event_id, ev->event_id) != 0)
+			continue;
+		tout.applied[i].applied_at = now;
+		if (!move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout.applied, i, i + 1,
+			       sizeof(*out->applied)))
+			goto done;
 		tout.applied[i].payload = NULL;
+	}
 
 	/* t takes nt's state; t's identity (the pointer the heap and the batch hold) stays. */
 	struct sla_ticket old = *t;
