@@ -3,7 +3,6 @@
 #include "slad/store.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "slad/migrations.h"
+#include "slad/pgarr.h"
 #include "slad/policy.h"
 #include "slad/tzload.h"
 
@@ -32,27 +32,6 @@ struct store {
 	store_batch_hook batch_hook; /* more statements for every batch; may be NULL */
 	void *batch_hook_arg;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* libpq messages end in newlines; ours are one line. */
-	n = strlen(err);
-	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-		err[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (err[i] == '\n')
-			err[i] = ' ';
-}
 
 /* Server NOTICEs ("relation already exists, skipping") are expected noise. */
 static void ignore_notice(void *arg, const char *message)
@@ -77,7 +56,7 @@ static bool exec_simple(struct store *st, const char *sql, const char *what, cha
 	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 
 	if (!ok)
-		set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 	PQclear(res);
 	return ok;
 }
@@ -91,7 +70,7 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		return res;
-	set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+	pg_set_err(err, errlen, "%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 	PQclear(res);
 	return NULL;
 }
@@ -142,17 +121,17 @@ struct store *store_connect(const char *conninfo, char *err, size_t errlen)
 
 	st = calloc(1, sizeof *st);
 	if (st == NULL) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	st->conn = PQconnectdbParams(keys, vals, 1);
 	if (st->conn == NULL) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (PQstatus(st->conn) != CONNECTION_OK) {
 		/* libpq's message names host and user, never the password. */
-		set_err(err, errlen, "connecting to PostgreSQL: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "connecting to PostgreSQL: %s", PQerrorMessage(st->conn));
 		goto fail;
 	}
 	if (!session_init(st, err, errlen))
@@ -179,7 +158,7 @@ bool store_ok(struct store *st)
 bool store_ping(struct store *st, char *err, size_t errlen)
 {
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
 	}
 	return exec_simple(st, "SELECT 1", "ping", err, errlen);
@@ -199,12 +178,12 @@ void store_set_batch_hook(struct store *st, store_batch_hook hook, void *arg)
 bool store_reconnect(struct store *st, char *err, size_t errlen)
 {
 	if (st == NULL || st->conn == NULL) {
-		set_err(err, errlen, "no connection to reset");
+		pg_set_err(err, errlen, "no connection to reset");
 		return false;
 	}
 	PQreset(st->conn);
 	if (PQstatus(st->conn) != CONNECTION_OK) {
-		set_err(err, errlen, "reconnecting to PostgreSQL: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "reconnecting to PostgreSQL: %s", PQerrorMessage(st->conn));
 		return false;
 	}
 	return session_init(st, err, errlen);
@@ -261,7 +240,7 @@ static bool migrate_one(struct store *st, const struct migration *m, bool *ran, 
 		if (!exec_simple(st, m->sql, what, err, errlen))
 			goto fail;
 		if (PQtransactionStatus(st->conn) != PQTRANS_INTRANS) {
-			set_err(err, errlen, "migration %s ended its transaction (it must not contain BEGIN/COMMIT)",
+			pg_set_err(err, errlen, "migration %s ended its transaction (it must not contain BEGIN/COMMIT)",
 				m->name);
 			goto fail;
 		}
@@ -295,12 +274,12 @@ bool store_migrate(struct store *st, int *applied, char *err, size_t errlen)
 	if (applied != NULL)
 		*applied = 0;
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		goto fail;
 	}
 	order = calloc(n + 1, sizeof *order);
 	if (order == NULL) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -356,7 +335,7 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 	size_t nmissing = 0;
 
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
 	}
 	res = PQexec(st->conn, "SELECT name FROM sla.schema_migrations");
@@ -365,9 +344,9 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 
 		/* 42P01 undefined_table, 3F000 invalid_schema_name */
 		if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
-			set_err(err, errlen, "the database has no sla schema yet: run `slad migrate`");
+			pg_set_err(err, errlen, "the database has no sla schema yet: run `slad migrate`");
 		else
-			set_err(err, errlen, "reading sla.schema_migrations: %s",
+			pg_set_err(err, errlen, "reading sla.schema_migrations: %s",
 				res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 		PQclear(res);
 		return false;
@@ -385,7 +364,7 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 	}
 	PQclear(res);
 	if (nmissing > 0) {
-		set_err(err, errlen, "the database lacks migration%s %s: run `slad migrate`", nmissing > 1 ? "s" : "",
+		pg_set_err(err, errlen, "the database lacks migration%s %s: run `slad migrate`", nmissing > 1 ? "s" : "",
 			missing);
 		return false;
 	}
@@ -410,7 +389,7 @@ static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_e
 
 	memset(cal, 0, sizeof *cal);
 	if (strlen(id) > CAL_ID_MAX || strlen(tz) >= sizeof cal->tz) {
-		set_err(err, errlen, "calendar %.40s: id or time zone too long", id);
+		pg_set_err(err, errlen, "calendar %.40s: id or time zone too long", id);
 		return false;
 	}
 	snprintf(cal->id, sizeof cal->id, "%s", id);
@@ -422,7 +401,7 @@ static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_e
 		cal->last_year = (int)strtol(PQgetvalue(cals, i, 5), NULL, 10);
 	}
 	if (!tzload_zone(NULL, tz, &cal->offsets, &cal->noffsets, why, sizeof why)) {
-		set_err(err, errlen, "calendar %s: %s", id, why);
+		pg_set_err(err, errlen, "calendar %s: %s", id, why);
 		return false;
 	}
 
@@ -437,7 +416,7 @@ static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_e
 	if (nexc > 0) {
 		cal->exceptions = calloc((size_t)nexc, sizeof *cal->exceptions);
 		if (cal->exceptions == NULL) {
-			set_err(err, errlen, "out of memory");
+			pg_set_err(err, errlen, "out of memory");
 			return false;
 		}
 	}
@@ -447,7 +426,7 @@ static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_e
 		e->kind = strcmp(PQgetvalue(exc, r, 2), "WORKDAY") == 0 ? CAL_WORKDAY : CAL_HOLIDAY;
 	}
 	if (!calendar_compile(cal, why, sizeof why)) {
-		set_err(err, errlen, "calendar %s: %s", id, why);
+		pg_set_err(err, errlen, "calendar %s: %s", id, why);
 		return false;
 	}
 	return true;
@@ -461,7 +440,7 @@ bool store_load_calendars(struct store *st, struct calendar_set *set, char *err,
 
 	memset(&cal, 0, sizeof cal);
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		goto fail;
 	}
 	/* Both ordered by the same collation, so the exceptions of each calendar
@@ -487,7 +466,7 @@ bool store_load_calendars(struct store *st, struct calendar_set *set, char *err,
 			goto fail;
 		/* calendar_set_add keeps the arrays only on success. */
 		if (!calendar_set_add(set, &cal)) {
-			set_err(err, errlen, "calendar %s: could not add it (out of memory)", cal.id);
+			pg_set_err(err, errlen, "calendar %s: could not add it (out of memory)", cal.id);
 			goto fail;
 		}
 	}
@@ -510,7 +489,7 @@ bool store_load_offset(struct store *st, const char *group, const char *topic, i
 
 	*next_offset = -1;
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
 	}
 	snprintf(part, sizeof part, "%" PRId32, partition);
@@ -538,7 +517,7 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 	if (count != NULL)
 		*count = 0;
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
 	}
 	snprintf(part, sizeof part, "%" PRId32, partition);
@@ -546,7 +525,7 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 	 * partition may hold more state than we want in one PGresult. */
 	if (!PQsendQueryParams(st->conn, "SELECT ticket_id, state FROM sla.ticket_state WHERE partition = $1", 1, NULL,
 			       vals, NULL, NULL, 1)) {
-		set_err(err, errlen, "reading sla.ticket_state: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "reading sla.ticket_state: %s", PQerrorMessage(st->conn));
 		return false;
 	}
 	/* Should single-row mode be refused, the rows come in one result. */
@@ -559,7 +538,7 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 			size_t len = (size_t)PQgetlength(res, 0, 1);
 
 			if (!core_restore(core, buf, len)) {
-				set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
+				pg_set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
 					PQgetvalue(res, 0, 0));
 				failed = true;
 			} else {
@@ -570,7 +549,7 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 			for (int r = 0; r < PQntuples(res) && !failed; r++) {
 				if (!core_restore(core, (const uint8_t *)PQgetvalue(res, r, 1),
 						  (size_t)PQgetlength(res, r, 1))) {
-					set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
+					pg_set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
 						PQgetvalue(res, r, 0));
 					failed = true;
 				} else {
@@ -578,7 +557,7 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 				}
 			}
 		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !failed) {
-			set_err(err, errlen, "reading sla.ticket_state: %s", PQresultErrorMessage(res));
+			pg_set_err(err, errlen, "reading sla.ticket_state: %s", PQresultErrorMessage(res));
 			failed = true;
 		}
 		PQclear(res);
@@ -589,176 +568,6 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 }
 
 /* ---- the batch commit ---- */
-
-/* A growing byte buffer; oom sticks until freed. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static bool sb_reserve(struct sbuf *b, size_t extra)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return false;
-	if (b->len + extra + 1 <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (!sb_reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, char c)
-{
-	sb_put(b, &c, 1);
-}
-
-/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0; /* overlong, beyond U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
-/* A PostgreSQL array literal ("{...}") being built, for unnest($n::T[]):
- * one statement writes every row of a kind, whatever the batch size. */
-struct pgarr {
-	struct sbuf b;
-	size_t n;
-};
-
-static void arr_sep(struct pgarr *a)
-{
-	sb_putc(&a->b, a->n++ ? ',' : '{');
-}
-
-static void arr_null(struct pgarr *a)
-{
-	arr_sep(a);
-	sb_put(&a->b, "NULL", 4);
-}
-
-/* A quoted element. Invalid UTF-8 becomes '?': a byte PostgreSQL would
- * reject must not turn the whole batch into one that can never commit. */
-static void arr_text(struct pgarr *a, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (s == NULL) {
-		arr_null(a);
-		return;
-	}
-	arr_sep(a);
-	sb_putc(&a->b, '"');
-	while (*p != '\0') {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			sb_putc(&a->b, '?');
-			p++;
-			continue;
-		}
-		if (*p == '"' || *p == '\\')
-			sb_putc(&a->b, '\\');
-		sb_put(&a->b, (const char *)p, n);
-		p += n;
-	}
-	sb_putc(&a->b, '"');
-}
-
-static void arr_int(struct pgarr *a, int64_t v)
-{
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-
-	arr_sep(a);
-	sb_put(&a->b, tmp, (size_t)n);
-}
-
-/* sla_time as milliseconds since the epoch; NULL for SLA_TIME_NONE. */
-static void arr_time(struct pgarr *a, sla_time t)
-{
-	if (t == SLA_TIME_NONE)
-		arr_null(a);
-	else
-		arr_int(a, t);
-}
-
-static void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (p == NULL && len > 0) {
-		arr_null(a);
-		return;
-	}
-	arr_sep(a);
-	if (!sb_reserve(&a->b, 2 * len + 6))
-		return;
-	sb_put(&a->b, "\"\\\\x", 4); /* "\\x: the array parser leaves \x for bytea */
-	for (size_t i = 0; i < len; i++) {
-		a->b.p[a->b.len++] = hex[p[i] >> 4];
-		a->b.p[a->b.len++] = hex[p[i] & 15];
-	}
-	a->b.p[a->b.len] = '\0';
-	sb_putc(&a->b, '"');
-}
-
-/* The finished literal, or NULL when out of memory. */
-static const char *arr_finish(struct pgarr *a)
-{
-	if (a->n == 0)
-		sb_putc(&a->b, '{');
-	sb_putc(&a->b, '}');
-	return a->b.oom ? NULL : a->b.p;
-}
-
-static void arrs_free(struct pgarr *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(a[i].b.p);
-		memset(&a[i], 0, sizeof a[i]);
-	}
-}
 
 static const char *severity_name(int severity)
 {
@@ -1043,7 +852,7 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		if (t->created)
 			batch_add_ticket_rows(b, t);
 		if (!ticket_encode(t, &state, &len)) {
-			set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
+			pg_set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
 			return false;
 		}
 		arr_text(&b->st[ST_ID], t->ticket_id);
@@ -1141,11 +950,11 @@ static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int
 		      const char *what, int offset_index, char *err, size_t errlen)
 {
 	if (p->n == p->cap) {
-		set_err(err, errlen, "internal: pipeline too long");
+		pg_set_err(err, errlen, "internal: pipeline too long");
 		return false;
 	}
 	if (!PQsendQueryParams(st->conn, sql, nparams, NULL, vals, NULL, NULL, 0)) {
-		set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
 		return false;
 	}
 	p->q[p->n].what = what;
@@ -1170,7 +979,7 @@ static bool pipe_send_arrays(struct store *st, struct pipeline *p, const char *s
 	for (int i = 0; i < ncols; i++) {
 		vals[i] = arr_finish(&cols[i]);
 		if (vals[i] == NULL) {
-			set_err(err, errlen, "%s: out of memory", what);
+			pg_set_err(err, errlen, "%s: out of memory", what);
 			return false;
 		}
 	}
@@ -1203,11 +1012,11 @@ static enum store_result commit_readback(struct store *st, const char *group, co
 	size_t matched = 0;
 
 	if (!store_reconnect(st, why, sizeof why)) {
-		set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
+		pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
 		return STORE_ERROR;
 	}
 	if (noffs == 0) {
-		set_err(err, errlen, "connection lost during COMMIT; outcome unknown (no offsets to read back)");
+		pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (no offsets to read back)");
 		return STORE_ERROR;
 	}
 	if (old_start >= 0) {
@@ -1256,13 +1065,13 @@ static enum store_result commit_readback(struct store *st, const char *group, co
 		goto unknown;
 	if (matched == noffs)
 		return STORE_OK;
-	set_err(err, errlen, "connection lost during COMMIT; read back: not committed");
+	pg_set_err(err, errlen, "connection lost during COMMIT; read back: not committed");
 	return STORE_ERROR;
 unknown:
 	PQclear(res);
 	rollback_quietly(st);
 	snprintf(why, sizeof why, "%s", err ? err : "");
-	set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
+	pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
 	return STORE_ERROR;
 }
 
@@ -1284,14 +1093,14 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 
 	memset(&b, 0, sizeof b);
 	if (!conn_usable(st)) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return STORE_ERROR;
 	}
 	/* A previous failure may have left a transaction or a pipeline open. */
 	rollback_quietly(st);
 	if (PQpipelineStatus(st->conn) != PQ_PIPELINE_OFF ||
 	    PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
-		set_err(err, errlen, "the connection is busy: reconnect");
+		pg_set_err(err, errlen, "the connection is busy: reconnect");
 		return STORE_ERROR;
 	}
 
@@ -1302,7 +1111,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	p.cap = noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
 	p.q = calloc(p.cap, sizeof *p.q);
 	if (sorted == NULL || offnum == NULL || p.q == NULL) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
 	/* Same lock order in every instance: no deadlock between two that
@@ -1316,7 +1125,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	 * offsets go first: their row locks fence a rival owner before any
 	 * result row is touched. */
 	if (!PQenterPipelineMode(st->conn)) {
-		set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
 	if (!pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
@@ -1363,7 +1172,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	if (b.ck[0].n > 0) {
 		const char *cvals[4] = {group, arr_finish(&b.ck[0]), arr_finish(&b.ck[1]), arr_finish(&b.ck[2])};
 		if (!cvals[1] || !cvals[2] || !cvals[3]) {
-			set_err(err, errlen, "partition clocks: out of memory");
+			pg_set_err(err, errlen, "partition clocks: out of memory");
 			goto send_failed;
 		}
 		if (!pipe_send(st, &p, sql_clocks, 4, cvals, "writing sla.partition_clocks", -1, err, errlen))
@@ -1386,7 +1195,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		const char *topics = arr_finish(&b.tp);
 		const char *eval_vals[3] = {group, pv, topics};
 		if (topics == NULL) {
-			set_err(err, errlen, "out of memory");
+			pg_set_err(err, errlen, "out of memory");
 			goto send_failed;
 		}
 		if (!pipe_send(st, &p, sql_eng_eval, 3, eval_vals, "evaluating engineers across tickets", -1, err,
@@ -1397,14 +1206,14 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		int k = st->batch_hook(st->conn, st->batch_hook_arg, err, errlen);
 		if (k < 0 || k > STORE_HOOK_MAX) {
 			if (k >= 0)
-				set_err(err, errlen, "internal: the batch hook queued too many statements");
+				pg_set_err(err, errlen, "internal: the batch hook queued too many statements");
 			goto send_failed;
 		}
 		for (int i = 0; i < k; i++)
 			p.q[p.n++] = (struct queued){"writing the batch hook's rows", -1};
 	}
 	if (!PQpipelineSync(st->conn)) {
-		set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));
 		goto send_failed;
 	}
 
@@ -1438,19 +1247,19 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 					if (failed)
 						;
 					else if (o->from < 0)
-						set_err(err, errlen,
+						pg_set_err(err, errlen,
 							"offset of %s/%" PRId32
 							" was created meanwhile: another instance owns the partition",
 							o->topic, o->partition);
 					else
-						set_err(err, errlen,
+						pg_set_err(err, errlen,
 							"offset of %s/%" PRId32 " is no longer %" PRId64
 							": another instance owns the partition",
 							o->topic, o->partition, o->from);
 					conflict = true;
 				}
 			} else if (s != PGRES_PIPELINE_ABORTED && !failed && !conflict) {
-				set_err(err, errlen, "%s: %s", q->what, PQresultErrorMessage(res));
+				pg_set_err(err, errlen, "%s: %s", q->what, PQresultErrorMessage(res));
 				failed = true;
 			} else {
 				failed = true;
@@ -1467,11 +1276,11 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	if (broken || got != p.n) {
 		/* COMMIT was never sent: nothing of this batch is in. */
 		if (!failed)
-			set_err(err, errlen, "connection lost before COMMIT: %s", PQerrorMessage(st->conn));
+			pg_set_err(err, errlen, "connection lost before COMMIT: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
 	if (!PQexitPipelineMode(st->conn)) {
-		set_err(err, errlen, "leaving pipeline mode: %s", PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "leaving pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
 	if (conflict || failed) {
@@ -1488,7 +1297,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		rc = commit_readback(st, group, offs, noffs, token, err, errlen);
 	} else {
 		/* e.g. a deferred foreign key: the server rolled back. */
-		set_err(err, errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		pg_set_err(err, errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
 		rollback_quietly(st);
 	}
 	PQclear(res);
@@ -1542,7 +1351,7 @@ bool store_escalations_pending(struct store *st, const int32_t *partitions, size
 	const char *vals[2] = {arr_finish(&parts), lim};
 	snprintf(lim, sizeof lim, "%zu", limit);
 	if (vals[0] == NULL) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
 	res = exec_params(st,
@@ -1559,7 +1368,7 @@ bool store_escalations_pending(struct store *st, const int32_t *partitions, size
 	if (n) {
 		*rows = calloc(n, sizeof(**rows));
 		if (*rows == NULL) {
-			set_err(err, errlen, "out of memory");
+			pg_set_err(err, errlen, "out of memory");
 			goto done;
 		}
 	}
@@ -1600,7 +1409,7 @@ bool store_escalations_mark(struct store *st, const struct store_escalation *row
 	}
 	const char *vals[4] = {arr_finish(&cols[0]), arr_finish(&cols[1]), arr_finish(&cols[2]), arr_finish(&cols[3])};
 	if (!vals[0] || !vals[1] || !vals[2] || !vals[3]) {
-		set_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
 	res = exec_params(st,

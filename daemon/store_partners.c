@@ -3,187 +3,18 @@
 #include "slad/store_partners.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	n = strlen(err);
-	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-		err[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (err[i] == '\n')
-			err[i] = ' ';
-}
-
-/* ---- PostgreSQL array literals, one per column (as store.c) ---- */
-
-struct col {
-	char *p;
-	size_t len, cap, n;
-	bool oom;
-};
-
-static bool col_reserve(struct col *c, size_t extra)
-{
-	size_t cap;
-	char *p;
-
-	if (c->oom)
-		return false;
-	if (c->len + extra + 1 <= c->cap)
-		return true;
-	cap = c->cap ? c->cap : 256;
-	while (cap < c->len + extra + 1)
-		cap *= 2;
-	p = realloc(c->p, cap);
-	if (p == NULL) {
-		c->oom = true;
-		return false;
-	}
-	c->p = p;
-	c->cap = cap;
-	return true;
-}
-
-static void col_put(struct col *c, const char *s, size_t n)
-{
-	if (!col_reserve(c, n))
-		return;
-	memcpy(c->p + c->len, s, n);
-	c->len += n;
-	c->p[c->len] = '\0';
-}
-
-static void col_sep(struct col *c)
-{
-	col_put(c, c->n++ ? "," : "{", 1);
-}
-
-/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned ch = s[0];
-
-	if (ch < 0x80)
-		return 1;
-	if (ch >= 0xC2 && ch <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (ch >= 0xE0 && ch <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if ((ch == 0xE0 && s[1] < 0xA0) || (ch == 0xED && s[1] >= 0xA0))
-			return 0;
-		return 3;
-	}
-	if (ch >= 0xF0 && ch <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((ch == 0xF0 && s[1] < 0x90) || (ch == 0xF4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* A quoted element; invalid UTF-8 becomes '?' so that no producer's byte
- * can make a batch that never commits. */
-static void col_text(struct col *c, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	col_sep(c);
-	col_put(c, "\"", 1);
-	while (*p != '\0') {
-		size_t n = utf8_len(p);
-
-		if (n == 0) {
-			col_put(c, "?", 1);
-			p++;
-			continue;
-		}
-		if (*p == '"' || *p == '\\')
-			col_put(c, "\\", 1);
-		col_put(c, (const char *)p, n);
-		p += n;
-	}
-	col_put(c, "\"", 1);
-}
-
-static void col_int(struct col *c, int64_t v)
-{
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-
-	col_sep(c);
-	col_put(c, tmp, (size_t)n);
-}
-
-/* Milliseconds since the epoch; NULL for SLA_TIME_NONE. */
-static void col_time(struct col *c, sla_time t)
-{
-	if (t == SLA_TIME_NONE) {
-		col_sep(c);
-		col_put(c, "NULL", 4);
-	} else {
-		col_int(c, t);
-	}
-}
+#include "slad/pgarr.h"
 
 /* Points, rounded half-up to 2 places here, where they are stored. */
-static void col_points(struct col *c, double v)
+static void put_points(struct pgarr *a, double v)
 {
-	char tmp[48];
-	int n = snprintf(tmp, sizeof tmp, "%.2f", score_round2(v));
-
-	col_sep(c);
-	col_put(c, tmp, (size_t)n);
-}
-
-static void col_bytea(struct col *c, const uint8_t *p, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	col_sep(c);
-	if (!col_reserve(c, 2 * len + 6))
-		return;
-	col_put(c, "\"\\\\x", 4); /* "\\x: the array parser leaves \x for bytea */
-	for (size_t i = 0; i < len; i++) {
-		c->p[c->len++] = hex[p[i] >> 4];
-		c->p[c->len++] = hex[p[i] & 15];
-	}
-	c->p[c->len] = '\0';
-	col_put(c, "\"", 1);
-}
-
-static const char *col_finish(struct col *c)
-{
-	if (c->n == 0)
-		col_put(c, "{", 1);
-	col_put(c, "}", 1);
-	return c->oom ? NULL : c->p;
-}
-
-static void cols_free(struct col *c, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(c[i].p);
-		memset(&c[i], 0, sizeof c[i]);
-	}
+	arr_fixed(a, score_round2(v), 2);
 }
 
 /* milliseconds since the epoch (bigint) -> timestamptz, exactly. */
@@ -250,7 +81,7 @@ static const char sql_states[] =
 
 /* Sends one statement over the columns; 1 when sent, 0 when there are no
  * rows, -1 on failure. */
-static int send_cols(PGconn *conn, const char *sql, struct col *cols, int ncols, const char *what, char *err,
+static int send_cols(PGconn *conn, const char *sql, struct pgarr *cols, int ncols, const char *what, char *err,
 		     size_t errlen)
 {
 	const char *vals[SC_NCOLS];
@@ -258,15 +89,15 @@ static int send_cols(PGconn *conn, const char *sql, struct col *cols, int ncols,
 	if (cols[0].n == 0)
 		return 0;
 	for (int i = 0; i < ncols; i++) {
-		vals[i] = col_finish(&cols[i]);
+		vals[i] = arr_finish(&cols[i]);
 		if (vals[i] == NULL) {
-			set_err(err, errlen, "%s: out of memory", what);
+			pg_set_err(err, errlen, "%s: out of memory", what);
 			return -1;
 		}
 	}
 	/* libpq copies the parameters into its output buffer here. */
 	if (!PQsendQueryParams(conn, sql, ncols, NULL, vals, NULL, NULL, 0)) {
-		set_err(err, errlen, "%s: %s", what, PQerrorMessage(conn));
+		pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(conn));
 		return -1;
 	}
 	return 1;
@@ -274,11 +105,11 @@ static int send_cols(PGconn *conn, const char *sql, struct col *cols, int ncols,
 
 int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, char *err, size_t errlen)
 {
-	struct col sc[SC_NCOLS], pe[PE_NCOLS], st[ST_NCOLS];
+	struct pgarr sc[SC_NCOLS], pe[PE_NCOLS], st[ST_NCOLS];
 	int queued = 0, k;
 
 	if (out->oom) {
-		set_err(err, errlen, "partner assessment: out of memory, outputs were lost");
+		pg_set_err(err, errlen, "partner assessment: out of memory, outputs were lost");
 		return -1;
 	}
 	memset(sc, 0, sizeof sc);
@@ -288,28 +119,28 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 	for (size_t i = 0; i < out->nscores; i++) {
 		const struct score_row *r = &out->scores[i];
 
-		col_text(&sc[SC_PARTNER], r->partner_id);
-		col_text(&sc[SC_QUARTER], r->quarter);
-		col_points(&sc[SC_MAJOR], r->score.major_projects);
-		col_points(&sc[SC_SAT], r->score.satisfaction);
-		col_points(&sc[SC_REP], r->score.rep_office);
-		col_points(&sc[SC_ECR], r->score.ecr);
-		col_points(&sc[SC_ONLINE], r->score.training_online);
-		col_points(&sc[SC_OFFLINE], r->score.training_offline);
-		col_points(&sc[SC_KEY], r->score.key_events);
-		col_points(&sc[SC_TOTAL], r->score.total);
-		col_text(&sc[SC_VERDICT], score_verdict_name(r->score.verdict));
-		col_time(&sc[SC_COMPUTED], r->computed_at);
+		arr_text(&sc[SC_PARTNER], r->partner_id);
+		arr_text(&sc[SC_QUARTER], r->quarter);
+		put_points(&sc[SC_MAJOR], r->score.major_projects);
+		put_points(&sc[SC_SAT], r->score.satisfaction);
+		put_points(&sc[SC_REP], r->score.rep_office);
+		put_points(&sc[SC_ECR], r->score.ecr);
+		put_points(&sc[SC_ONLINE], r->score.training_online);
+		put_points(&sc[SC_OFFLINE], r->score.training_offline);
+		put_points(&sc[SC_KEY], r->score.key_events);
+		put_points(&sc[SC_TOTAL], r->score.total);
+		arr_text(&sc[SC_VERDICT], score_verdict_name(r->score.verdict));
+		arr_time(&sc[SC_COMPUTED], r->computed_at);
 	}
 	for (size_t i = 0; i < out->nevents; i++) {
 		const struct partner_event_row *r = &out->events[i];
 
-		col_text(&pe[PE_COL_PARTNER], r->partner_id);
-		col_text(&pe[PE_COL_CODE], partner_event_code_name(r->code));
-		col_text(&pe[PE_COL_SUBJECT], r->subject_id);
-		col_time(&pe[PE_COL_AT], r->at);
-		col_time(&pe[PE_COL_RETRACTED], r->retracted_at);
-		col_text(&pe[PE_COL_DETAILS], r->details);
+		arr_text(&pe[PE_COL_PARTNER], r->partner_id);
+		arr_text(&pe[PE_COL_CODE], partner_event_code_name(r->code));
+		arr_text(&pe[PE_COL_SUBJECT], r->subject_id);
+		arr_time(&pe[PE_COL_AT], r->at);
+		arr_time(&pe[PE_COL_RETRACTED], r->retracted_at);
+		arr_text(&pe[PE_COL_DETAILS], r->details);
 	}
 	for (size_t i = 0; i < out->ndirty; i++) {
 		const struct partner *p = out->dirty[i];
@@ -317,13 +148,13 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 		size_t len = 0;
 
 		if (!partner_encode(p, &state, &len)) {
-			set_err(err, errlen, "partner %s: cannot encode its state", p->partner_id);
+			pg_set_err(err, errlen, "partner %s: cannot encode its state", p->partner_id);
 			queued = -1;
 			goto done;
 		}
-		col_text(&st[ST_COL_PARTNER], p->partner_id);
-		col_int(&st[ST_COL_PARTITION], p->partition);
-		col_bytea(&st[ST_COL_STATE], state, len);
+		arr_text(&st[ST_COL_PARTNER], p->partner_id);
+		arr_int(&st[ST_COL_PARTITION], p->partition);
+		arr_bytea(&st[ST_COL_STATE], state, len);
 		free(state);
 	}
 
@@ -338,7 +169,7 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 		for (int i = 0; i < SC_NCOLS; i++)
 			vals[i] = sc[i].p;
 		if (!PQsendQueryParams(conn, sql_history, SC_NCOLS, NULL, vals, NULL, NULL, 0)) {
-			set_err(err, errlen, "writing sla.partner_score_history: %s", PQerrorMessage(conn));
+			pg_set_err(err, errlen, "writing sla.partner_score_history: %s", PQerrorMessage(conn));
 			goto fail;
 		}
 		queued++;
@@ -353,9 +184,9 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 fail:
 	queued = -1;
 done:
-	cols_free(sc, SC_NCOLS);
-	cols_free(pe, PE_NCOLS);
-	cols_free(st, ST_NCOLS);
+	arrs_free(sc, SC_NCOLS);
+	arrs_free(pe, PE_NCOLS);
+	arrs_free(st, ST_NCOLS);
 	return queued;
 }
 
@@ -368,7 +199,7 @@ static bool restore_row(struct partners *ps, const PGresult *res, int row, char 
 {
 	if (partners_restore(ps, (const uint8_t *)PQgetvalue(res, row, 1), (size_t)PQgetlength(res, row, 1)))
 		return true;
-	set_err(err, errlen, "partner %.64s: its stored state cannot be restored", PQgetvalue(res, row, 0));
+	pg_set_err(err, errlen, "partner %.64s: its stored state cannot be restored", PQgetvalue(res, row, 0));
 	return false;
 }
 
@@ -385,14 +216,14 @@ bool store_partners_load(struct store *st, int32_t partition, struct partners *p
 	if (count != NULL)
 		*count = 0;
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		set_err(err, errlen, "not connected to PostgreSQL");
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
 	}
 	snprintf(part, sizeof part, "%" PRId32, partition);
 	/* Binary results: bytea arrives as raw bytes. */
 	if (!PQsendQueryParams(conn, "SELECT partner_id, state FROM sla.partner_state WHERE partition = $1", 1, NULL,
 			       vals, NULL, NULL, 1)) {
-		set_err(err, errlen, "reading sla.partner_state: %s", PQerrorMessage(conn));
+		pg_set_err(err, errlen, "reading sla.partner_state: %s", PQerrorMessage(conn));
 		return false;
 	}
 	(void)PQsetSingleRowMode(conn);
@@ -407,7 +238,7 @@ bool store_partners_load(struct store *st, int32_t partition, struct partners *p
 					failed = true;
 			}
 		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !failed) {
-			set_err(err, errlen, "reading sla.partner_state: %s", PQresultErrorMessage(res));
+			pg_set_err(err, errlen, "reading sla.partner_state: %s", PQresultErrorMessage(res));
 			failed = true;
 		}
 		PQclear(res);

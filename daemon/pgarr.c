@@ -1,0 +1,192 @@
+/* pgarr.c - PostgreSQL array literals for unnest() batch statements, and the
+ * one-line error text of the store modules. */
+#include "slad/pgarr.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pg_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	n = strlen(err);
+	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+		err[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (err[i] == '\n')
+			err[i] = ' ';
+}
+
+/* Room for extra more bytes and the NUL; false once out of memory. */
+static bool buf_reserve(struct pgarr *a, size_t extra)
+{
+	size_t cap;
+	char *p;
+
+	if (a->oom)
+		return false;
+	if (a->len + extra + 1 <= a->cap)
+		return true;
+	cap = a->cap ? a->cap : 256;
+	while (cap < a->len + extra + 1)
+		cap *= 2;
+	p = realloc(a->p, cap);
+	if (p == NULL) {
+		a->oom = true;
+		return false;
+	}
+	a->p = p;
+	a->cap = cap;
+	return true;
+}
+
+static void buf_put(struct pgarr *a, const char *s, size_t n)
+{
+	if (!buf_reserve(a, n))
+		return;
+	memcpy(a->p + a->len, s, n);
+	a->len += n;
+	a->p[a->len] = '\0';
+}
+
+static void buf_putc(struct pgarr *a, char c)
+{
+	buf_put(a, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
+			return 0; /* overlong, surrogate */
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+			return 0;
+		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+			return 0; /* overlong, beyond U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+static void arr_sep(struct pgarr *a)
+{
+	buf_putc(a, a->n++ ? ',' : '{');
+}
+
+void arr_null(struct pgarr *a)
+{
+	arr_sep(a);
+	buf_put(a, "NULL", 4);
+}
+
+void arr_text(struct pgarr *a, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		arr_null(a);
+		return;
+	}
+	arr_sep(a);
+	buf_putc(a, '"');
+	while (*p != '\0') {
+		size_t n = utf8_len(p);
+
+		if (n == 0) {
+			buf_putc(a, '?');
+			p++;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			buf_putc(a, '\\');
+		buf_put(a, (const char *)p, n);
+		p += n;
+	}
+	buf_putc(a, '"');
+}
+
+void arr_int(struct pgarr *a, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+
+	arr_sep(a);
+	buf_put(a, tmp, (size_t)n);
+}
+
+void arr_time(struct pgarr *a, sla_time t)
+{
+	if (t == SLA_TIME_NONE)
+		arr_null(a);
+	else
+		arr_int(a, t);
+}
+
+void arr_fixed(struct pgarr *a, double v, int places)
+{
+	/* Printed straight into the buffer: %f of a large value is long. */
+	int n = snprintf(NULL, 0, "%.*f", places, v);
+
+	arr_sep(a);
+	if (n < 0 || !buf_reserve(a, (size_t)n))
+		return;
+	snprintf(a->p + a->len, (size_t)n + 1, "%.*f", places, v);
+	a->len += (size_t)n;
+}
+
+void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (p == NULL && len > 0) {
+		arr_null(a);
+		return;
+	}
+	arr_sep(a);
+	if (!buf_reserve(a, 2 * len + 6))
+		return;
+	buf_put(a, "\"\\\\x", 4); /* "\\x: the array parser leaves \x for bytea */
+	for (size_t i = 0; i < len; i++) {
+		a->p[a->len++] = hex[p[i] >> 4];
+		a->p[a->len++] = hex[p[i] & 15];
+	}
+	a->p[a->len] = '\0';
+	buf_putc(a, '"');
+}
+
+const char *arr_finish(struct pgarr *a)
+{
+	if (a->n == 0)
+		buf_putc(a, '{');
+	buf_putc(a, '}');
+	return a->oom ? NULL : a->p;
+}
+
+void arrs_free(struct pgarr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].p);
+		memset(&a[i], 0, sizeof a[i]);
+	}
+}

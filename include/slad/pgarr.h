@@ -1,0 +1,53 @@
+/* pgarr.h - PostgreSQL array literals ("{...}") built one element at a time,
+ * so that one statement over unnest($1::text[], $2::bigint[], ...) writes
+ * every row of a kind, whatever the batch size (store.c, store_partners.c);
+ * and the one-line error text those modules report.
+ *
+ * A struct pgarr is one column. It starts zeroed (memset or = {0}) and owns
+ * its buffer until arrs_free. Appending never fails on the spot: running out
+ * of memory sticks, and arr_finish then returns NULL. Elements go in the
+ * text array format, quoted where needed; text is passed as a parameter
+ * (never spliced into SQL), so only the array syntax is escaped here. */
+#ifndef SLAD_PGARR_H
+#define SLAD_PGARR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slad/timeutil.h"
+
+struct pgarr {
+	char *p; /* the literal so far, NUL-terminated; NULL while empty */
+	size_t len, cap;
+	size_t n; /* elements appended: 0 means no rows */
+	bool oom;
+};
+
+/* A NULL element. */
+void arr_null(struct pgarr *a);
+/* A quoted text element; NULL s is a NULL element. Invalid UTF-8 becomes
+ * '?': a byte PostgreSQL would reject must not turn the whole batch into one
+ * that can never commit. */
+void arr_text(struct pgarr *a, const char *s);
+/* An integer element, in decimal. */
+void arr_int(struct pgarr *a, int64_t v);
+/* sla_time as milliseconds since the epoch; NULL for SLA_TIME_NONE. */
+void arr_time(struct pgarr *a, sla_time t);
+/* A number with `places` digits after the point ("%.*f"); the caller rounds
+ * first if the rounding must be other than printf's. */
+void arr_fixed(struct pgarr *a, double v, int places);
+/* A bytea element in hex ("\\x0a1b"); NULL p with len > 0 is a NULL element. */
+void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len);
+
+/* Closes the literal and returns it, or NULL when out of memory. Call once:
+ * the text stays valid, owned by a, until arrs_free. */
+const char *arr_finish(struct pgarr *a);
+/* Frees the n columns at a and leaves them zeroed (reusable). */
+void arrs_free(struct pgarr *a, size_t n);
+
+/* printf into err (when err != NULL and errlen > 0), as one line: libpq
+ * messages end in a newline and may span several; ours are one line. */
+void pg_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
