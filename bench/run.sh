@@ -331,7 +331,7 @@ recovery_run() {
 	local n=$1 parts=$2 produced t0 t1 t2 addr heap events states dead rss0 rss1 nl0 pending
 	local scratch_ms scratch_join_ms ready_ms restored_ms restart_ms restart_join_ms restore_ms process_ms
 	local restored_tickets restored_timers ready_line ready_tickets ready_timers ready_ts restored_ts
-	local notify_pid scratch_pid restart_pid r_end r_slad v1 v2 v3 v4 note=""
+	local notify_pid scratch_pid restart_pid r_end r_slad v1 v2 v3 v4 note="" state_bytes copy_ms
 	log "recovery: $n open tickets, $parts partitions"
 	env_start "$parts"
 	newdb bench
@@ -392,11 +392,17 @@ recovery_run() {
 		return 1
 	fi
 	rss1=$(ps -o rss= -p "$restart_pid" | tr -d ' ')
-	# Every ticket back, and at least one timer for each open milestone.
-	if [ "$restored_tickets" != "$n" ] || [ "$restored_timers" -lt "$pending" ]; then
+	# Every ticket back, and three timers for each open milestone: its 80 % WARNING, its due time (TIER2)
+	# and TIER3. (Before the kill the heap also holds stale entries: it deletes lazily.)
+	if [ "$restored_tickets" != "$n" ] || [ "$restored_timers" != $((3 * pending)) ]; then
 		echo "recovery: $restored_tickets of $n tickets restored, $restored_timers timers for $pending open milestones" >&2
 		return 1
 	fi
+	# What restoring must at least read: every state, with COPY to /dev/null.
+	state_bytes=$(q "SELECT round(avg(length(state))) FROM sla.ticket_state")
+	t0=$(now_ms)
+	q "\\copy (SELECT ticket_id, state FROM sla.ticket_state) TO '/dev/null' (FORMAT binary)" >/dev/null
+	copy_ms=$(($(now_ms) - t0))
 	ready_ts=$(tail -n +"$((nl0 + 1))" "$WORK/notify.txt" | awk '$2 == "READY=1" && !t { t = $1 } END { print t }')
 	# slad's own "ready:" line says what was restored when it sent READY=1.
 	ready_line=$(grep -m 1 -E 'info: ready: [0-9]+ open tickets restored, [0-9]+ timers armed' "$WORK/restart.log" || true)
@@ -429,17 +435,18 @@ recovery_run() {
 	if [ "$smoke" = 1 ]; then # the group join is the broker's: reported, not held to the target
 		v1=${v1/FAIL/not checked} v2=${v2/FAIL/not checked}
 	fi
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$n" "$produced" "$parts" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$n" "$produced" "$parts" \
 		"$(secs "$scratch_ms")" "$(secs "$scratch_join_ms")" "$(secs "$process_ms")" \
-		"$(secs "$restart_ms")" "$(secs "$restart_join_ms")" "$(secs "$restore_ms")" \
-		"$restored_timers" "$heap" "$((rss0 / 1024))" "$((rss1 / 1024))" >>"$WORK/recovery.figures"
+		"$(secs "$restart_ms")" "$(secs "$restart_join_ms")" "$(secs "$restore_ms")" "$(secs "$copy_ms")" \
+		"$restored_timers" "$heap" "$state_bytes" "$((rss0 / 1024))" "$((rss1 / 1024))" >>"$WORK/recovery.figures"
 	printf '| %s | %s s | %s | %s | %s | %s s | %s | %s | %s |\n' "$n" \
 		"$(secs "$restart_ms")" "$v1" "$r_end" "$v2" "$(secs "$restore_ms")" "$v3" "$r_slad" "$v4" >>"$WORK/recovery.targets"
 	[ -z "$note" ] || echo "- $n tickets: $note." >>"$WORK/recovery.notes"
 }
 
 bench_recovery() {
-	local sizes n parts
+	local sizes n parts smoke_note=""
+	[ "$smoke" = 0 ] || smoke_note=" A smoke run holds only slad's own part to them."
 	need kcat curl
 	build_release
 	sizes=${RECOVERY_SIZES:-100000 1000000}
@@ -462,13 +469,20 @@ bench_recovery() {
 		"group join, dated by the first line slad logs in its rebalance callback; what follows is slad's own" \
 		"work: *processing* the events, or *restoring* tickets and timers from PostgreSQL. Every run checks that" \
 		"the events slad counted equal those produced (the mock cluster dropped none), that every ticket state" \
-		"was written, and that after the restart the log and \`/metrics\` show every ticket restored and at least" \
-		"one timer per open milestone." "" \
-		"| open tickets | events | partitions | from scratch (s) | of which group join | processing | restart → READY=1 (s) | of which group join | restore | timers armed after restart | heap entries before the kill | RSS MiB before / after |" \
-		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		"was written, and that after the restart the log and \`/metrics\` show every ticket restored and three" \
+		"timers armed per open milestone (WARNING, due, TIER3). *COPY* is the floor of a restore: reading every" \
+		"\`sla.ticket_state\` row with \`\\copy ... TO /dev/null\`. *Heap entries* is \`slad_armed_timers\` before the" \
+		"kill: the timer heap deletes lazily, so it also counts the stale entries of milestones already met." "" \
+		"| open tickets | events | partitions | from scratch (s) | of which group join | processing | restart → READY=1 (s) | of which group join | restore | COPY (s) | timers armed after restart | heap entries before the kill | state bytes / ticket | RSS MiB before / after |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	cat "$WORK/recovery.figures" >>"$REPORT"
 	report "" "Targets: ≤ $(secs "$recovery_target_ms") s (set at 1 M tickets), and ≤ $recovery_target_ratio × from scratch;" \
-		"end to end as the service manager sees it, and slad's own part (restore vs processing)." "" \
+		"end to end as the service manager sees it, and slad's own part (restore vs processing).$smoke_note" \
+		"After a SIGKILL the dead member stays in the consumer group until its session times out" \
+		"(\`session.timeout.ms\` 6 s here, as in the tests): librdkafka's mock cluster then takes about" \
+		"2 × session.timeout.ms − 1 s to hand the partitions out again, a real broker about session.timeout.ms" \
+		"(at least 6 s with a broker's default \`group.min.session.timeout.ms\`). So the end-to-end" \
+		"time is that wait plus the restore, whatever the number of tickets." "" \
 		"| open tickets | restart → READY=1 | ≤ $(secs "$recovery_target_ms") s | ratio to from scratch | ≤ $recovery_target_ratio | restore | ≤ $(secs "$recovery_target_ms") s | ratio restore / processing | ≤ $recovery_target_ratio |" \
 		"|---:|---:|---|---:|---|---:|---|---:|---|"
 	cat "$WORK/recovery.targets" >>"$REPORT"
@@ -491,6 +505,8 @@ bench_recovery() {
 # ARRIVAL_LATE PROVISIONAL row first shows; latency = seen − due. Target: p99 ≤ 1 s.
 latency_target_ms=1000
 latency_poll_ms=25
+latency_limit_ms=$latency_target_ms
+[ "$smoke" = 1 ] && latency_limit_ms=$((2 * latency_target_ms)) # loosely: a busy CI machine must not fail it
 
 healthz_caught_up() { curl -s --max-time 5 "http://$1/healthz" | grep -q '"consuming":true,"lag":0,'; }
 poller_done() { ! kill -0 "$1" 2>/dev/null; }
@@ -548,7 +564,7 @@ latency_run() {
 	log "latency: $mode: seen − due p50/p90/p99/max $lat ms; written_at − due $written ms; seen − written_at $commit ms"
 	# shellcheck disable=SC2086 # the four percentiles as $1..$4
 	set -- $lat
-	v=$(verdict "$3" "<=" "$latency_target_ms")
+	v=$(verdict "$3" "<=" "$latency_limit_ms")
 	echo "| $mode | $n | $(secs "$window") s | $latency_poll_ms ms | $1 ms | $2 ms | $3 ms | $4 ms | $v |" >>"$WORK/latency.figures"
 	# shellcheck disable=SC2086
 	set -- $written
@@ -589,13 +605,17 @@ bench_latency() {
 		"\`bench/violation_poller.c\` reads new \`sla.violations\` rows every $latency_poll_ms ms and stamps each" \
 		"\`ARRIVAL_LATE\` \`PROVISIONAL\` row when the poll that first returned it came back: latency = seen −" \
 		"\`due_at\`. The poll interval adds 0 to $latency_poll_ms ms (about $((latency_poll_ms / 2)) ms on average) of that." "" \
-		"| run | deadlines | window | poll | latency p50 | p90 | p99 | max | p99 ≤ $latency_target_ms ms |" \
+		"| run | deadlines | window | poll | latency p50 | p90 | p99 | max | p99 ≤ $latency_limit_ms ms |" \
 		"|---|---:|---:|---:|---:|---:|---:|---:|---|"
 	cat "$WORK/latency.figures" >>"$REPORT"
 	report "" "Where the time goes (\`written_at\` is the start of the transaction that wrote the row):" "" \
 		"| run | part | p50 | p90 | p99 | max |" "|---|---|---:|---:|---:|---:|"
 	cat "$WORK/latency.parts" >>"$REPORT"
-	report ""
+	report "" "The target is p99 ≤ $latency_target_ms ms$([ "$smoke" = 1 ] && echo " (a smoke run allows twice that)")." \
+		"In the *live* run a partition that has just received messages counts as lagging until librdkafka" \
+		"reports its end (PARTITION_EOF), which comes with the next fetch response, up to \`fetch.wait.max.ms\`" \
+		"(500 ms by default) later; until then its processing clock is event time and a deadline that passes" \
+		"waits for it. That is the live run's tail; \`SLAD_KAFKA__FETCH_WAIT_MAX_MS\` moves it." ""
 }
 
 # write_report: BENCHMARKS.md after a full run of every section, else BENCHMARKS.local.md.
