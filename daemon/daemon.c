@@ -508,7 +508,13 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 		return;
 	}
 	tp->fetched = m->offset + 1;
-	tp->eof = false;
+	/* At the high watermark of the fetch that brought it (cached, never blocks): the
+	 * partition's end, as the end-of-partition event that follows will say, up to
+	 * fetch.wait.max.ms later. Knowing it now lets a caught-up partition's clock
+	 * (and its deadlines) follow the wall clock without that delay. */
+	int64_t lo = -1, hi = -1;
+	tp->eof = rd_kafka_get_watermark_offsets(d->rk, tname, m->partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		  hi >= 0 && tp->fetched >= hi;
 	d->consumed++;
 	struct pending pe = {m, NULL, SV_APPLIED, ""};
 	classify(topic, &pe);

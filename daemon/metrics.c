@@ -247,7 +247,9 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, str
 
 	head(out, "slad_open_tickets", "gauge", "Tickets held by the cores of the assigned partitions.");
 	evbuffer_add_printf(out, "slad_open_tickets %zu\n", g->open_tickets);
-	head(out, "slad_armed_timers", "gauge", "Deadline timers armed in the cores of the assigned partitions.");
+	head(out, "slad_armed_timers", "gauge",
+	     "Timer entries in the cores of the assigned partitions (deadlines, escalations, confirmations; "
+	     "entries of milestones met meanwhile until the heap is compacted).");
 	evbuffer_add_printf(out, "slad_armed_timers %zu\n", g->armed_timers);
 	head(out, "slad_consumer_lag_messages", "gauge",
 	     "Messages between the applied offset and the partition's high watermark.");

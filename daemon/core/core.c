@@ -31,6 +31,7 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 		return NULL;
 	}
 	core->now = SLA_TIME_NONE;
+	core->compact_at = 4096;
 	return core;
 }
 
@@ -121,8 +122,44 @@ static bool entry_before(const struct timer_entry *a, const struct timer_entry *
 	return a->at < b->at;
 }
 
+static void sift_down(struct sla_core *core, size_t i, struct timer_entry e)
+{
+	size_t n = core->nheap;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && entry_before(&core->heap[c + 1], &core->heap[c]))
+			c++;
+		if (!entry_before(&core->heap[c], &e))
+			break;
+		core->heap[i] = core->heap[c];
+		i = c;
+	}
+	core->heap[i] = e;
+}
+
+/* Entries go stale when a milestone is met or its deadline moves (lazy
+ * deletion); left alone they would stay until their instant, weeks for some
+ * milestones. When the heap has doubled since the last compaction, the stale
+ * ones are dropped and the heap rebuilt: amortised O(1) per push, and at most
+ * about half the entries stale. */
+static void heap_compact(struct sla_core *core)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < core->nheap; i++)
+		if (rules_timer_live(core, &core->heap[i]))
+			core->heap[k++] = core->heap[i];
+	core->nheap = k;
+	for (size_t i = k / 2; i-- > 0;)
+		sift_down(core, i, core->heap[i]);
+	core->compact_at = 2 * k + 4096;
+}
+
 bool core_timer_push(struct sla_core *core, sla_time at, struct sla_ticket *t, enum timer_kind kind, int idx)
 {
+	if (core->nheap >= core->compact_at)
+		heap_compact(core);
 	if (core->nheap == core->capheap) {
 		size_t n = core->capheap ? core->capheap * 2 : 256;
 		struct timer_entry *h = realloc(core->heap, n * sizeof(*h));
@@ -148,20 +185,8 @@ static struct timer_entry timer_pop(struct sla_core *core)
 {
 	struct timer_entry top = core->heap[0];
 	struct timer_entry last = core->heap[--core->nheap];
-	size_t i = 0, n = core->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && entry_before(&core->heap[c + 1], &core->heap[c]))
-			c++;
-		if (!entry_before(&core->heap[c], &last))
-			break;
-		core->heap[i] = core->heap[c];
-		i = c;
-	}
-	if (n)
-		core->heap[i] = last;
+	if (core->nheap)
+		sift_down(core, 0, last);
 	return top;
 }
 

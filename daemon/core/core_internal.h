@@ -31,6 +31,7 @@ struct sla_core {
 	size_t nslots, ntickets;
 	struct timer_entry *heap;
 	size_t nheap, capheap;
+	size_t compact_at; /* nheap that triggers dropping stale entries (core.c, heap_compact) */
 	sla_time now;
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 };
@@ -78,6 +79,9 @@ const struct calendar *core_calendar(struct sla_core *core, const char *id);
 enum sla_verdict rules_apply(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
 			     struct sla_out *out, char *detail, size_t detail_len);
 void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out);
+/* Whether a timer entry would still do something when it fires (false: stale,
+ * its milestone met or moved; dropped when the heap is compacted). */
+bool rules_timer_live(const struct sla_core *core, const struct timer_entry *e);
 /* Re-arms the timers of a restored ticket. */
 bool rules_rearm(struct sla_core *core, struct sla_ticket *t) __attribute__((warn_unused_result));
 

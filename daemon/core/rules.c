@@ -1271,6 +1271,32 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 	}
 }
 
+bool rules_timer_live(const struct sla_core *core, const struct timer_entry *e)
+{
+	const struct sla_ticket *t = e->t;
+	switch (e->kind) {
+	case TK_DEADLINE:
+		return e->idx < t->nms && ms_open(&t->ms[e->idx]) && !t->ms[e->idx].fired && t->ms[e->idx].due_at == e->at;
+	case TK_WARNING:
+	case TK_TIER3: {
+		if (e->idx >= t->nms)
+			return false;
+		const struct sla_milestone *m = &t->ms[e->idx];
+		if (!ms_open(m) || m->due_at <= m->started_at)
+			return false;
+		if (e->kind == TK_WARNING)
+			return e->at == warning_at(core, m) && !(m->escalated & (1u << ESC_WARNING));
+		return e->at == tier3_at(m) && !(m->escalated & (1u << ESC_TIER3));
+	}
+	case TK_CONFIRM:
+		return e->idx < t->nvs && t->vs[e->idx].status == VS_PROVISIONAL && t->vs[e->idx].confirm_at == e->at;
+	case TK_ARCHIVE:
+		return !t->archived && e->at == t->archive_at;
+	default:
+		return true; /* held events, attendance: kept */
+	}
+}
+
 bool rules_rearm(struct sla_core *core, struct sla_ticket *t)
 {
 	for (int i = 0; i < t->nms; i++) {

@@ -430,6 +430,56 @@ START_TEST(many_tickets)
 }
 END_TEST
 
+/* Stale timer entries (milestones met before their deadline) are dropped
+ * when the heap has doubled, and no live one with them. 3000 HOURLY tickets
+ * dispatched at 10:00 (DISPATCH due 10:10: deadline, WARNING, TIER3 - 9000
+ * entries), half of them assigned at 10:05 (4500 entries stale), then 3000
+ * more dispatched at 10:06 (9000 more): past the threshold the stale ones go,
+ * 13500 entries instead of 18000. At 10:11 exactly the 1500 unassigned of the
+ * first wave have DISPATCH_LATE. */
+static void dispatch_wave(int from, int n, const char *at)
+{
+	char id[32], eid[32];
+	struct evb b;
+	for (int i = from; i < from + n; i++) {
+		snprintf(id, sizeof(id), "T%d", i);
+		snprintf(eid, sizeof(eid), "c%d", i);
+		evb_created(&b, eid, id, at, SLAD__V1__TICKET_TYPE__MAINTENANCE, SLAD__V1__SLA_CLASS__HOURLY);
+		ck_assert_int_eq(core_apply(core, &b.ev, NULL, b.ev.occurred_at, &out), SV_APPLIED);
+		snprintf(eid, sizeof(eid), "d%d", i);
+		evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, eid, id, at);
+		ck_assert_int_eq(core_apply(core, &b.ev, NULL, b.ev.occurred_at, &out), SV_APPLIED);
+		core_out_clear(&out);
+	}
+}
+
+START_TEST(stale_timers_are_dropped)
+{
+	char id[32], eid[32];
+	struct evb b;
+	dispatch_wave(0, 3000, "2025-03-14T10:00:00+08:00");
+	ck_assert_uint_eq(core_timer_count(core), 9000);
+	for (int i = 0; i < 3000; i += 2) {
+		snprintf(id, sizeof(id), "T%d", i);
+		snprintf(eid, sizeof(eid), "a%d", i);
+		evb_assigned(&b, eid, id, "2025-03-14T10:05:00+08:00", "E7");
+		ck_assert_int_eq(core_apply(core, &b.ev, NULL, b.ev.occurred_at, &out), SV_APPLIED);
+		core_out_clear(&out);
+	}
+	dispatch_wave(3000, 3000, "2025-03-14T10:06:00+08:00");
+	ck_assert_uint_eq(core_timer_count(core), 13500);
+	core_advance(core, T("2025-03-14T10:11:00+08:00"), &out);
+	int late = 0;
+	for (int i = 0; i < 6000; i++) {
+		snprintf(id, sizeof(id), "T%d", i);
+		const struct sla_violation *v = violation(core_find(core, id), "DISPATCH_LATE", 1);
+		ck_assert_msg((v != NULL) == (i < 3000 && i % 2 == 1), "%s: DISPATCH_LATE %s", id, v ? "raised" : "missing");
+		late += v != NULL;
+	}
+	ck_assert_int_eq(late, 1500);
+}
+END_TEST
+
 /* The timer heap under load: 400 HOURLY tickets dispatched at pseudo-random
  * minutes of one day (fixed seed), the clock advanced in uneven steps. After
  * every step exactly the tickets whose due time is <= now have a violation,
@@ -549,6 +599,7 @@ Suite *core_suite(void)
 	tcase_add_test(tc, unknown_calendar_is_bad_value);
 	tcase_add_test(tc, no_calendars_fall_back_to_cn);
 	tcase_add_test(tc, many_tickets);
+	tcase_add_test(tc, stale_timers_are_dropped);
 	tcase_add_test(tc, timers_fire_exactly_when_due);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, violation_codes);
