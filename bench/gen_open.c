@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "slad/timeutil.h"
 
 #define LOCAL_OFFSET_MIN 480 /* the CN calendar's +08:00 */
@@ -47,17 +48,6 @@ static const struct ticket_kind kinds[] = {
 	{"\"ticket_type\":\"INSPECTION\"", true, 7},
 	{"\"ticket_type\":\"RECTIFICATION\",\"sla_class\":\"NON_HOURLY\"", true, 5},
 };
-
-static bool parse_i64(const char *s, int64_t min, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min)
-		return false;
-	*out = v;
-	return true;
-}
 
 /* A well-spread, deterministic choice in [0, n) for ticket i. */
 static unsigned pick(uint64_t i, unsigned salt, unsigned n)

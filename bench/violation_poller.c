@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #define POLL_SQL                                                                                                       \
 	"SELECT violation_id, rule_code, status, ticket_id, (extract(epoch FROM due_at) * 1000)::bigint,"             \
 	" (extract(epoch FROM written_at) * 1000)::bigint"                                                              \
@@ -47,17 +49,6 @@ static void sleep_until_ms(int64_t at)
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 	}
-}
-
-static bool parse_i64(const char *s, int64_t min, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* One poll: prints the new matching rows, moves *last_id past every row returned. */

@@ -124,6 +124,21 @@ poll_sql() {
 	fail "timed out waiting for [$sql] = [$want], last [$got]"
 }
 
+# Every offset committed, over all groups of the database (compare with the number published).
+committed_sql="SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets"
+
+# run_reference NAME DB N [ENV=VALUE...]: a slad (consumer group NAME) consumes
+# the N events already published into database DB, settles, and stops.
+run_reference() {
+	local name=$1 db=$2 n=$3
+	shift 3
+	slad_start "$name" SLAD_KAFKA_GROUP="$name" SLAD_POSTGRES_CONNINFO="$db" SLAD_HTTP_LISTEN=127.0.0.1:0 "$@"
+	DB=$db poll_sql "$committed_sql" "$n" 120
+	DB=$db poll_sql "$settled_sql" 0 60
+	kill -TERM "$SLAD_PID"
+	wait "$SLAD_PID" || fail "slad $name exited non-zero"
+}
+
 # The number of messages produced to the three topics equals the offsets slad committed.
 committed_total() { q "SELECT coalesce(sum(next_offset),0) FROM sla.consumer_offsets WHERE consumer_group='${1:-slad}'"; }
 
@@ -138,6 +153,10 @@ SELECT 'H', v.ticket_id, v.rule_code, v.occurrence, h.status, coalesce(h.cause_e
   FROM sla.violation_history h JOIN sla.violations v USING (violation_id) ORDER BY 2, 3, 4, 5;
 SQL
 }
+
+# ok WHAT: one check of a multi-check test passed ($passed counts them).
+passed=0
+ok() { log "ok: $*"; passed=$((passed + 1)); }
 
 # assert_eq WHAT GOT WANT
 assert_eq() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; log "ok: $1 = $3"; }

@@ -24,7 +24,6 @@ head -n "$NA" "$WORK/stream.jsonl" >"$WORK/a.jsonl"
 tail -n +"$((NA + 1))" "$WORK/stream.jsonl" | grep '"type":"CLOCK_IN"' >"$WORK/b_clockins.jsonl"
 tail -n +"$((NA + 1))" "$WORK/stream.jsonl" | grep -v '"type":"CLOCK_IN"' >"$WORK/b_workorders.jsonl"
 NBC=$(grep -c . "$WORK/b_clockins.jsonl")
-committed="SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets"
 pub_run() {
 	"$BIN/slactl" publish --topic-workorders run.workorders --topic-clockins run.clockins \
 		--topic-assessments run.assessments "$1" 2>>"$WORK/publish.log"
@@ -32,23 +31,19 @@ pub_run() {
 
 # The reference: everything published first, consumed in order.
 "$BIN/slactl" publish "$WORK/stream.jsonl" 2>>"$WORK/publish.log"
-slad_start ref SLAD_KAFKA_GROUP=ref SLAD_POSTGRES_CONNINFO="$REF" SLAD_HTTP_LISTEN=127.0.0.1:0
-DB=$REF poll_sql "$committed" "$N" 120
-DB=$REF poll_sql "$settled_sql" 0 60
-kill -TERM "$SLAD_PID"
-wait "$SLAD_PID" || fail "reference slad exited non-zero"
+run_reference ref "$REF" "$N"
 
 slad_start run SLAD_KAFKA_GROUP=run SLAD_POSTGRES_CONNINFO="$RUN" SLAD_HTTP_LISTEN=127.0.0.1:0 \
 	SLAD_KAFKA_TOPICS_WORKORDERS=run.workorders SLAD_KAFKA_TOPICS_CLOCKINS=run.clockins \
 	SLAD_KAFKA_TOPICS_ASSESSMENTS=run.assessments
 pub_run "$WORK/a.jsonl"
-DB=$RUN poll_sql "$committed" "$NA" 120
+DB=$RUN poll_sql "$committed_sql" "$NA" 120
 log "first $NA events consumed"
 pub_run "$WORK/b_clockins.jsonl"
-DB=$RUN poll_sql "$committed" "$((NA + NBC))" 120
+DB=$RUN poll_sql "$committed_sql" "$((NA + NBC))" 120
 log "then $NBC clock-ins"
 pub_run "$WORK/b_workorders.jsonl"
-DB=$RUN poll_sql "$committed" "$N" 120
+DB=$RUN poll_sql "$committed_sql" "$N" 120
 log "then $((N - NA - NBC)) work orders"
 DB=$RUN poll_sql "$settled_sql" 0 60
 kill -TERM "$SLAD_PID"

@@ -14,8 +14,6 @@ kafka_start 2
 "$BIN/slad" migrate >/dev/null
 notify_listen
 export SLAD_LATENESS_ALLOWED=5s SLAD_HTTP_LISTEN=127.0.0.1:0
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S+00:00; }
 readies() { grep -c '^READY=1$' "$WORK/notify.txt" || true; }
 # wait_ready N: until READY=1 has been sent N times in all.

@@ -6,8 +6,6 @@
 pg_start
 kafka_start 2
 "$BIN/slad" migrate >/dev/null
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 
 "$BIN/slactl" gen --seed 21 --tickets 150 --day 2025-03-14 --out "$WORK/a.jsonl" 2>/dev/null
 "$BIN/slactl" gen --seed 22 --tickets 150 --day 2025-03-17 --out "$WORK/b.jsonl" 2>/dev/null

@@ -18,35 +18,29 @@ RUN=$(newdb run)
 "$BIN/slactl" gen --seed 29 --tickets 800 --out "$WORK/stream.jsonl" 2>/dev/null
 N=$(grep -c . "$WORK/stream.jsonl")
 "$BIN/slactl" publish "$WORK/stream.jsonl" 2>>"$WORK/publish.log"
-committed="SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets"
-
-slad_start ref SLAD_KAFKA_GROUP=ref SLAD_POSTGRES_CONNINFO="$REF" SLAD_HTTP_LISTEN=127.0.0.1:0
-DB=$REF poll_sql "$committed" "$N" 120
-DB=$REF poll_sql "$settled_sql" 0 60
-kill -TERM "$SLAD_PID"
-wait "$SLAD_PID" || fail "reference slad exited non-zero"
+run_reference ref "$REF" "$N"
 
 slad_start run SLAD_KAFKA_GROUP=run SLAD_POSTGRES_CONNINFO="$RUN" SLAD_HTTP_LISTEN=127.0.0.1:0 \
 	SLAD_BATCH_MAX_EVENTS=20 SLAD_KAFKA__MAX_PARTITION_FETCH_BYTES=2048 \
 	SLAD_KAFKA__QUEUED_MAX_MESSAGES_KBYTES=16
 http_addr run
 deadline=$((SECONDS + 120))
-while [ "$(DB=$RUN q "$committed")" -lt $((N / 3)) ]; do
+while [ "$(DB=$RUN q "$committed_sql")" -lt $((N / 3)) ]; do
 	[ $SECONDS -lt $deadline ] || fail "no progress"
 	sleep 0.02
 done
 kill -USR1 "$KAFKA_PID"
-log "Kafka brokers down at $(DB=$RUN q "$committed") of $N committed"
+log "Kafka brokers down at $(DB=$RUN q "$committed_sql") of $N committed"
 poll_http /healthz 503 30
 http_get /healthz | jq -e '.kafka == "down" and .postgres == "up"' >/dev/null || fail "healthz body: $(http_get /healthz)"
 assert_eq "slad_kafka_up while down" "$(metric slad_kafka_up)" 0
-at_outage=$(DB=$RUN q "$committed")
+at_outage=$(DB=$RUN q "$committed_sql")
 [ "$at_outage" -lt "$N" ] || fail "the whole backlog was consumed before the brokers went down"
 log "unhealthy with $at_outage of $N committed"
 kill -USR2 "$KAFKA_PID"
 log "Kafka brokers up again"
 kill -0 "$SLAD_PID" || fail "slad died during the outage"
-DB=$RUN poll_sql "$committed" "$N" 180
+DB=$RUN poll_sql "$committed_sql" "$N" 180
 poll_http /healthz 200 30
 assert_eq "slad_kafka_up again" "$(metric slad_kafka_up)" 1
 DB=$RUN poll_sql "$settled_sql" 0 60

@@ -7,8 +7,6 @@ command -v promtool >/dev/null || fail "promtool is not installed (Debian packag
 pg_start
 kafka_start 3
 "$BIN/slad" migrate >/dev/null
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 
 # 1. A file and the environment: the environment wins, librdkafka properties pass through.
 cat >"$WORK/slad.conf" <<'CONF'

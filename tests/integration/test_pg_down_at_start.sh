@@ -9,8 +9,6 @@ pg_start
 kafka_start 2
 "$BIN/slad" migrate >/dev/null
 notify_listen
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 "$BIN/slactl" gen --seed 37 --tickets 60 --out "$WORK/day.jsonl" 2>/dev/null
 N=$(grep -c . "$WORK/day.jsonl")
 "$BIN/slactl" publish "$WORK/day.jsonl" 2>>"$WORK/publish.log"

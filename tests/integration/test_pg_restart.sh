@@ -11,15 +11,11 @@ RUN=$(newdb run)
 N=$(grep -c . "$WORK/stream.jsonl")
 "$BIN/slactl" publish "$WORK/stream.jsonl" 2>>"$WORK/publish.log"
 
-slad_start ref SLAD_KAFKA_GROUP=ref SLAD_POSTGRES_CONNINFO="$REF"
-DB=$REF poll_sql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets" "$N" 120
-DB=$REF poll_sql "$settled_sql" 0 60
-kill -TERM "$SLAD_PID"
-wait "$SLAD_PID" || fail "reference slad exited non-zero"
+run_reference ref "$REF" "$N"
 
 slad_start run SLAD_KAFKA_GROUP=run SLAD_POSTGRES_CONNINFO="$RUN" SLAD_BATCH_MAX_EVENTS=5
 deadline=$((SECONDS + 120))
-while [ "$(DB=$RUN q "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets")" -lt $((N / 3)) ]; do
+while [ "$(DB=$RUN q "$committed_sql")" -lt $((N / 3)) ]; do
 	[ $SECONDS -lt $deadline ] || fail "no progress"
 	sleep 0.02
 done
@@ -29,7 +25,7 @@ sleep 2 # an outage of a couple of seconds, on purpose (not a wait for a result)
 pg_restart
 log "PostgreSQL back"
 kill -0 "$SLAD_PID" || fail "slad died during the outage"
-DB=$RUN poll_sql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets" "$N" 120
+DB=$RUN poll_sql "$committed_sql" "$N" 120
 DB=$RUN poll_sql "$settled_sql" 0 60
 grep -q "pausing consumption" "$WORK/run.log" || fail "slad did not notice the outage"
 grep -q "database reachable again" "$WORK/run.log" || fail "slad did not resume"

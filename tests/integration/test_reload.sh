@@ -8,8 +8,6 @@ pg_start
 kafka_start 2
 "$BIN/slad" migrate >/dev/null
 notify_listen
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 pub() { printf '%s\n' "$1" >"$WORK/one.jsonl"; "$BIN/slactl" publish "$WORK/one.jsonl" 2>>"$WORK/publish.log"; }
 conf() {
 	cat >"$WORK/slad.conf" <<-CONF

@@ -8,8 +8,6 @@ pg_start
 kafka_start 4
 REF=$(newdb ref)
 RUN=$(newdb run)
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 offsets() { DB=$1 q "SELECT coalesce(sum(next_offset),0) FROM sla.consumer_offsets"; }
 
 "$BIN/slactl" gen --seed 31 --tickets 700 --out "$WORK/stream.jsonl" 2>/dev/null

@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 command -v systemd-analyze >/dev/null || fail "systemd-analyze is not installed (Debian package systemd)"
 UNIT=$SRC/systemd/slad.service
-passed=0
-ok() { log "ok: $*"; passed=$((passed + 1)); }
 
 mkdir -p "$WORK/units"
 sed "s#^ExecStart=/usr/bin/slad #ExecStart=$BIN/slad #" "$UNIT" >"$WORK/units/slad.service"
