@@ -513,15 +513,20 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 	 * fetch.wait.max.ms later. Knowing it now lets a caught-up partition's clock
 	 * (and its deadlines) follow the wall clock without that delay. */
 	int64_t lo = -1, hi = -1;
-	tp->eof = rd_kafka_get_watermark_offsets(d->rk, tname, m->partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-		  hi >= 0 && tp->fetched >= hi;
+	bool at_end = rd_kafka_get_watermark_offsets(d->rk, tname, m->partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		      hi >= 0 && tp->fetched >= hi;
 	d->consumed++;
 	struct pending pe = {m, NULL, SV_APPLIED, ""};
 	classify(topic, &pe);
 	if (topic == TOPIC_ASSESSMENTS) {
+		/* Applied on event time; the wall clock takes over after it. */
+		tp->eof = false;
 		apply_pending(d, tp, &pe);
+		tp->eof = at_end;
 		return;
 	}
+	/* Queued messages keep their partition lagging until applied (part_caught_up). */
+	tp->eof = at_end;
 	if (tp->qtail == tp->qcap) {
 		size_t cap = tp->qcap ? tp->qcap * 2 : 1024;
 		struct pending *q = realloc(tp->q, cap * sizeof(*q));
