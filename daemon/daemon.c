@@ -298,15 +298,20 @@ static bool flush(struct daemon *d)
 		struct topic_part *tp = &d->tps[i];
 		/* Work orders and clock-ins carry their partition's processing clock: the group's
 		 * watermark (the slowest) decides when rules across tickets are evaluated. */
+		/* A partition assigned here that has no clock yet (nothing consumed, not at its end)
+		 * still gets a row, at -infinity: until it reports, the watermark waits for it. */
 		sla_time clock = SLA_TIME_NONE;
-		if (tp->topic != TOPIC_ASSESSMENTS && tp->partition < d->nparts && d->parts[tp->partition].core)
+		if (tp->topic != TOPIC_ASSESSMENTS && tp->partition < d->nparts && d->parts[tp->partition].core) {
 			clock = part_now(d, tp->partition);
+			if (clock == SLA_TIME_NONE)
+				clock = STORE_CLOCK_UNKNOWN;
+		}
 		if (tp->next < 0 && clock == SLA_TIME_NONE)
 			continue;
 		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next, clock};
 		moved |= tp->next != tp->committed;
 		/* An idle, caught-up partition still moves the watermark, once a second. */
-		moved |= clock != SLA_TIME_NONE && clock - tp->clock_written >= 1000;
+		moved |= clock != SLA_TIME_NONE && clock != STORE_CLOCK_UNKNOWN && clock - tp->clock_written >= 1000;
 	}
 	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0 && d->out.nesc == 0 &&
 	    partners_out_empty(&d->pout))
@@ -331,7 +336,7 @@ static bool flush(struct daemon *d)
 	if (r == STORE_OK) {
 		for (size_t i = 0; i < noffs; i++) {
 			struct topic_part *tp = tp_find(d, topic_index(d, offs[i].topic), offs[i].partition);
-			if (tp && offs[i].clock != SLA_TIME_NONE)
+			if (tp && offs[i].clock != SLA_TIME_NONE && offs[i].clock != STORE_CLOCK_UNKNOWN)
 				tp->clock_written = offs[i].clock;
 		}
 		for (size_t i = 0; i < d->ntps; i++)

@@ -733,7 +733,7 @@ static const char sql_offset_first[] =
 /* The partitions' processing clocks (schema/0006), never moving back. */
 static const char sql_clocks[] =
 	"INSERT INTO sla.partition_clocks AS c (consumer_group, topic, partition, clock_at)"
-	" SELECT $1, u.topic, u.partition, " MS_TS("u.clock")
+	" SELECT $1, u.topic, u.partition, coalesce(" MS_TS("u.clock") ", '-infinity')"
 	" FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u (topic, partition, clock)"
 	" ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET clock_at = greatest(c.clock_at, excluded.clock_at),"
 	" updated_at = now()";
@@ -1140,7 +1140,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		if (o->clock != SLA_TIME_NONE) {
 			arr_text(&b.ck[0], o->topic);
 			arr_int(&b.ck[1], o->partition);
-			arr_time(&b.ck[2], o->clock);
+			arr_time(&b.ck[2], o->clock == STORE_CLOCK_UNKNOWN ? SLA_TIME_NONE : o->clock);
 		}
 		if (o->to < 0)
 			continue; /* nothing consumed yet: only its clock */

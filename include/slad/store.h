@@ -72,8 +72,10 @@ struct store_offset {
 	int32_t partition;
 	int64_t from;
 	int64_t to;
-	sla_time clock; /* the partition's processing clock; SLA_TIME_NONE: none (e.g. assessments) */
+	sla_time clock; /* the partition's processing clock; SLA_TIME_NONE: none (e.g. assessments);
+			 * STORE_CLOCK_UNKNOWN: assigned, nothing consumed yet (holds the watermark back) */
 };
+#define STORE_CLOCK_UNKNOWN (INT64_MIN + 1)
 
 enum store_result {
 	STORE_OK = 0,
