@@ -3,14 +3,19 @@
 #
 # Usage: bench/run.sh [--smoke] [SECTION...]
 #   --smoke   small runs that only prove each benchmark still works (and
-#             still meets its target, loosely); what CI can afford (~1 min)
-#   SECTION   calendar, recovery (B4), latency (B5); default: all of them
+#             still meets its target, loosely: instruction counts and
+#             generous bounds, no tight timing); what CI can afford (~2.5 min)
+#   SECTION   calendar, core (B2), timers (B3), throughput (B1), recovery (B4),
+#             latency (B5), scaleout (B6); default: all of them
 # A full run of every section writes BENCHMARKS.md at the top of the tree;
 # any other run writes BENCHMARKS.local.md (not committed). Exit status 1 if
 # a target was missed or a benchmark failed.
 # Environment: BENCH_DIR (build directory, default build-bench), CC, ZONEINFO
 # (default /usr/share/zoneinfo), PGBIN (PostgreSQL's bin directory),
-# RECOVERY_SIZES (open tickets, default "100000 1000000", smoke "10000").
+# RECOVERY_SIZES (open tickets, default "100000 1000000", smoke "10000"),
+# TIMERS_SIZES (open tickets, default "100000 300000 1000000", smoke "20000"),
+# THROUGHPUT_SIZES (events, default "100000 300000 1000000", smoke "10000"),
+# SCALEOUT_EVENTS (default 300000, smoke 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
@@ -26,14 +31,14 @@ for arg in "$@"; do
 	case $arg in
 	--smoke) smoke=1 ;;
 	-h | --help)
-		sed -n '2,13p' "$0"
+		sed -n '2,18p' "$0"
 		exit 0
 		;;
 	-*)
 		echo "bench/run.sh: unknown option $arg" >&2
 		exit 2
 		;;
-	calendar | recovery | latency) sections+=("$arg") ;;
+	calendar | core | timers | throughput | recovery | latency | scaleout) sections+=("$arg") ;;
 	*)
 		echo "bench/run.sh: unknown section $arg" >&2
 		exit 2
@@ -42,7 +47,7 @@ for arg in "$@"; do
 done
 all_sections=0
 if [ ${#sections[@]} -eq 0 ]; then
-	sections=(calendar recovery latency)
+	sections=(calendar core timers recovery latency)
 	all_sections=1
 fi
 mkdir -p "$BENCH_DIR"
@@ -157,6 +162,13 @@ build_release() {
 	"$CC" "${CFLAGS[@]}" -I"$BENCH_DIR/gen" $(pkg-config --cflags rdkafka) -o "$BENCH_DIR/paced_publish" \
 		bench/paced_publish.c "$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
 		$(pkg-config --libs rdkafka libprotobuf-c json-c) -lm || return 1
+	local tool
+	for tool in core_bench timers_bench; do
+		# shellcheck disable=SC2046
+		"$CC" "${CFLAGS[@]}" -I"$BENCH_DIR/gen" -o "$BENCH_DIR/$tool" "bench/$tool.c" \
+			"$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
+			$(pkg-config --libs rdkafka libprotobuf-c json-c) -lm || return 1
+	done
 	built=1
 }
 
@@ -303,6 +315,145 @@ bench_calendar() {
 	report ""
 }
 
+
+# smoke_verdict FIGURE OP TARGET SMOKE_LIMIT: a full run holds FIGURE to TARGET;
+# a smoke run (CI) reports a miss of TARGET but holds only the generous SMOKE_LIMIT.
+smoke_verdict() {
+	local v
+	v=$(verdict "$1" "$2" "$3")
+	if [ "$smoke" = 1 ] && [ "$v" = FAIL ]; then
+		v=$(verdict "$1" "$2" "$4")
+		[ "$v" = pass ] && v="over target (smoke holds ${2/<=/≤} $4)"
+	fi
+	echo "$v"
+}
+
+# ---- core (B2): instructions per event of decode + state machine + rules, no I/O ----
+# bench/core_bench.c packs `slactl gen` days (late clock-ins, 5 %) to protobuf
+# beforehand and hands every message to core_apply_raw; callgrind counts only
+# inside it (--toggle-collect), so total / events is the cost of one event.
+core_target=4000
+core_smoke_limit=$((4 * core_target)) # a regression bound: slad is above the target today
+
+bench_core() {
+	local days=10 tickets=1000 i day files=() out ir per native v line
+	[ "$smoke" = 1 ] && days=2 tickets=500
+	need valgrind callgrind_annotate
+	build_release
+	for ((i = 0; i < days; i++)); do
+		day=$(date -u -d "2025-01-06 + $((i * 9)) days" +%F)
+		"$BENCH_DIR/slactl" gen --seed $((i + 1)) --tickets "$tickets" --day "$day" --late-pct 5 \
+			--out "$WORK/core.$i.jsonl" 2>/dev/null
+		files+=("$WORK/core.$i.jsonl")
+	done
+	# Natively first, for the wall time per event (and to check the stream applies).
+	native=$("$BENCH_DIR/core_bench" "$ZONEINFO" "$SRC/schema" "${files[@]}")
+	log "core: $native"
+	out=$BENCH_DIR/callgrind.core
+	valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=core_apply_raw \
+		"$BENCH_DIR/core_bench" "$ZONEINFO" "$SRC/schema" "${files[@]}" >"$BENCH_DIR/core.log" 2>&1 || {
+		cat "$BENCH_DIR/core.log" >&2
+		return 1
+	}
+	# shellcheck disable=SC2086 # "events N applied N ..." as words
+	set -- $native
+	local events=$2 applied=$4 dups=$6 held=$8 dead=${10} tickets_held=${14} ns=${18}
+	ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !ir { gsub(",", "", $1); ir = $1 } END { print ir }')
+	per=$(awk -v ir="$ir" -v n="$events" 'BEGIN { printf "%.0f", ir / n }')
+	log "core: $per instructions/event ($events events)"
+	v=$(smoke_verdict "$per" "<=" "$core_target" "$core_smoke_limit")
+	report "## B2 core cost: instructions per event of decode + state machine + rules (callgrind)" "" \
+		"\`bench/core_bench.c\` reads $days \`slactl gen\` days ($tickets tickets each, seeds 1-$days, days nine days" \
+		"apart from 2025-01-06, \`--late-pct 5\`), packs them to protobuf beforehand, then hands every message in" \
+		"file order (late clock-ins arrive late) to \`core_apply_raw\` at a processing clock that is the largest" \
+		"\`occurred_at\` so far, as a caught-up partition's. callgrind collects only inside \`core_apply_raw\`" \
+		"(decode, checks, the deadlines that pass before the event, the state machine and the rules, and the" \
+		"effects recorded for the store); the effects are dropped every 1000 events outside it." "" \
+		"| events | applied | duplicates | held | dead letters | tickets | instructions / event | target | result | wall ns / event (native) |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|" \
+		"| $events | $applied | $dups | $held | $dead | $tickets_held | $per | $core_target | $v | $ns |" "" \
+		"Where the instructions go (inclusive, per event; functions above 4 %):" "" \
+		"| function | instructions / event | share |" "|---|---:|---:|"
+	callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk -v n="$events" -v tot="$ir" '
+		/^ *[0-9,]+ +\([ 0-9.]+%\) +/ {
+			ir = $1; gsub(",", "", ir); fn = $0; sub(/^ *[0-9,]+ +\([ 0-9.]+%\) +/, "", fn)
+			sub(/ \[.*\]$/, "", fn); sub(/^.*:/, "", fn)
+			if (fn ~ /^(main|core_apply_raw|PROGRAM TOTALS|\(below main\)|__libc_start_main.*|0x[0-9a-f]+)$/ || ir / tot < 0.04) next
+			if (seen[fn]++) next
+			printf "| `%s` | %.0f | %.1f %% |\n", fn, ir / n, 100 * ir / tot
+		}' >>"$REPORT"
+	report "" "The generator writes no duplicates or malformed messages; late clock-ins are the only disorder." ""
+}
+
+# ---- timers (B3): memory per open ticket, deadline firing lag ----
+# bench/timers_bench.c: one core (as one partition of slad holds it), no
+# Kafka or PostgreSQL; RSS before and after N open tickets (gen_open
+# recovery), then, with the largest N still held, a live loop firing K
+# ARRIVAL deadlines: lag = core_advance returned − due.
+timers_target_bytes=512
+timers_target_lag_ms=50
+timers_smoke_bytes=4096
+timers_smoke_lag_ms=1000
+
+bench_timers() {
+	local sizes n last k=2000 lead=2000 window=10000 line per heap v lag p
+	sizes=${TIMERS_SIZES:-100000 300000 1000000}
+	if [ "$smoke" = 1 ]; then
+		sizes=${TIMERS_SIZES:-20000}
+		k=200 lead=1000 window=2000
+	fi
+	build_release
+	last=${sizes##* }
+	: >"$WORK/timers.figures"
+	for n in $sizes; do
+		if [ "$n" = "$last" ]; then
+			"$BENCH_DIR/timers_bench" "$BENCH_DIR/gen_open" "$ZONEINFO" "$SRC/schema" "$n" "$k" "$lead" "$window" \
+				>"$WORK/timers.$n.out"
+		else
+			"$BENCH_DIR/timers_bench" "$BENCH_DIR/gen_open" "$ZONEINFO" "$SRC/schema" "$n" >"$WORK/timers.$n.out"
+		fi
+		line=$(head -n 1 "$WORK/timers.$n.out")
+		log "timers: $line"
+		# shellcheck disable=SC2086 # "tickets N timers T rss_before B rss_after A heap_bytes H events E"
+		set -- $line
+		per=$(awk -v a="${8}" -v b="${6}" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / n }')
+		heap=$(awk -v h="${10}" -v n="$n" 'BEGIN { printf "%.0f", h / n }')
+		v=$(smoke_verdict "$per" "<=" "$timers_target_bytes" "$timers_smoke_bytes")
+		echo "| $n | ${12} | $4 | $(awk -v t="$4" -v n="$n" 'BEGIN { printf "%.1f", t / n }') | $(($6 / 1048576)) | $(($8 / 1048576)) | $per | $heap | $v |" \
+			>>"$WORK/timers.figures"
+	done
+	grep '^lag ' "$WORK/timers.$last.out" >"$WORK/timers.lag" || true
+	if [ "$(wc -l <"$WORK/timers.lag")" != "$k" ]; then
+		echo "timers: $(wc -l <"$WORK/timers.lag") of $k deadlines fired" >&2
+		return 1
+	fi
+	lag=$(percentiles "$WORK/timers.lag" 2)
+	log "timers: firing lag p50/p90/p99/max $lag ms"
+	# shellcheck disable=SC2086
+	set -- $lag
+	p=$3
+	v=$(smoke_verdict "$p" "<=" "$timers_target_lag_ms" "$timers_smoke_lag_ms")
+	report "## B3 timers: memory per open ticket, deadline firing lag" "" \
+		"\`bench/timers_bench.c\` drives one core as one partition of slad holds it, without Kafka or PostgreSQL." \
+		"*Memory*: the resident set (\`/proc/self/statm\`) after setting up the core, and again after applying" \
+		"the events of N open tickets (\`gen_open recovery N\`: created, dispatched, assigned, never arriving;" \
+		"RESERVATION and ARRIVAL deadlines and their escalations armed 20-30 days ahead), each applied as it is" \
+		"parsed; bytes / ticket = (RSS after − RSS before) / N. *malloc* is the heap bytes in use (mallinfo2)" \
+		"per ticket, the part that is slad's own data. *Timer entries* counts the core's heap, stale entries included." "" \
+		"| open tickets | events | timer entries | entries / ticket | RSS before (MiB) | RSS after (MiB) | RSS bytes / ticket | malloc bytes / ticket | ≤ $timers_target_bytes B |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	cat "$WORK/timers.figures" >>"$REPORT"
+	report "" "*Firing lag*, with the $last tickets still held: $k more tickets whose ARRIVAL deadlines fall" \
+		"$(secs "$lead") s + i × $(secs "$window") s / $k after now are applied at the wall clock, then a live loop" \
+		"as slad's timer module runs it: sleep until the core's earliest due time (\`core_next_due\`)," \
+		"\`core_advance\` to the wall clock, and for each \`ARRIVAL_LATE\` violation the core emits as" \
+		"PROVISIONAL, lag = wall clock when \`core_advance\` returned − \`due_at\` (ms resolution). This is the" \
+		"core's and the timer's part; the transaction that writes the row comes on top (B5 measures deadline →" \
+		"row visible end to end)." "" \
+		"| open tickets | deadlines | lag p50 | p90 | p99 | max | p99 ≤ $timers_target_lag_ms ms |" \
+		"|---:|---:|---:|---:|---:|---:|---|" \
+		"| $last | $k | $1 ms | $2 ms | $3 ms | $4 ms | $v |" ""
+}
 # ---- recovery (B4): kill -9 with N open tickets, restart → READY=1 with every timer armed ----
 # Each size runs in a fresh PostgreSQL and mock cluster: N open tickets
 # (gen_open recovery) are published, slad consumes them from the first offset
@@ -667,7 +818,7 @@ section_cleanup() {
 }
 
 # One release build for every section that runs slad.
-if [[ " ${sections[*]} " =~ \ (recovery|latency)\  ]] && ! build_release; then
+if [[ " ${sections[*]} " =~ \ (core|timers|throughput|recovery|latency|scaleout)\  ]] && ! build_release; then
 	echo "bench/run.sh: the release build failed" >&2
 	exit 1
 fi
