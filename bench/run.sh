@@ -649,7 +649,7 @@ dump_results() {
 }
 
 bench_scaleout() {
-	local n=${SCALEOUT_EVENTS:-300000} parts=8 k i t0 t1 ms join_ms held pids same first="" m v h
+	local n=${SCALEOUT_EVENTS:-300000} parts=8 k i t0 t1 ms join_ms held pids same first="" m v h busy
 	need kcat curl
 	build_release
 	[ "$smoke" = 1 ] && n=${SCALEOUT_EVENTS:-10000}
@@ -675,6 +675,12 @@ bench_scaleout() {
 		wait_for "the results of $k instances to settle" 120 settled
 		dump_results >"$WORK/scale$k.dump"
 		for i in "${pids[@]}"; do bg_stop "$i" TERM; done
+		# How many of the K instances were given partitions (their rebalance callback logged an assignment).
+		busy=0
+		for ((i = 1; i <= k; i++)); do
+			grep -qE 'info: (assessments )?partition=[0-9]+: .* restored|info: assigned ' "$WORK/scale$k.$i.log" &&
+				busy=$((busy + 1))
+		done
 		m=$(grep -c '^M|' "$WORK/scale$k.dump" || true)
 		v=$(grep -c '^V|' "$WORK/scale$k.dump" || true)
 		h=$(grep -c '^H|' "$WORK/scale$k.dump" || true)
@@ -688,7 +694,7 @@ bench_scaleout() {
 			diff "$first" "$WORK/scale$k.dump" | head -n 10 >&2 || true
 		fi
 		log "scaleout: $k instances: $(secs "$ms") s (first join $(secs "$join_ms") s), $m milestones, $v violations, $h history rows: $same"
-		echo "| $k | $n | $(secs "$ms") | $(secs "$join_ms") | $((n * 1000 / ms)) | $((n * 1000 / (ms - join_ms > 0 ? ms - join_ms : 1))) | $m | $v | $h | $same |" \
+		echo "| $k | $busy | $n | $(secs "$ms") | $(secs "$join_ms") | $((n * 1000 / ms)) | $((n * 1000 / (ms - join_ms > 0 ? ms - join_ms : 1))) | $m | $v | $h | $same |" \
 			>>"$WORK/scaleout.figures"
 	done
 	env_stop
@@ -700,8 +706,8 @@ bench_scaleout() {
 		"and dumps milestones, violations and violation history as \`tests/integration/lib.sh\` \`dump_results\`" \
 		"does. *Identical*: the dump equals the one of the single instance, byte for byte. Aggregate throughput" \
 		"= events / time; *after the join* leaves out the time to the first instance's first assignment." "" \
-		"| instances | events | time (s) | first join (s) | events/s | events/s after the join | milestones | violations | history rows | identical |" \
-		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		"| instances | of which assigned partitions | events | time (s) | first join (s) | events/s | events/s after the join | milestones | violations | history rows | identical |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	cat "$WORK/scaleout.figures" >>"$REPORT"
 	report "" "Target: identical results; throughput is reported. On this 2-core machine the instances share the" \
 		"cores with PostgreSQL and the mock cluster, so more instances cannot add much here." ""
