@@ -175,8 +175,63 @@ void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len)
 	buf_putc(a, '"');
 }
 
+/* Binary array format (array_recv): ndim, has-null flag, element type, then
+ * per dimension its size and lower bound; per element a length (-1: NULL)
+ * and the bytes. All integers big-endian. */
+#define BYTEA_OID 17u
+#define BIN_HEADER 20
+
+static void put_be32(char *at, uint32_t v)
+{
+	at[0] = (char)(v >> 24);
+	at[1] = (char)(v >> 16);
+	at[2] = (char)(v >> 8);
+	at[3] = (char)v;
+}
+
+void arr_bytea_bin(struct pgarr *a, const uint8_t *p, size_t len)
+{
+	char head[4];
+
+	if (!a->bin) {
+		a->bin = true;
+		if (!buf_reserve(a, BIN_HEADER))
+			return;
+		memset(a->p, 0, BIN_HEADER);
+		a->len = BIN_HEADER; /* filled by arr_finish */
+	}
+	a->n++;
+	if (p == NULL || len > INT32_MAX) {
+		a->hasnull = true;
+		put_be32(head, UINT32_MAX); /* -1 */
+		buf_put(a, head, 4);
+		return;
+	}
+	put_be32(head, (uint32_t)len);
+	buf_put(a, head, 4);
+	buf_put(a, (const char *)p, len);
+}
+
+static const char *bin_finish(struct pgarr *a)
+{
+	if (!buf_reserve(a, a->len ? 0 : BIN_HEADER))
+		return NULL;
+	if (a->len < BIN_HEADER)
+		a->len = BIN_HEADER;
+	put_be32(a->p, a->n ? 1u : 0u);
+	put_be32(a->p + 4, a->hasnull ? 1u : 0u);
+	put_be32(a->p + 8, BYTEA_OID);
+	put_be32(a->p + 12, (uint32_t)a->n);
+	put_be32(a->p + 16, 1u);
+	if (a->n == 0)
+		a->len = 12; /* no dimensions */
+	return a->oom ? NULL : a->p;
+}
+
 const char *arr_finish(struct pgarr *a)
 {
+	if (a->bin)
+		return bin_finish(a);
 	if (a->n == 0)
 		buf_putc(a, '{');
 	buf_putc(a, '}');

@@ -3,6 +3,7 @@
 #include "slad/store.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -857,7 +858,7 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		}
 		arr_text(&b->st[ST_ID], t->ticket_id);
 		arr_int(&b->st[ST_PART], t->partition);
-		arr_bytea(&b->st[ST_STATE], state, len);
+		arr_bytea_bin(&b->st[ST_STATE], state, len);
 		free(state);
 	}
 
@@ -887,7 +888,7 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		arr_int(&b->dl[DL_OFFSET], d->offset);
 		arr_text(&b->dl[DL_REASON], reason);
 		arr_text(&b->dl[DL_DETAIL], d->detail);
-		arr_bytea(&b->dl[DL_PAYLOAD], d->payload, d->len);
+		arr_bytea_bin(&b->dl[DL_PAYLOAD], d->len ? d->payload : (const uint8_t *)"", d->len);
 	}
 
 	for (size_t i = 0; i < out->nesc; i++) {
@@ -915,7 +916,7 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 		arr_text(&b->ev[EV_TOPIC], a->topic);
 		arr_int(&b->ev[EV_PART], a->partition);
 		arr_int(&b->ev[EV_OFFSET], a->offset);
-		arr_bytea(&b->ev[EV_PAYLOAD], a->payload, a->len);
+		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
 	}
 
 	for (size_t i = 0; i < out->neng; i++) {
@@ -943,17 +944,20 @@ struct pipeline {
 	size_t n, cap;
 };
 
-static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
-		      const char *what, int offset_index, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* lengths and formats: NULL, or per parameter (format 1: binary, of that length). */
+static bool pipe_send_fmt(struct store *st, struct pipeline *p, const char *sql, int nparams,
+			  const char *const *vals, const int *lengths, const int *formats, const char *what,
+			  int offset_index, char *err, size_t errlen) __attribute__((warn_unused_result));
 
-static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
-		      const char *what, int offset_index, char *err, size_t errlen)
+static bool pipe_send_fmt(struct store *st, struct pipeline *p, const char *sql, int nparams,
+			  const char *const *vals, const int *lengths, const int *formats, const char *what,
+			  int offset_index, char *err, size_t errlen)
 {
 	if (p->n == p->cap) {
 		pg_set_err(err, errlen, "internal: pipeline too long");
 		return false;
 	}
-	if (!PQsendQueryParams(st->conn, sql, nparams, NULL, vals, NULL, NULL, 0)) {
+	if (!PQsendQueryParams(st->conn, sql, nparams, NULL, vals, lengths, formats, 0)) {
 		pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
 		return false;
 	}
@@ -961,6 +965,15 @@ static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int
 	p->q[p->n].offset_index = offset_index;
 	p->n++;
 	return true;
+}
+
+static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
+		      const char *what, int offset_index, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int nparams, const char *const *vals,
+		      const char *what, int offset_index, char *err, size_t errlen)
+{
+	return pipe_send_fmt(st, p, sql, nparams, vals, NULL, NULL, what, offset_index, err, errlen);
 }
 
 /* Queues one unnest() statement when its arrays hold rows. */
@@ -973,18 +986,24 @@ static bool pipe_send_arrays(struct store *st, struct pipeline *p, const char *s
 			     bool with_version, const char *version, const char *what, char *err, size_t errlen)
 {
 	const char *vals[16];
+	int lengths[16], formats[16];
 
 	if (cols[0].n == 0)
 		return true;
 	for (int i = 0; i < ncols; i++) {
 		vals[i] = arr_finish(&cols[i]);
-		if (vals[i] == NULL) {
+		if (vals[i] == NULL || cols[i].len > INT_MAX) {
 			pg_set_err(err, errlen, "%s: out of memory", what);
 			return false;
 		}
+		lengths[i] = cols[i].bin ? (int)cols[i].len : 0;
+		formats[i] = cols[i].bin ? 1 : 0;
 	}
 	vals[ncols] = version;
-	return pipe_send(st, p, sql, ncols + (with_version ? 1 : 0), vals, what, -1, err, errlen);
+	lengths[ncols] = 0;
+	formats[ncols] = 0;
+	return pipe_send_fmt(st, p, sql, ncols + (with_version ? 1 : 0), vals, lengths, formats, what, -1, err,
+			     errlen);
 }
 
 static int offset_cmp(const void *a, const void *b)

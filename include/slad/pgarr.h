@@ -22,6 +22,8 @@ struct pgarr {
 	size_t len, cap;
 	size_t n; /* elements appended: 0 means no rows */
 	bool oom;
+	bool bin;     /* a bytea column in PostgreSQL's binary array format (arr_bytea_bin) */
+	bool hasnull; /* binary: some element is NULL */
 };
 
 /* A NULL element. */
@@ -39,6 +41,12 @@ void arr_time(struct pgarr *a, sla_time t);
 void arr_fixed(struct pgarr *a, double v, int places);
 /* A bytea element in hex ("\\x0a1b"); NULL p with len > 0 is a NULL element. */
 void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len);
+
+/* A bytea element of a column sent in binary (the whole column: every element
+ * through this call; NULL p is a NULL element). Large payloads (ticket
+ * states, events) then cost PostgreSQL no hex and no array-literal parsing:
+ * pass a->len as the parameter's length and format 1 (pipe_send_arrays). */
+void arr_bytea_bin(struct pgarr *a, const uint8_t *p, size_t len);
 
 /* Closes the literal and returns it, or NULL when out of memory. Call once:
  * the text stays valid, owned by a, until arrs_free. */
