@@ -494,12 +494,22 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 		ok = true;
 		goto done;
 	}
-	if (!nt || !nt->created || !reconcile(t, nt, ev->event_id, now, out))
+	if (!nt || !nt->created)
+		goto done;
+	/* Room first, so that nothing below fails half-way once out has been changed. */
+	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + tout.nhist + (size_t)t->nvs + 1,
+			   sizeof(*out->hist)) ||
+	    !array_grow_sz((void **)&out->esc, &out->capesc, out->nesc + tout.nesc + 1, sizeof(*out->esc)) ||
+	    !array_grow_sz((void **)&out->eng, &out->capeng, out->neng + tout.neng + 1, sizeof(*out->eng)) ||
+	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout.napplied + 1,
+			   sizeof(*out->applied)) ||
+	    !array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)) ||
+	    !reconcile(t, nt, ev->event_id, now, out))
 		goto done;
 	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout.hist, 0, tout.nhist, sizeof(*out->hist)) ||
 	    !move_tail((void **)&out->esc, &out->nesc, &out->capesc, tout.esc, 0, tout.nesc, sizeof(*out->esc)) ||
 	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout.eng, 0, tout.neng, sizeof(*out->eng)))
-		goto done;
+		goto done; /* cannot fail: the room is there */
 	/* The new event's applied row (sla.ticket_events) moves to out, applied now; the
 	 * others were written when they were first applied. */
 	for (size_t i = 0; i < tout.napplied; i++) {
