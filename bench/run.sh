@@ -673,6 +673,7 @@ bench_scaleout() {
 	held=$(topic_count "$parts" fsm.workorders fsm.clockins fsm.assessments)
 	[ "$held" = "$n" ] || { echo "scaleout: the cluster holds $held of $n messages" >&2; return 1; }
 	: >"$WORK/scaleout.figures"
+	: >"$WORK/scaleout.notes"
 	for k in 1 2 4; do
 		newdb "scale$k"
 		pids=()
@@ -705,6 +706,12 @@ bench_scaleout() {
 		else
 			same=FAIL
 			diff "$first" "$WORK/scale$k.dump" | head -n 10 >&2 || true
+			{
+				echo "- $k instances: rows only in the single instance's dump (<) or only in this one (>), at most 6:"
+				echo '  ```'
+				diff "$first" "$WORK/scale$k.dump" | grep -E '^[<>]' | head -n 6 | sed 's/^/  /' || true
+				echo '  ```'
+			} >>"$WORK/scaleout.notes"
 		fi
 		log "scaleout: $k instances: $(secs "$ms") s (first join $(secs "$join_ms") s), $m milestones, $v violations, $h history rows: $same"
 		echo "| $k | $busy | $n | $(secs "$ms") | $(secs "$join_ms") | $((n * 1000 / ms)) | $((n * 1000 / (ms - join_ms > 0 ? ms - join_ms : 1))) | $m | $v | $h | $same |" \
@@ -722,6 +729,10 @@ bench_scaleout() {
 		"| instances | of which assigned partitions | events | time (s) | first join (s) | events/s | events/s after the join | milestones | violations | history rows | identical |" \
 		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	cat "$WORK/scaleout.figures" >>"$REPORT"
+	if [ -s "$WORK/scaleout.notes" ]; then
+		report ""
+		cat "$WORK/scaleout.notes" >>"$REPORT"
+	fi
 	report "" "Target: identical results; throughput is reported. On this 2-core machine the instances share the" \
 		"cores with PostgreSQL and the mock cluster, so more instances cannot add much here." ""
 }
