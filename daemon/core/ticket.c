@@ -11,7 +11,7 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	struct sla_ticket *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	snprintf(t->ticket_id, sizeof(t->ticket_id), "%s", ticket_id);
+	str_copy(t->ticket_id, sizeof(t->ticket_id), ticket_id);
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
 	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
@@ -120,7 +120,7 @@ bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
 	if (!array_grow((void **)&t->seen, &t->capseen, t->nseen + 1, sizeof(*t->seen)))
 		return false;
-	snprintf(t->seen[t->nseen++], SLA_ID_MAX + 1, "%s", event_id);
+	str_copy(t->seen[t->nseen++], SLA_ID_MAX + 1, event_id);
 	return true;
 }
 
@@ -205,9 +205,9 @@ bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struc
 		return false;
 	struct sla_escalation *e = &out->esc[out->nesc++];
 	memset(e, 0, sizeof(*e));
-	snprintf(e->ticket_id, sizeof(e->ticket_id), "%s", t->ticket_id);
-	snprintf(e->partner_id, sizeof(e->partner_id), "%s", t->partner_id);
-	snprintf(e->engineer_id, sizeof(e->engineer_id), "%s", t->engineer_id);
+	str_copy(e->ticket_id, sizeof(e->ticket_id), t->ticket_id);
+	str_copy(e->partner_id, sizeof(e->partner_id), t->partner_id);
+	str_copy(e->engineer_id, sizeof(e->engineer_id), t->engineer_id);
 	e->milestone = m->kind;
 	e->occurrence = m->occurrence;
 	e->level = level;
@@ -241,12 +241,12 @@ bool out_history(struct sla_out *out, const struct sla_ticket *t, const struct s
 	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + 1, sizeof(*out->hist)))
 		return false;
 	struct sla_history *h = &out->hist[out->nhist++];
-	snprintf(h->ticket_id, sizeof(h->ticket_id), "%s", t->ticket_id);
+	str_copy(h->ticket_id, sizeof(h->ticket_id), t->ticket_id);
 	violation_code(v, h->rule_code, sizeof(h->rule_code));
 	h->occurrence = v->occurrence;
 	h->status = v->status;
 	h->changed_at = at;
-	snprintf(h->cause_event_id, sizeof(h->cause_event_id), "%s", cause_event_id ? cause_event_id : "");
+	str_copy(h->cause_event_id, sizeof(h->cause_event_id), cause_event_id ? cause_event_id : "");
 	return true;
 }
 
@@ -319,19 +319,23 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 		return false;
 	struct sla_applied *a = &out->applied[out->napplied];
 	memset(a, 0, sizeof(*a));
-	snprintf(a->ticket_id, sizeof(a->ticket_id), "%s", ev->ticket_id);
-	snprintf(a->event_id, sizeof(a->event_id), "%s", ev->event_id);
+	str_copy(a->ticket_id, sizeof(a->ticket_id), ev->ticket_id);
+	str_copy(a->event_id, sizeof(a->event_id), ev->event_id);
 	a->type = (int)ev->type;
 	a->occurred_at = ev->occurred_at;
 	a->applied_at = now;
-	snprintf(a->topic, sizeof(a->topic), "%s", origin && origin->topic ? origin->topic : "");
+	str_copy(a->topic, sizeof(a->topic), origin && origin->topic ? origin->topic : "");
 	a->partition = origin ? origin->partition : -1;
 	a->offset = origin ? origin->offset : -1;
-	a->len = protobuf_c_message_get_packed_size(&ev->base);
+	/* The bytes as they came when we have them: packing again costs more than the rest. */
+	a->len = origin && origin->payload ? origin->len : protobuf_c_message_get_packed_size(&ev->base);
 	a->payload = malloc(a->len ? a->len : 1);
 	if (!a->payload)
 		return false;
-	protobuf_c_message_pack(&ev->base, a->payload);
+	if (origin && origin->payload)
+		memcpy(a->payload, origin->payload, a->len);
+	else
+		protobuf_c_message_pack(&ev->base, a->payload);
 	out->napplied++;
 	return true;
 }
@@ -342,10 +346,10 @@ bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *e
 	if (!array_grow_sz((void **)&out->eng, &out->capeng, out->neng + 1, sizeof(*out->eng)))
 		return false;
 	struct sla_engclock *e = &out->eng[out->neng++];
-	snprintf(e->engineer_id, sizeof(e->engineer_id), "%s", engineer_id);
-	snprintf(e->ticket_id, sizeof(e->ticket_id), "%s", t->ticket_id);
-	snprintf(e->event_id, sizeof(e->event_id), "%s", event_id);
-	snprintf(e->partner_id, sizeof(e->partner_id), "%s", t->partner_id);
+	str_copy(e->engineer_id, sizeof(e->engineer_id), engineer_id);
+	str_copy(e->ticket_id, sizeof(e->ticket_id), t->ticket_id);
+	str_copy(e->event_id, sizeof(e->event_id), event_id);
+	str_copy(e->partner_id, sizeof(e->partner_id), t->partner_id);
 	e->kind = kind;
 	e->at = at;
 	e->local_day = calendar_local_day(t->cal, at, NULL);
@@ -359,11 +363,11 @@ bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, in
 		return false;
 	struct sla_dead *d = &out->dead[out->ndead];
 	memset(d, 0, sizeof(*d));
-	snprintf(d->topic, sizeof(d->topic), "%s", topic ? topic : "");
+	str_copy(d->topic, sizeof(d->topic), topic ? topic : "");
 	d->partition = partition;
 	d->offset = offset;
 	d->reason = reason;
-	snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
+	str_copy(d->detail, sizeof(d->detail), detail ? detail : "");
 	if (len) {
 		d->payload = malloc(len);
 		if (!d->payload)
@@ -445,8 +449,8 @@ static const char *const late_codes[MS_COUNT] = {
 const char *violation_code(const struct sla_violation *v, char *buf, size_t len)
 {
 	if (v->code == RC_MILESTONE_LATE)
-		snprintf(buf, len, "%s", (unsigned)v->milestone < MS_COUNT ? late_codes[v->milestone] : "");
+		str_copy(buf, len, (unsigned)v->milestone < MS_COUNT ? late_codes[v->milestone] : "");
 	else
-		snprintf(buf, len, "%s", rule_code_name(v->code));
+		str_copy(buf, len, rule_code_name(v->code));
 	return buf;
 }
