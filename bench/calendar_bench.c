@@ -14,84 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_core.h"
 #include "slad/calendar.h"
 #include "slad/tzload.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
-			buf[n] = '\0';
-		} else {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-static bool add_exception(struct calendar *cal, size_t *cap, int64_t day, enum cal_exception_kind kind)
-{
-	if (cal->nexceptions == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct cal_exception *v = realloc(cal->exceptions, c * sizeof(*v));
-		if (!v)
-			return false;
-		cal->exceptions = v;
-		*cap = c;
-	}
-	cal->exceptions[cal->nexceptions].day = day;
-	cal->exceptions[cal->nexceptions].kind = kind;
-	cal->nexceptions++;
-	return true;
-}
-
-/* The ('first', 'last', 'note') and ('day') tuples of the CN migration. */
-static bool load_cn_holidays(struct calendar *cal, const char *schema_dir)
-{
-	char path[1024];
-	size_t cap = 0;
-	snprintf(path, sizeof(path), "%s/0002_cn_holidays.sql", schema_dir);
-	char *sql = slurp(path);
-	if (!sql) {
-		fprintf(stderr, "cannot read %s\n", path);
-		return false;
-	}
-	for (const char *p = strstr(sql, "('"); p; p = strstr(p + 2, "('")) {
-		int64_t d1, d2;
-		char a[11], b[11];
-		if (strlen(p) < 14 || p[6] != '-' || p[12] != '\'')
-			continue;
-		memcpy(a, p + 2, 10);
-		a[10] = '\0';
-		if (!date_parse(a, &d1))
-			continue;
-		if (strncmp(p + 12, "')", 2) == 0) {
-			if (!add_exception(cal, &cap, d1, CAL_WORKDAY))
-				goto fail;
-		} else if (strncmp(p + 12, "', '", 4) == 0 && strlen(p) > 27) {
-			memcpy(b, p + 16, 10);
-			b[10] = '\0';
-			if (!date_parse(b, &d2))
-				continue;
-			for (int64_t d = d1; d <= d2; d++)
-				if (!add_exception(cal, &cap, d, CAL_HOLIDAY))
-					goto fail;
-		}
-	}
-	free(sql);
-	return cal->nexceptions > 0;
-fail:
-	free(sql);
-	return false;
-}
 
 static uint64_t rng = 88172645463325252ULL;
 
@@ -130,7 +55,7 @@ int main(int argc, char **argv)
 	if (de) {
 		cal.first_year = 2024;
 		cal.last_year = 2026;
-	} else if (!load_cn_holidays(&cal, argv[4])) {
+	} else if (!bench_cn_holidays(&cal, argv[4])) {
 		calendar_free(&cal);
 		return 1;
 	}
