@@ -557,11 +557,7 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 				    const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
 	char detail[256] = "";
-	enum sla_verdict v = event_check(ev, detail, sizeof(detail));
-	if (v != SV_APPLIED) {
-		dead_letter(out, ev, origin, v, detail);
-		return v;
-	}
+	enum sla_verdict v;
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
 		return SV_APPLIED; /* partner assessment is scored by its own consumer */
 
@@ -634,11 +630,19 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, const struct sla_origin *origin,
 			    sla_time now, struct sla_out *out)
 {
+	/* Every field is checked before anything is applied or any timer fires for it. */
+	char detail[256] = "";
+	enum sla_verdict v = event_check(ev, detail, sizeof(detail));
+	if (v != SV_APPLIED) {
+		core_advance(core, now, out);
+		dead_letter(out, ev, origin, v, detail);
+		return v;
+	}
 	/* Timers before the event's instant fire first; an event at a due instant is on time,
 	 * and the timers from its instant up to `now` fire after it. */
 	sla_time before = ev->occurred_at - 1;
 	core_advance(core, now < before ? now : before, out);
-	enum sla_verdict v = apply_event(core, ev, origin, now, out);
+	v = apply_event(core, ev, origin, now, out);
 	core_advance(core, now, out);
 	return v;
 }

@@ -1,4 +1,5 @@
 /* event_check.c - decoding a message and checking the fields its type requires (events.md). Pure. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,124 @@ const char *verdict_reason(enum sla_verdict v)
 	}
 }
 
+#define MISSING(field)                                                   \
+	do {                                                             \
+		snprintf(detail, detail_len, "missing field %s", field); \
+		return SV_MISSING_FIELD;                                 \
+	} while (0)
+#define BAD(...)                                            \
+	do {                                                \
+		snprintf(detail, detail_len, __VA_ARGS__); \
+		return SV_BAD_VALUE;                        \
+	} while (0)
+
+
+/* ---- strings on the wire ----
+ * protobuf-c ends a string at its first NUL and passes any bytes through, so
+ * "EV\0one" and "EV\0two" would both become "EV", and "T\xff1" would reach
+ * PostgreSQL as something else. The wire form (already accepted by unpack)
+ * is walked once more and every string field checked: UTF-8, no NUL. */
+
+static bool wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+		uint8_t b = p[(*pos)++];
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. */
+bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint8_t lo = 0x80, hi = 0xbf;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			return false;
+		}
+		if (n - i <= k)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t j = 2; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+					   int depth, char *detail, size_t detail_len)
+{
+	size_t pos = 0;
+	while (pos < len) {
+		uint64_t key, n;
+		if (!wire_varint(p, len, &pos, &key))
+			return SV_APPLIED; /* unpack accepted it: nothing more to see */
+		switch (key & 7) {
+		case 0:
+			if (!wire_varint(p, len, &pos, &n))
+				return SV_APPLIED;
+			break;
+		case 1:
+			pos += 8;
+			break;
+		case 5:
+			pos += 4;
+			break;
+		case 2: {
+			if (!wire_varint(p, len, &pos, &n) || n > len - pos)
+				return SV_APPLIED;
+			const ProtobufCFieldDescriptor *f =
+				key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+						       : NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_STRING) {
+				if (memchr(p + pos, '\0', (size_t)n))
+					BAD("%s contains a NUL byte", f->name);
+				if (!utf8_valid(p + pos, (size_t)n))
+					BAD("%s is not valid UTF-8", f->name);
+			} else if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 4) {
+				enum sla_verdict v = wire_strings_check(f->descriptor, p + pos, (size_t)n, depth + 1,
+									detail, detail_len);
+				if (v != SV_APPLIED)
+					return v;
+			}
+			pos += (size_t)n;
+			break;
+		}
+		default:
+			return SV_APPLIED;
+		}
+	}
+	return SV_APPLIED;
+}
+
 enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
 			      size_t detail_len)
 {
@@ -32,8 +151,15 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 		snprintf(detail, detail_len, "not a slad.v1.Event protobuf message");
 		return SV_DECODE_ERROR;
 	}
-	return SV_APPLIED;
+	enum sla_verdict v = wire_strings_check(&slad__v1__event__descriptor, buf, len, 0, detail, detail_len);
+	if (v != SV_APPLIED) {
+		slad__v1__event__free_unpacked(*ev, NULL);
+		*ev = NULL;
+	}
+	return v;
 }
+
+/* ---- fields (events.md; the bounds are in docs/input-bounds.md) ---- */
 
 static bool id_ok(const char *s)
 {
@@ -41,149 +167,289 @@ static bool id_ok(const char *s)
 	return n >= 1 && n <= SLA_ID_MAX;
 }
 
-#define MISSING(field)                                                   \
-	do {                                                             \
-		snprintf(detail, detail_len, "missing field %s", field); \
-		return SV_MISSING_FIELD;                                 \
+static bool absent(const char *s)
+{
+	return !s || !s[0];
+}
+
+/* An optional string: at most `max` bytes. */
+#define CAP(field, s, max)                                                  \
+	do {                                                                \
+		if ((s) && strlen(s) > (size_t)(max))                       \
+			BAD("%s longer than %d bytes", field, (int)(max)); \
 	} while (0)
-#define BAD(...)                                            \
-	do {                                                \
-		snprintf(detail, detail_len, __VA_ARGS__); \
-		return SV_BAD_VALUE;                        \
+/* A required id: present, 1-64 bytes. */
+#define REQUIRE_ID(field, s)                                                 \
+	do {                                                                 \
+		if (absent(s))                                               \
+			MISSING(field);                                      \
+		if (!id_ok(s))                                               \
+			BAD("%s longer than %d bytes", field, SLA_ID_MAX);   \
+	} while (0)
+/* An enum: a known value (0 is "not given" where `zero_ok`). */
+#define ENUM_IN(field, val, max, zero_ok)                                              \
+	do {                                                                           \
+		if ((int)(val) < ((zero_ok) ? 0 : 1) || (int)(val) > (int)(max))       \
+			BAD("%s: unknown value %d", field, (int)(val));                \
+	} while (0)
+/* An instant: in the sane range and within SLA_SPAN_MAX of the event. */
+#define INSTANT(field, has, val)                                                      \
+	do {                                                                          \
+		if ((has) && !instant_near((val), ev->occurred_at))                   \
+			BAD("%s out of range (more than %d days from occurred_at)", field, \
+			    (int)(SLA_SPAN_MAX / SLA_DAY));                          \
+	} while (0)
+#define INT_IN(field, has, val, lo, hi)                                               \
+	do {                                                                          \
+		if ((has) && ((val) < (lo) || (val) > (hi)))                          \
+			BAD("%s out of range %d..%d", field, (int)(lo), (int)(hi));   \
 	} while (0)
 
-static enum sla_verdict check_payload(const Slad__V1__Event *ev, Slad__V1__Event__PayloadCase want,
-				      const char *name, char *detail, size_t detail_len)
+bool sla_instant_ok(sla_time t)
 {
-	if (ev->payload_case == SLAD__V1__EVENT__PAYLOAD__NOT_SET)
-		MISSING(name);
-	if (ev->payload_case != want)
-		BAD("payload does not match type");
+	return t >= SLA_TIME_MIN && t < SLA_TIME_MAX;
+}
+
+static bool instant_near(sla_time t, sla_time at)
+{
+	/* Both are in range: the difference cannot overflow. */
+	return sla_instant_ok(t) && t - at <= SLA_SPAN_MAX && at - t <= SLA_SPAN_MAX;
+}
+
+static bool coord_ok(double v, double lim)
+{
+	return isfinite(v) && v >= -lim && v <= lim;
+}
+
+struct payload_shape {
+	Slad__V1__Event__PayloadCase payload; /* NOT_SET: the type carries none */
+	const char *missing;                  /* named when the payload is absent */
+};
+
+static struct payload_shape shape_of(Slad__V1__EventType type)
+{
+	switch (type) {
+	case SLAD__V1__EVENT_TYPE__TICKET_CREATED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_CREATED, "ticket_type"};
+	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_ENGINEER_ASSIGNED, "engineer_id"};
+	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_REJECTED, "rejected_by"};
+	case SLAD__V1__EVENT_TYPE__RESERVATION_SET:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_RESERVATION_SET, "appointment_at"};
+	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_AUTHORIZATION_GRANTED, "window_start"};
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED:
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED:
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_SPARE_PART, "part_id"};
+	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_REPORT_SUBMITTED, "report_kind"};
+	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_LEAVE_APPROVED, "leave_date"};
+	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_CLOSE_REQUESTED, "close_requested"};
+	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_CANCELLED, "ticket_cancelled"};
+	case SLAD__V1__EVENT_TYPE__CLOCK_IN:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_CLOCK_IN, "engineer_id"};
+	case SLAD__V1__EVENT_TYPE__ASSESSMENT:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_ASSESSMENT, "quarter"};
+	default:
+		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD__NOT_SET, NULL};
+	}
+}
+
+static const char *payload_name(Slad__V1__Event__PayloadCase c)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(&slad__v1__event__descriptor, c);
+	return f ? f->name : "?";
+}
+
+static enum sla_verdict check_created(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__TicketCreated *tc = ev->ticket_created;
+	int minutes;
+	REQUIRE_ID("partner_id", ev->partner_id);
+	if (tc->ticket_type == SLAD__V1__TICKET_TYPE__TICKET_TYPE_UNSPECIFIED)
+		MISSING("ticket_type");
+	ENUM_IN("ticket_type", tc->ticket_type, SLAD__V1__TICKET_TYPE__INCIDENT, false);
+	ENUM_IN("sla_class", tc->sla_class, SLAD__V1__SLA_CLASS__NON_HOURLY, true);
+	ENUM_IN("severity", tc->severity, SLAD__V1__SEVERITY__IV, true);
+	if (tc->ticket_type == SLAD__V1__TICKET_TYPE__INCIDENT &&
+	    tc->severity == SLAD__V1__SEVERITY__SEVERITY_UNSPECIFIED)
+		MISSING("severity");
+	CAP("customer_id", tc->customer_id, SLA_ID_MAX);
+	CAP("product_line", tc->product_line, SLA_ID_MAX);
+	CAP("calendar_id", tc->calendar_id, CAL_ID_MAX);
+	if ((tc->_site_lat_case != 0) != (tc->_site_lon_case != 0))
+		BAD("site_lat and site_lon go together");
+	if (tc->_site_lat_case && !coord_ok(tc->site_lat, 90))
+		BAD("site_lat out of range");
+	if (tc->_site_lon_case && !coord_ok(tc->site_lon, 180))
+		BAD("site_lon out of range");
+	INSTANT("required_arrival_at", tc->_required_arrival_at_case, tc->required_arrival_at);
+	INT_IN("required_skill_level", tc->_required_skill_level_case, tc->required_skill_level, 0, SLA_LEVEL_MAX);
+	INT_IN("person_days", tc->_person_days_case, tc->person_days, 0, SLA_PERSON_DAYS_MAX);
+	INSTANT("service_start_at", tc->_service_start_at_case, tc->service_start_at);
+	INSTANT("service_end_at", tc->_service_end_at_case, tc->service_end_at);
+	if (tc->_service_start_at_case && tc->_service_end_at_case) {
+		if (tc->service_end_at < tc->service_start_at)
+			BAD("service_end_at before service_start_at");
+		if (tc->service_end_at - tc->service_start_at > SLA_SERVICE_PERIOD_MAX)
+			BAD("service_start_at..service_end_at longer than %d days",
+			    (int)(SLA_SERVICE_PERIOD_MAX / SLA_DAY));
+	}
+	CAP("shift_start", tc->shift_start, 5);
+	CAP("shift_end", tc->shift_end, 5);
+	if (!absent(tc->shift_start) && !hhmm_parse(tc->shift_start, &minutes))
+		BAD("shift_start is not HH:MM");
+	if (!absent(tc->shift_end) && !hhmm_parse(tc->shift_end, &minutes))
+		BAD("shift_end is not HH:MM");
+	INSTANT("po_start_at", tc->_po_start_at_case, tc->po_start_at);
+	INT_IN("risk_score", tc->_risk_score_case, tc->risk_score, 0, SLA_RISK_SCORE_MAX);
+	INSTANT("planned_start_at", tc->_planned_start_at_case, tc->planned_start_at);
 	return SV_APPLIED;
 }
 
-enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+static enum sla_verdict check_payload_fields(const Slad__V1__Event *ev, char *detail, size_t detail_len)
 {
-	enum sla_verdict v;
-	if (!ev->event_id || !ev->event_id[0])
-		MISSING("event_id");
-	if (!id_ok(ev->event_id))
-		BAD("event_id longer than %d bytes", SLA_ID_MAX);
-	if (ev->type == SLAD__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED)
-		MISSING("type");
-	if (ev->type < 0 || ev->type > SLAD__V1__EVENT_TYPE__ASSESSMENT)
-		BAD("unknown type %d", (int)ev->type);
-	if (ev->occurred_at == 0)
-		MISSING("occurred_at");
-	if (ev->occurred_at < 0)
-		BAD("occurred_at before 1970");
-	if (ev->source && strlen(ev->source) > 64)
-		BAD("source longer than 64 bytes");
-	if (ev->partner_id && strlen(ev->partner_id) > SLA_ID_MAX)
-		BAD("partner_id longer than %d bytes", SLA_ID_MAX);
-
-	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT) {
-		if (!ev->partner_id || !ev->partner_id[0])
-			MISSING("partner_id");
-		return check_payload(ev, SLAD__V1__EVENT__PAYLOAD_ASSESSMENT, "quarter", detail, detail_len);
-	}
-	if (!ev->ticket_id || !ev->ticket_id[0])
-		MISSING("ticket_id");
-	if (!id_ok(ev->ticket_id))
-		BAD("ticket_id longer than %d bytes", SLA_ID_MAX);
-
 	switch (ev->type) {
-	case SLAD__V1__EVENT_TYPE__TICKET_CREATED: {
-		if (!ev->partner_id || !ev->partner_id[0])
-			MISSING("partner_id");
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_TICKET_CREATED, "ticket_type", detail, detail_len);
-		if (v != SV_APPLIED)
-			return v;
-		const Slad__V1__TicketCreated *tc = ev->ticket_created;
-		if (tc->ticket_type == SLAD__V1__TICKET_TYPE__TICKET_TYPE_UNSPECIFIED)
-			MISSING("ticket_type");
-		if (tc->ticket_type < 0 || tc->ticket_type > SLAD__V1__TICKET_TYPE__INCIDENT)
-			BAD("unknown ticket_type");
-		if (tc->ticket_type == SLAD__V1__TICKET_TYPE__INCIDENT &&
-		    tc->severity == SLAD__V1__SEVERITY__SEVERITY_UNSPECIFIED)
-			MISSING("severity");
-		if (tc->calendar_id && strlen(tc->calendar_id) > CAL_ID_MAX)
-			BAD("calendar_id longer than %d bytes", CAL_ID_MAX);
-		if ((tc->_site_lat_case != 0) != (tc->_site_lon_case != 0))
-			BAD("site_lat and site_lon go together");
-		if (tc->_site_lat_case && (tc->site_lat < -90 || tc->site_lat > 90))
-			BAD("site_lat out of range");
-		if (tc->_site_lon_case && (tc->site_lon < -180 || tc->site_lon > 180))
-			BAD("site_lon out of range");
+	case SLAD__V1__EVENT_TYPE__TICKET_CREATED:
+		return check_created(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED: {
+		const Slad__V1__EngineerAssigned *a = ev->engineer_assigned;
+		REQUIRE_ID("engineer_id", a->engineer_id);
+		INT_IN("engineer_skill_level", a->_engineer_skill_level_case, a->engineer_skill_level, 0,
+		       SLA_LEVEL_MAX);
+		CAP("engineer_product_line", a->engineer_product_line, SLA_ID_MAX);
+		ENUM_IN("role", a->role, SLAD__V1__ROLE__GUARANTOR, true);
 		return SV_APPLIED;
 	}
-	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED:
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_ENGINEER_ASSIGNED, "engineer_id", detail, detail_len);
-		if (v != SV_APPLIED)
-			return v;
-		if (!ev->engineer_assigned->engineer_id || !ev->engineer_assigned->engineer_id[0])
-			MISSING("engineer_id");
-		if (!id_ok(ev->engineer_assigned->engineer_id))
-			BAD("engineer_id longer than %d bytes", SLA_ID_MAX);
+	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED: {
+		const Slad__V1__TicketRejected *r = ev->ticket_rejected;
+		if (r->rejected_by == SLAD__V1__REJECTOR__REJECTOR_UNSPECIFIED)
+			MISSING("rejected_by");
+		ENUM_IN("rejected_by", r->rejected_by, SLAD__V1__REJECTOR__FSE, false);
+		CAP("reason", r->reason, SLA_TEXT_MAX);
+		CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
 		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__RESERVATION_SET:
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_RESERVATION_SET, "appointment_at", detail, detail_len);
-		if (v != SV_APPLIED)
-			return v;
-		if (!ev->reservation_set->_appointment_at_case)
+	}
+	case SLAD__V1__EVENT_TYPE__RESERVATION_SET: {
+		const Slad__V1__ReservationSet *r = ev->reservation_set;
+		if (!r->_appointment_at_case)
 			MISSING("appointment_at");
+		INSTANT("appointment_at", true, r->appointment_at);
+		CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
 		return SV_APPLIED;
+	}
 	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED: {
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_AUTHORIZATION_GRANTED, "window_start", detail,
-				  detail_len);
-		if (v != SV_APPLIED)
-			return v;
 		const Slad__V1__AuthorizationGranted *a = ev->authorization_granted;
 		if (!a->_window_start_case)
 			MISSING("window_start");
 		if (!a->_window_end_case)
 			MISSING("window_end");
+		INSTANT("window_start", true, a->window_start);
+		INSTANT("window_end", true, a->window_end);
 		if (a->window_end < a->window_start)
 			BAD("window_end before window_start");
+		ENUM_IN("grantor", a->grantor, SLAD__V1__GRANTOR__OTHER, true);
 		return SV_APPLIED;
 	}
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED:
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_SPARE_PART, "part_id", detail, detail_len);
-		if (v != SV_APPLIED)
-			return v;
-		if (!ev->spare_part->part_id || !ev->spare_part->part_id[0])
-			MISSING("part_id");
-		if (!id_ok(ev->spare_part->part_id))
-			BAD("part_id longer than %d bytes", SLA_ID_MAX);
+		REQUIRE_ID("part_id", ev->spare_part->part_id);
 		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__CLOCK_IN: {
-		v = check_payload(ev, SLAD__V1__EVENT__PAYLOAD_CLOCK_IN, "engineer_id", detail, detail_len);
-		if (v != SV_APPLIED)
-			return v;
-		const Slad__V1__ClockIn *c = ev->clock_in;
-		if (!c->engineer_id || !c->engineer_id[0])
-			MISSING("engineer_id");
-		if (!id_ok(c->engineer_id))
-			BAD("engineer_id longer than %d bytes", SLA_ID_MAX);
-		if (c->kind == SLAD__V1__CLOCK_KIND__CLOCK_KIND_UNSPECIFIED)
-			MISSING("kind");
-		if (c->kind < 0 || c->kind > SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT)
-			BAD("unknown kind");
-		if ((c->_lat_case != 0) != (c->_lon_case != 0))
-			BAD("lat and lon go together");
-		if (c->_lat_case && (c->lat < -90 || c->lat > 90 || c->lon < -180 || c->lon > 180))
-			BAD("lat/lon out of range");
+	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED: {
+		const Slad__V1__ReportSubmitted *r = ev->report_submitted;
+		if (r->report_kind == SLAD__V1__REPORT_KIND__REPORT_KIND_UNSPECIFIED)
+			MISSING("report_kind");
+		ENUM_IN("report_kind", r->report_kind, SLAD__V1__REPORT_KIND__RETROSPECTIVE, false);
+		CAP("period", r->period, 16);
 		return SV_APPLIED;
 	}
-	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED:
-	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED:
-	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED:
-	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED:
+	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED: {
+		const Slad__V1__LeaveApproved *l = ev->leave_approved;
+		int64_t day;
+		if (absent(l->leave_date))
+			MISSING("leave_date");
+		if (strlen(l->leave_date) != 10 || !date_parse(l->leave_date, &day))
+			BAD("leave_date is not YYYY-MM-DD");
+		if (!instant_near(day * SLA_DAY, ev->occurred_at))
+			BAD("leave_date out of range (more than %d days from occurred_at)",
+			    (int)(SLA_SPAN_MAX / SLA_DAY));
+		INSTANT("requested_at", l->_requested_at_case, l->requested_at);
+		return SV_APPLIED;
+	}
+	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED: {
+		const Slad__V1__CloseRequested *c = ev->close_requested;
+		INSTANT("completion_code_at", c->_completion_code_at_case, c->completion_code_at);
+		INSTANT("customer_signed_at", c->_customer_signed_at_case, c->customer_signed_at);
+		ENUM_IN("result", c->result, SLAD__V1__CLOSE_RESULT__FAILED, true);
+		return SV_APPLIED;
+	}
 	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
+		CAP("reason", ev->ticket_cancelled->reason, SLA_TEXT_MAX);
+		CAP("evidence_ref", ev->ticket_cancelled->evidence_ref, SLA_TEXT_MAX);
+		return SV_APPLIED;
+	case SLAD__V1__EVENT_TYPE__CLOCK_IN: {
+		const Slad__V1__ClockIn *c = ev->clock_in;
+		REQUIRE_ID("engineer_id", c->engineer_id);
+		if (c->kind == SLAD__V1__CLOCK_KIND__CLOCK_KIND_UNSPECIFIED)
+			MISSING("kind");
+		ENUM_IN("kind", c->kind, SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT, false);
+		ENUM_IN("role", c->role, SLAD__V1__ROLE__GUARANTOR, true);
+		if ((c->_lat_case != 0) != (c->_lon_case != 0))
+			BAD("lat and lon go together");
+		if (c->_lat_case && !coord_ok(c->lat, 90))
+			BAD("lat out of range");
+		if (c->_lon_case && !coord_ok(c->lon, 180))
+			BAD("lon out of range");
+		return SV_APPLIED;
+	}
 	default:
 		return SV_APPLIED;
 	}
+}
+
+enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	if (absent(ev->event_id))
+		MISSING("event_id");
+	if (!id_ok(ev->event_id))
+		BAD("event_id longer than %d bytes", SLA_ID_MAX);
+	if (ev->type == SLAD__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED)
+		MISSING("type");
+	if (ev->type < 0 || ev->type > SLAD__V1__EVENT_TYPE__ASSESSMENT)
+		BAD("type: unknown value %d", (int)ev->type);
+	if (ev->occurred_at == 0)
+		MISSING("occurred_at");
+	if (!sla_instant_ok(ev->occurred_at))
+		BAD("occurred_at out of range (2000-01-01 to 2200-01-01)");
+	CAP("source", ev->source, SLA_ID_MAX);
+	CAP("partner_id", ev->partner_id, SLA_ID_MAX);
+
+	struct payload_shape shape = shape_of(ev->type);
+	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT) {
+		if (absent(ev->partner_id))
+			MISSING("partner_id");
+	} else {
+		REQUIRE_ID("ticket_id", ev->ticket_id);
+	}
+	if (shape.payload == SLAD__V1__EVENT__PAYLOAD__NOT_SET) {
+		if (ev->payload_case != SLAD__V1__EVENT__PAYLOAD__NOT_SET)
+			BAD("payload %s does not belong to this type", payload_name(ev->payload_case));
+		return SV_APPLIED;
+	}
+	if (ev->payload_case == SLAD__V1__EVENT__PAYLOAD__NOT_SET || !ev->ticket_created)
+		MISSING(shape.missing);
+	if (ev->payload_case != shape.payload)
+		BAD("payload %s does not belong to this type (expected %s)", payload_name(ev->payload_case),
+		    payload_name(shape.payload));
+	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
+		return SV_APPLIED; /* its fields: assessment_check (scoring.c) */
+	return check_payload_fields(ev, detail, detail_len);
 }

@@ -19,6 +19,18 @@
 #define SLA_ID_MAX 64
 #define SLA_EVENT_MAX_BYTES (64 * 1024) /* larger messages: OVERSIZE */
 
+/* Input bounds (docs/input-bounds.md): what event_check accepts, so that no
+ * event makes the core do work proportional to a time range, and no
+ * arithmetic on instants can overflow. */
+#define SLA_TIME_MIN ((sla_time)946684800000)  /* 2000-01-01T00:00:00Z */
+#define SLA_TIME_MAX ((sla_time)7258118400000) /* 2200-01-01T00:00:00Z, excluded */
+#define SLA_SPAN_MAX (1830 * SLA_DAY)          /* any instant field: within 5 years of occurred_at */
+#define SLA_SERVICE_PERIOD_MAX (1100 * SLA_DAY) /* RESIDENT service_start_at..service_end_at: 3 years */
+#define SLA_LEVEL_MAX 100                      /* skill levels */
+#define SLA_PERSON_DAYS_MAX 100000
+#define SLA_RISK_SCORE_MAX 1000
+#define SLA_TEXT_MAX 1024 /* free text: reasons, evidence references */
+
 /* Outcome of one event. The dead-letter reasons are events.md's codes. */
 enum sla_verdict {
 	SV_APPLIED = 0,
@@ -317,6 +329,10 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 			      size_t detail_len);
 /* Checks the fields an event type requires (events.md). */
 enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len);
+/* An instant in [SLA_TIME_MIN, SLA_TIME_MAX). */
+bool sla_instant_ok(sla_time t);
+/* Well-formed UTF-8 (RFC 3629). */
+bool utf8_valid(const uint8_t *s, size_t n);
 
 /* Applies one decoded, checked event at processing time `now`: first lets
  * the clock pass every deadline up to `now`, then applies the event. A

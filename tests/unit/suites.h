@@ -12,6 +12,7 @@ Suite *rules_suite(void);      /* rules.c: milestones and instant checks, in C *
 Suite *core_suite(void);       /* core.c: clock, timers, duplicates, dead letters, held events */
 Suite *codec_suite(void);      /* codec.c: ticket state as bytes and back */
 Suite *scenarios_suite(void);  /* cases/NAME.scn: rules.md scenarios as data */
+Suite *hardening_suite(void); /* bad input at the raw entry point: dead letters, never a crash */
 Suite *scoring_suite(void);    /* scoring.c: partner scores, qualification timers, partner state */
 
 #endif
