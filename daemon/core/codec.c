@@ -2,6 +2,7 @@
  *
  * Little-endian, length-prefixed, versioned by the first byte. A restored
  * ticket re-arms its timers, so a restart resumes where the last commit was. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,88 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 }
 
 #define LIMIT 1000000
+#define ATT_LIMIT 4096 /* attendance days: a service period is at most SLA_SERVICE_PERIOD_MAX */
+
+/* A saved instant: none, or within the bounds events can produce (with room
+ * for deadlines computed from them). Anything else is a corrupt row: it would
+ * make calendar and deadline arithmetic overflow. */
+#define SAVED_SLACK (3660 * SLA_DAY)
+static bool saved_instant_ok(sla_time t)
+{
+	return t == SLA_TIME_NONE || (t >= SLA_TIME_MIN - SAVED_SLACK && t < SLA_TIME_MAX + SAVED_SLACK);
+}
+
+static bool saved_day_ok(int64_t day)
+{
+	return day >= (SLA_TIME_MIN - SAVED_SLACK) / SLA_DAY && day < (SLA_TIME_MAX + SAVED_SLACK) / SLA_DAY;
+}
+
+static bool saved_str_ok(const char *s)
+{
+	return utf8_valid((const uint8_t *)s, strlen(s));
+}
+
+/* Every value the rules compute with is in range (what event_check lets in),
+ * and every string that goes to PostgreSQL is UTF-8. */
+static bool ticket_values_ok(const struct sla_ticket *t)
+{
+	if (!saved_str_ok(t->ticket_id) || !saved_str_ok(t->partner_id) || !saved_str_ok(t->engineer_id) ||
+	    !saved_str_ok(t->calendar_id) || !saved_str_ok(t->product_line))
+		return false;
+	const sla_time instants[] = {t->archive_at,	     t->created_at,	    t->closed_at,
+				     t->updated_at,	     t->required_arrival_at, t->first_dispatched_at,
+				     t->first_assigned_at,   t->first_arrive_at,     t->reservation_at,
+				     t->reservation_appoint, t->visit_arrive_at,     t->service_start_at,
+				     t->service_end_at,	     t->po_start_at,	     t->planned_start_at,
+				     t->last_assigned_at,    t->plan_approved_at,    t->close_requested_at,
+				     t->last_at};
+	for (size_t i = 0; i < sizeof(instants) / sizeof(instants[0]); i++)
+		if (!saved_instant_ok(instants[i]))
+			return false;
+	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED || t->severity < 0 ||
+	    t->severity > 4 || (unsigned)t->sla_class > SC_NON_HOURLY)
+		return false;
+	if (t->shift_start_min < 0 || t->shift_start_min >= 24 * 60 || t->shift_end_min < 0 ||
+	    t->shift_end_min > 24 * 60)
+		return false;
+	if (t->service_start_at != SLA_TIME_NONE && t->service_end_at != SLA_TIME_NONE &&
+	    (t->service_end_at < t->service_start_at || t->service_end_at - t->service_start_at > SLA_SERVICE_PERIOD_MAX))
+		return false;
+	if (t->att_next_day != INT64_MIN && !saved_day_ok(t->att_next_day))
+		return false;
+	if (!isfinite(t->site_lat) || !isfinite(t->site_lon))
+		return false;
+	for (int i = 0; i < t->nms; i++) {
+		const struct sla_milestone *m = &t->ms[i];
+		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(m->part_id) || !saved_instant_ok(m->started_at) ||
+		    !saved_instant_ok(m->due_at) || !saved_instant_ok(m->stopped_at))
+			return false;
+	}
+	for (int i = 0; i < t->nvs; i++) {
+		const struct sla_violation *v = &t->vs[i];
+		if ((unsigned)v->status > VS_RETRACTED || (unsigned)v->milestone >= MS_COUNT ||
+		    !saved_str_ok(v->engineer_id) || !saved_str_ok(v->details) ||
+		    !saved_instant_ok(v->due_at) || !saved_instant_ok(v->observed_at) ||
+		    !saved_instant_ok(v->detected_at) || !saved_instant_ok(v->confirm_at))
+			return false;
+	}
+	for (int i = 0; i < t->nauths; i++)
+		if (!saved_instant_ok(t->auths[i].granted_at) || !saved_instant_ok(t->auths[i].window_start) ||
+		    !saved_instant_ok(t->auths[i].window_end))
+			return false;
+	for (int i = 0; i < t->nclocks; i++)
+		if (!saved_instant_ok(t->clocks[i].at) || !saved_str_ok(t->clocks[i].engineer_id) || t->clocks[i].kind < 1 ||
+		    t->clocks[i].kind > SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT)
+			return false;
+	for (int i = 0; i < t->natt; i++)
+		if (!saved_day_ok(t->att[i].day) || !saved_instant_ok(t->att[i].first_in) ||
+		    !saved_instant_ok(t->att[i].last_out))
+			return false;
+	for (int i = 0; i < t->nheld; i++)
+		if (!saved_instant_ok(t->held[i].occurred_at) || !saved_instant_ok(t->held[i].expires_at))
+			return false;
+	return true;
+}
 
 bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 {
@@ -268,7 +351,7 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 		if (!r.fail && !ticket_add_clock(t, &c))
 			r.fail = true;
 	}
-	n = rbuf_count(&r, LIMIT);
+	n = rbuf_count(&r, ATT_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
 		int64_t day = rbuf_i64(&r);
 		struct sla_attendance *a = r.fail ? NULL : ticket_attendance(t, day);
@@ -306,7 +389,7 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	} else {
 		t->log_complete = false; /* its earlier events are not here: no re-derivation */
 	}
-	if (r.fail || r.pos != r.len)
+	if (r.fail || r.pos != r.len || !ticket_values_ok(t))
 		goto fail;
 	t->cal = core_calendar(core, t->calendar_id);
 	ticket_compact(t); /* a tombstone saved before it was compacted */
