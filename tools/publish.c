@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "slactl.h"
+#include "slad/core.h"
 #include "slad/jsonl.h"
 
 #define MAX_REPORTED_ERRORS 20
@@ -50,6 +52,13 @@ static void publish_usage(FILE *out)
 		"Exit status: 0 all delivered, 1 invalid input or delivery failure, 2 bad arguments.\n");
 }
 
+static sla_time wall_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (sla_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static bool line_is_blank(const char *line)
 {
 	return line[strspn(line, " \t\r\n")] == '\0';
@@ -82,10 +91,18 @@ static bool validate_all(FILE *in, FILE *copy, const char *name, long counts[TOP
 		if (strlen(line) != (size_t)n) {
 			snprintf(err, sizeof(err), "line contains a NUL byte");
 		} else if (jsonl_parse_event(line, &ev, err, sizeof(err))) {
-			counts[ev.topic]++;
-			(*total)++;
+			/* What slad would dead-letter is not published: the same checks. */
+			char detail[256] = "";
+			enum sla_verdict v = event_validate(ev.payload, ev.len, wall_now_ms() + SLA_DAY, detail,
+							    sizeof(detail));
+			if (v == SV_APPLIED)
+				counts[ev.topic]++;
 			jsonl_event_clear(&ev);
-			continue;
+			if (v == SV_APPLIED) {
+				(*total)++;
+				continue;
+			}
+			snprintf(err, sizeof(err), "%s: %s", verdict_reason(v), detail);
 		}
 		if (++bad <= MAX_REPORTED_ERRORS)
 			fprintf(stderr, "%s:%ld: %s\n", name, lineno, err);

@@ -194,20 +194,30 @@ int cmd_replay(int argc, char **argv)
 
 	size_t applied = 0, dups = 0, dead = 0;
 	sla_time clock = SLA_TIME_NONE;
+	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
 	for (size_t i = 0; i < n; i++) {
 		struct replay_event *e = &evs[i];
 		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
-		clock = e->ev.occurred_at;
-		enum sla_verdict v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
-									: core_apply_raw(core, &origin, clock, &out);
+		char detail[256] = "";
+		/* What slad would dead-letter is dead-lettered here, and does not move the clock. */
+		enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
+		if (v != SV_APPLIED) {
+			(void)core_out_dead(&out, origin.topic, origin.partition, origin.offset, v, detail,
+					    origin.payload, origin.len);
+		} else {
+			clock = e->ev.occurred_at;
+			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
+							     : core_apply_raw(core, &origin, clock, &out);
+		}
 		if (v == SV_DUPLICATE)
 			dups++;
 		else if (!verdict_is_dead_letter(v))
 			applied++;
 		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
-			if (i + 1 == n) {
-				core_advance(core, until != SLA_TIME_NONE ? until : clock, &out);
-				partners_advance(ps, until != SLA_TIME_NONE ? until : clock, &pout);
+			sla_time end = until != SLA_TIME_NONE ? until : clock;
+			if (i + 1 == n && end != SLA_TIME_NONE) {
+				core_advance(core, end, &out);
+				partners_advance(ps, end, &pout);
 			}
 			dead += out.ndead;
 			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) !=

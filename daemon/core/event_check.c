@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "slad/core.h"
+#include "slad/scoring.h"
 
 const char *verdict_reason(enum sla_verdict v)
 {
@@ -452,4 +453,22 @@ enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t det
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
 		return SV_APPLIED; /* its fields: assessment_check (scoring.c) */
 	return check_payload_fields(ev, detail, detail_len);
+}
+
+enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_limit, char *detail,
+				size_t detail_len)
+{
+	Slad__V1__Event *ev = NULL;
+	enum sla_verdict v = event_decode(buf, len, &ev, detail, detail_len);
+	if (v != SV_APPLIED)
+		return v;
+	v = event_check(ev, detail, detail_len);
+	if (v == SV_APPLIED && ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
+		v = assessment_check(ev, detail, detail_len);
+	if (v == SV_APPLIED && future_limit != SLA_TIME_NONE && ev->occurred_at > future_limit) {
+		snprintf(detail, detail_len, "occurred_at more than a day in the future");
+		v = SV_BAD_VALUE;
+	}
+	slad__v1__event__free_unpacked(ev, NULL);
+	return v;
 }

@@ -329,6 +329,12 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 			      size_t detail_len);
 /* Checks the fields an event type requires (events.md). */
 enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len);
+/* Everything the daemon checks before it applies a message, for the tools
+ * (slactl publish, replay): event_decode, event_check, assessment_check for
+ * assessments, and occurred_at not after future_limit (the wall clock plus a
+ * day; SLA_TIME_NONE: no limit). */
+enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_limit, char *detail,
+				size_t detail_len);
 /* An instant in [SLA_TIME_MIN, SLA_TIME_MAX). */
 bool sla_instant_ok(sla_time t);
 /* Well-formed UTF-8 (RFC 3629). */
