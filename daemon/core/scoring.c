@@ -773,6 +773,8 @@ enum sla_verdict assessment_check(const Slad__V1__Event *ev, char *detail, size_
 		MISSING("quarter");
 	if (score_quarter_index(a->quarter) < 0)
 		BAD("quarter must look like 2025Q2");
+	if (score_quarter_index(a->quarter) / 4 < 2000 || score_quarter_index(a->quarter) / 4 >= 2200)
+		BAD("quarter out of range (2000Q1 to 2199Q4)");
 	if (id_too_long(a->project_id) || id_too_long(a->engineer_id) || id_too_long(a->cert_id))
 		BAD("an id is longer than %d bytes", SLA_ID_MAX);
 	if (a->reason_text && strlen(a->reason_text) > 256)
@@ -861,8 +863,8 @@ enum sla_verdict assessment_check(const Slad__V1__Event *ev, char *detail, size_
 			MISSING("cert_id");
 		if (a->_expires_at_case != SLAD__V1__ASSESSMENT___EXPIRES_AT_EXPIRES_AT)
 			MISSING("expires_at");
-		if (a->expires_at <= 0)
-			BAD("expires_at before 1970");
+		if (!sla_instant_ok(a->expires_at))
+			BAD("expires_at out of range (2000-01-01 to 2200-01-01)");
 		return SV_APPLIED;
 	case SLAD__V1__ASSESSMENT_KIND__CERT_REPLACED:
 		if (id_missing(a->cert_id))
@@ -1281,6 +1283,25 @@ bool partner_encode(const struct partner *p, uint8_t **buf, size_t *len)
 	return true;
 }
 
+/* A saved instant: none, or within what events can produce (with room for
+ * deadlines derived from them); anything else is a corrupt row. */
+static sla_time rbuf_instant(struct rbuf *r)
+{
+	sla_time t = rbuf_i64(r);
+	if (t != SLA_TIME_NONE && (t < SLA_TIME_MIN - 3660 * SLA_DAY || t >= SLA_TIME_MAX + 3660 * SLA_DAY))
+		r->fail = true;
+	return t;
+}
+
+/* A saved count: what assessment_check lets in. */
+static int64_t rbuf_countval(struct rbuf *r)
+{
+	int64_t v = rbuf_i64(r);
+	if (v < 0 || v > COUNT_MAX)
+		r->fail = true;
+	return v;
+}
+
 static void get_quarter(struct rbuf *r, struct partner *p)
 {
 	char quarter[SCORE_QUARTER_MAX + 1];
@@ -1296,7 +1317,7 @@ static void get_quarter(struct rbuf *r, struct partner *p)
 	}
 	struct score_quarter *q = &pq->in;
 	pq->closed = rbuf_bool(r);
-	pq->closed_at = rbuf_i64(r);
+	pq->closed_at = rbuf_instant(r);
 	int n = rbuf_count(r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r->fail; i++) {
 		char id[SLA_ID_MAX + 1];
@@ -1308,30 +1329,30 @@ static void get_quarter(struct rbuf *r, struct partner *p)
 		}
 		pr->has_score = rbuf_bool(r);
 		pr->score = rbuf_f64(r);
-		pr->score_at = rbuf_i64(r);
+		pr->score_at = rbuf_instant(r);
 		for (int a = 1; a <= SCORE_ATTEMPTS; a++) {
 			int64_t res = rbuf_i64(r);
 			if (res < 0 || res > SLAD__V1__CALLBACK_RESULT__UNREACHABLE)
 				r->fail = true;
 			pr->cb_result[a] = (Slad__V1__CallbackResult)res;
-			pr->cb_at[a] = rbuf_i64(r);
+			pr->cb_at[a] = rbuf_instant(r);
 		}
 	}
 	q->deduction_points = rbuf_f64(r);
 	q->ndeductions = rbuf_i32(r);
-	q->consultations = rbuf_i64(r);
+	q->consultations = rbuf_countval(r);
 	q->has_ecr = rbuf_bool(r);
-	q->ecr_simple = rbuf_i64(r);
-	q->ecr_total = rbuf_i64(r);
-	q->ecr_at = rbuf_i64(r);
+	q->ecr_simple = rbuf_countval(r);
+	q->ecr_total = rbuf_countval(r);
+	q->ecr_at = rbuf_instant(r);
 	q->has_online = rbuf_bool(r);
-	q->online_completed = rbuf_i64(r);
-	q->online_required = rbuf_i64(r);
-	q->online_at = rbuf_i64(r);
+	q->online_completed = rbuf_countval(r);
+	q->online_required = rbuf_countval(r);
+	q->online_at = rbuf_instant(r);
 	q->has_offline = rbuf_bool(r);
-	q->offline_completed = rbuf_i64(r);
-	q->offline_required = rbuf_i64(r);
-	q->offline_at = rbuf_i64(r);
+	q->offline_completed = rbuf_countval(r);
+	q->offline_required = rbuf_countval(r);
+	q->offline_at = rbuf_instant(r);
 	q->key_event_points = rbuf_f64(r);
 	q->nkey_events = rbuf_i32(r);
 }
@@ -1355,7 +1376,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	if (!p)
 		return false;
 	p->partition = rbuf_i32(&r);
-	p->latest_at = rbuf_i64(&r);
+	p->latest_at = rbuf_instant(&r);
 	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++)
 		get_quarter(&r, p);
@@ -1363,7 +1384,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 	for (int i = 0; i < n && !r.fail; i++) {
 		char eid[SLA_ID_MAX + 1];
 		rbuf_str(&r, eid, sizeof(eid));
-		sla_time at = rbuf_i64(&r);
+		sla_time at = rbuf_instant(&r);
 		if (!r.fail && !partner_add_seen(p, eid, at))
 			r.fail = true;
 	}
@@ -1377,12 +1398,12 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 			break;
 		}
 		rbuf_str(&r, c->engineer_id, sizeof(c->engineer_id));
-		c->registered_at = rbuf_i64(&r);
-		c->expires_at = rbuf_i64(&r);
-		c->replaced_at = rbuf_i64(&r);
+		c->registered_at = rbuf_instant(&r);
+		c->expires_at = rbuf_instant(&r);
+		c->replaced_at = rbuf_instant(&r);
 		c->reminder_fired = rbuf_bool(&r);
 		c->expired_fired = rbuf_bool(&r);
-		c->reminder_due = rbuf_i64(&r);
+		c->reminder_due = rbuf_instant(&r);
 	}
 	n = rbuf_count(&r, CODEC_LIMIT);
 	for (int i = 0; i < n && !r.fail; i++) {
@@ -1393,9 +1414,9 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 		struct partner_departure *d = &p->deps[p->ndeps++];
 		memset(d, 0, sizeof(*d));
 		rbuf_str(&r, d->engineer_id, sizeof(d->engineer_id));
-		d->departed_at = rbuf_i64(&r);
+		d->departed_at = rbuf_instant(&r);
 		d->declared = rbuf_bool(&r);
-		d->replaced_at = rbuf_i64(&r);
+		d->replaced_at = rbuf_instant(&r);
 		rbuf_str(&r, d->replaced_by, sizeof(d->replaced_by));
 		d->fired = rbuf_bool(&r);
 	}
@@ -1407,7 +1428,7 @@ bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 		}
 		struct partner_replacement *rp = &p->repl[p->nrepl++];
 		rbuf_str(&r, rp->engineer_id, sizeof(rp->engineer_id));
-		rp->at = rbuf_i64(&r);
+		rp->at = rbuf_instant(&r);
 	}
 	if (r.fail || r.pos != r.len || !partner_put(ps, p)) {
 		partner_free(p);
