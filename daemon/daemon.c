@@ -55,12 +55,25 @@ struct topic_part {
 	int64_t next;      /* next offset after the last applied message */
 	int64_t fetched;   /* next offset after the last consumed message */
 	bool eof;          /* caught up at the last look */
+	int64_t bisect_until; /* isolating: back to full batches once committed reaches it; -1: none */
 	sla_time clock_written; /* the processing clock last committed for it */
 	struct pending *q; /* FIFO: q[qhead..qtail) */
 	size_t qhead, qtail, qcap;
 };
 
 #define MERGE_MAX_WAIT 100000 /* past this many waiting messages, stop waiting for the other topic */
+#define POISON_MAX 16 /* messages isolated as rejected by PostgreSQL whose dead letters are not yet committed */
+
+/* A message PostgreSQL rejects what it writes (a data error: store_sqlstate_is_data_error),
+ * found by bisecting the batch. When it is consumed again it is dead-lettered, never applied. */
+struct poison {
+	enum sla_topic topic;
+	int32_t partition;
+	int64_t offset;
+	char detail[256]; /* "rejected by PostgreSQL: <SQLSTATE> <message>" */
+	bool bare;        /* its dead letter was rejected too: written without the payload */
+	bool in_batch;    /* its dead letter is in the batch in progress */
+};
 
 /* The state of one partition number: its tickets live in one core. */
 struct part {
@@ -94,6 +107,13 @@ struct daemon {
 	struct sla_out out;
 	struct partners_out pout; /* joins each batch through the store's batch hook */
 	size_t batch_events;
+	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
+	/* Isolating a message PostgreSQL rejects: batches hold at most this many
+	 * messages, halved at each rejected commit; 0: batch.max_events. */
+	size_t bisect_limit;
+	struct poison poison[POISON_MAX];
+	size_t npoison;
+	bool rebuilding; /* paused only to rebuild the cores from the committed state (not an outage) */
 
 	bool stopping, degraded;
 	bool ready;           /* READY=1 sent: the first assignment is restored (or READY_WAIT_MS passed) */
@@ -198,7 +218,7 @@ static bool part_ensure(struct daemon *d, int32_t p)
 static bool part_load(struct daemon *d, int32_t p)
 {
 	char err[512];
-	size_t count = 0;
+	size_t count = 0, rejected = 0;
 	if (!part_ensure(d, p))
 		return false;
 	if (d->parts[p].core)
@@ -206,14 +226,23 @@ static bool part_load(struct daemon *d, int32_t p)
 	struct sla_core *core = core_new(d->pol, &d->cals);
 	if (!core)
 		return false;
-	if (!store_load_tickets(d->st, p, core, &count, err, sizeof(err))) {
-		log_error("partition=%d: loading tickets: %s", (int)p, err);
+	bool ok = store_load_tickets(d->st, p, core, &count, &rejected, err, sizeof(err));
+	/* Rows set aside (dead-lettered) before a failure stay set aside. */
+	metrics_state_rows_rejected(d->metrics, "sla.ticket_state", rejected);
+	d->dead += rejected;
+	if (!ok) {
+		log_error("partition=%d: loading tickets: %s", (int)p, redacted(d, err));
 		core_free(core);
 		return false;
 	}
 	d->parts[p].core = core;
 	d->parts[p].maxev = SLA_TIME_NONE;
-	log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, count, core_timer_count(core));
+	if (rejected)
+		log_info("partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
+			 "(sla.dead_letters)",
+			 (int)p, count, core_timer_count(core), rejected);
+	else
+		log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, count, core_timer_count(core));
 	return true;
 }
 
@@ -221,7 +250,7 @@ static bool part_load(struct daemon *d, int32_t p)
 static bool apart_load(struct daemon *d, int32_t p)
 {
 	char err[512];
-	size_t count = 0;
+	size_t count = 0, rejected = 0;
 	if (!part_ensure(d, p))
 		return false;
 	if (d->parts[p].ps)
@@ -229,7 +258,10 @@ static bool apart_load(struct daemon *d, int32_t p)
 	struct partners *ps = partners_new(p);
 	if (!ps)
 		return false;
-	if (!store_partners_load(d->st, p, ps, &count, err, sizeof(err))) {
+	bool ok = store_partners_load(d->st, p, ps, &count, &rejected, err, sizeof(err));
+	metrics_state_rows_rejected(d->metrics, "sla.partner_state", rejected);
+	d->dead += rejected;
+	if (!ok) {
 		log_error("assessments partition=%d: loading partners: %s", (int)p, redacted(d, err));
 		partners_free(ps);
 		return false;
@@ -281,6 +313,115 @@ static void arm_timer(struct daemon *d);
 static void publish_escalations(struct daemon *d);
 static void update_status(struct daemon *d);
 static void enter_degraded(struct daemon *d, const char *why);
+static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms);
+
+/* The most messages the batch in progress may hold. */
+static size_t batch_cap(const struct daemon *d)
+{
+	size_t cap = (size_t)d->cfg->batch_max_events;
+	return d->bisect_limit > 0 && d->bisect_limit < cap ? d->bisect_limit : cap;
+}
+
+static struct poison *poison_find(struct daemon *d, enum sla_topic topic, int32_t partition, int64_t offset)
+{
+	for (size_t i = 0; i < d->npoison; i++)
+		if (d->poison[i].topic == topic && d->poison[i].partition == partition && d->poison[i].offset == offset)
+			return &d->poison[i];
+	return NULL;
+}
+
+static void poison_remove(struct daemon *d, size_t i)
+{
+	d->poison[i] = d->poison[--d->npoison];
+}
+
+static void bisect_end(struct daemon *d)
+{
+	d->bisect_limit = 0;
+	for (size_t i = 0; i < d->ntps; i++)
+		d->tps[i].bisect_until = -1;
+}
+
+/* After a commit: the isolated messages whose dead letters it held are done.
+ * Full batches again once none is pending and either one was just written or
+ * every message of the batch that was rejected has been committed since. */
+static void poison_committed(struct daemon *d)
+{
+	bool written = false;
+	for (size_t i = d->npoison; i-- > 0;)
+		if (d->poison[i].in_batch) {
+			metrics_poison_committed(d->metrics);
+			poison_remove(d, i);
+			written = true;
+		}
+	if (d->bisect_limit == 0 || d->npoison > 0)
+		return;
+	bool passed = true;
+	for (size_t i = 0; i < d->ntps; i++)
+		if (d->tps[i].bisect_until >= 0 && d->tps[i].next < d->tps[i].bisect_until)
+			passed = false;
+	if (written || passed) {
+		log_info("back to batches of up to %ld messages", (long)d->cfg->batch_max_events);
+		bisect_end(d);
+	}
+}
+
+/* A commit that PostgreSQL refused because of a value in it (a data error)
+ * would fail again as it is: find the message that writes the value. The cores
+ * are rebuilt from the committed state and the same messages consumed again in
+ * batches half as large, until one message alone still fails; that one is then
+ * dead-lettered (BAD_VALUE) instead of applied on the next rebuild, and batches
+ * are full again. Timer effects commit apart from the message while batches
+ * hold one (apply_pending), so what fails is what the message writes. false:
+ * nothing to blame (no message in the batch, too many pending): the caller
+ * takes the retry path. */
+static bool bisect(struct daemon *d, size_t nevents)
+{
+	const char *state = store_last_sqlstate(d->st);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%s", store_last_error_message(d->st));
+	redacted(d, msg);
+	if (nevents == 0)
+		return false;
+	if (d->bisect_limit == 1 && nevents == 1) {
+		const char *tname = d->topics[d->batch_first.topic];
+		struct poison *px =
+			poison_find(d, d->batch_first.topic, d->batch_first.partition, d->batch_first.offset);
+		if (px) {
+			if (px->bare)
+				return false; /* even a dead letter without the payload is refused */
+			px->bare = true;
+			log_warn("topic=%s partition=%d offset=%lld: PostgreSQL rejects its dead letter too (%s %s): "
+				 "writing the dead letter without the payload",
+				 tname, (int)px->partition, (long long)px->offset, state, msg);
+		} else {
+			if (d->npoison == POISON_MAX)
+				return false;
+			px = &d->poison[d->npoison++];
+			memset(px, 0, sizeof(*px));
+			px->topic = d->batch_first.topic;
+			px->partition = d->batch_first.partition;
+			px->offset = d->batch_first.offset;
+			snprintf(px->detail, sizeof(px->detail), "rejected by PostgreSQL: %.5s %.200s", state, msg);
+			log_error("topic=%s partition=%d offset=%lld: PostgreSQL rejects what this message writes (%s %s): "
+				  "dead-lettering it (BAD_VALUE); it is not applied",
+				  tname, (int)px->partition, (long long)px->offset, state, msg);
+		}
+	} else {
+		if (d->bisect_limit == 0)
+			for (size_t i = 0; i < d->ntps; i++)
+				d->tps[i].bisect_until = -1;
+		for (size_t i = 0; i < d->ntps; i++)
+			if (d->tps[i].next > d->tps[i].committed && d->tps[i].next > d->tps[i].bisect_until)
+				d->tps[i].bisect_until = d->tps[i].next;
+		d->bisect_limit = nevents / 2 > 0 ? nevents / 2 : 1;
+		log_warn("commit of %zu messages failed: PostgreSQL rejected a value (%s %s): consuming them again "
+			 "from the committed state in batches of %zu to find the message",
+			 nevents, state, msg, d->bisect_limit);
+	}
+	pause_to_rebuild(d, "isolating a message PostgreSQL rejects", 0);
+	return true;
+}
 
 /* Commits the batch: results, dead letters and offsets in one transaction. */
 static bool flush(struct daemon *d)
@@ -324,7 +465,7 @@ static bool flush(struct daemon *d)
 		store_commit(d->st, d->cfg->kafka_group, &d->out, offs, noffs, d->pol->version, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &ts1);
 	double secs = (double)(ts1.tv_sec - ts0.tv_sec) + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9;
-	size_t ndead = d->out.ndead;
+	size_t ndead = d->out.ndead, nevents = d->batch_events;
 	if (r == STORE_OK)
 		metrics_batch_committed(d->metrics, &d->out, secs); /* reads out: before it is cleared */
 	else
@@ -334,6 +475,7 @@ static bool flush(struct daemon *d)
 	partners_out_clear(&d->pout);
 	d->batch_events = 0;
 	if (r == STORE_OK) {
+		poison_committed(d);
 		for (size_t i = 0; i < noffs; i++) {
 			struct topic_part *tp = tp_find(d, topic_index(d, offs[i].topic), offs[i].partition);
 			if (tp && offs[i].clock != SLA_TIME_NONE && offs[i].clock != STORE_CLOCK_UNKNOWN)
@@ -348,8 +490,15 @@ static bool flush(struct daemon *d)
 		return true;
 	}
 	/* The core moved ahead of the database: go back to what was committed. */
+	for (size_t i = 0; i < d->npoison; i++)
+		d->poison[i].in_batch = false;
 	d->pg_up = r == STORE_CONFLICT || store_ok(d->st);
-	log_error("commit failed (%s): %s", r == STORE_CONFLICT ? "offsets moved by another instance" : "database",
+	if (r == STORE_DATA_ERROR && bisect(d, nevents))
+		return false;
+	log_error("commit failed (%s): %s",
+		  r == STORE_CONFLICT	  ? "offsets moved by another instance"
+		  : r == STORE_DATA_ERROR ? "PostgreSQL rejected a value, and no message of the batch can be blamed"
+					  : "database",
 		  redacted(d, err));
 	enter_degraded(d, r == STORE_CONFLICT ? "offset conflict" : "database error");
 	return false;
@@ -399,15 +548,49 @@ static void classify(int topic, struct pending *pe)
 	}
 }
 
+/* While batches hold one message (bisect): the deadlines the clock passes before
+ * the message fire and commit first, on their own, as core_apply and
+ * partners_apply would fire them before it. false: that commit failed. */
+static bool advance_apart(struct daemon *d, struct topic_part *tp, const struct pending *pe)
+{
+	int32_t p = pe->msg->partition;
+	if (tp->topic != TOPIC_ASSESSMENTS) {
+		if (d->parts[p].maxev == SLA_TIME_NONE || pe->ev->occurred_at > d->parts[p].maxev)
+			d->parts[p].maxev = pe->ev->occurred_at;
+		sla_time now = part_now(d, p), before = pe->ev->occurred_at - 1;
+		core_advance(d->parts[p].core, now < before ? now : before, &d->out);
+	} else if (d->parts[p].ps) {
+		if (d->parts[p].amaxev == SLA_TIME_NONE || pe->ev->occurred_at > d->parts[p].amaxev)
+			d->parts[p].amaxev = pe->ev->occurred_at;
+		partners_advance(d->parts[p].ps, apart_now(d, p), &d->pout);
+	}
+	return flush(d);
+}
+
 /* Applies one message: through the core, or straight to the dead letters. */
 static void apply_pending(struct daemon *d, struct topic_part *tp, struct pending *pe)
 {
 	rd_kafka_message_t *m = pe->msg;
 	const char *tname = d->topics[tp->topic];
 	enum sla_verdict v = pe->verdict;
+	struct poison *px = d->npoison ? poison_find(d, tp->topic, m->partition, m->offset) : NULL;
+	if (!px && v == SV_APPLIED && d->bisect_limit == 1 && !advance_apart(d, tp, pe)) {
+		pending_free(pe); /* consumed again after the rebuild */
+		return;
+	}
 	tp->next = m->offset + 1;
-	d->batch_events++;
-	if (v == SV_APPLIED && tp->topic != TOPIC_ASSESSMENTS) {
+	if (d->batch_events++ == 0) {
+		d->batch_first.topic = tp->topic;
+		d->batch_first.partition = m->partition;
+		d->batch_first.offset = m->offset;
+	}
+	if (px) {
+		/* Isolated as what PostgreSQL rejects (bisect): its effects stay out of the core. */
+		v = SV_BAD_VALUE;
+		px->in_batch = true;
+		core_out_dead(&d->out, tname, m->partition, m->offset, v, px->detail, px->bare ? NULL : m->payload,
+			      px->bare ? 0 : m->len);
+	} else if (v == SV_APPLIED && tp->topic != TOPIC_ASSESSMENTS) {
 		int32_t p = m->partition;
 		struct sla_origin origin = {tname, p, m->offset, m->payload, m->len};
 		if (d->parts[p].maxev == SLA_TIME_NONE || pe->ev->occurred_at > d->parts[p].maxev)
@@ -437,7 +620,7 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 	else
 		d->applied++;
 	pending_free(pe);
-	if (d->batch_events >= (size_t)d->cfg->batch_max_events)
+	if (d->batch_events >= batch_cap(d))
 		(void)flush(d);
 }
 
@@ -663,6 +846,8 @@ static bool reset_from_store(struct daemon *d)
 	core_out_clear(&d->out);
 	partners_out_clear(&d->pout);
 	d->batch_events = 0;
+	for (size_t i = 0; i < d->npoison; i++)
+		d->poison[i].in_batch = false;
 	for (int p = 0; p < d->nparts; p++) {
 		part_drop(d, p);
 		apart_drop(d, p);
@@ -741,7 +926,12 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		d->pg_up = true;
 		if (reset_from_store(d)) {
 			d->db_ok_at = mono_ms();
-			log_info("database reachable again: resumed from committed offsets");
+			if (d->rebuilding)
+				log_info("rebuilt from the committed state: consuming again, batch size %zu",
+					 batch_cap(d));
+			else
+				log_info("database reachable again: resumed from committed offsets");
+			d->rebuilding = false;
 			if (d->ntps > 0)
 				mark_ready(d);
 			update_status(d);
@@ -749,6 +939,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		d->degraded = true;
+		d->rebuilding = false;
 		d->pg_up = store_ok(d->st);
 	} else {
 		d->pg_up = false;
@@ -766,11 +957,21 @@ static void enter_degraded(struct daemon *d, const char *why)
 {
 	if (d->degraded)
 		return;
-	d->degraded = true;
-	snprintf(d->degraded_why, sizeof(d->degraded_why), "%s", why);
 	log_warn("pausing consumption (%s); /healthz reports 503; retrying in %d ms", why, d->retry_ms);
+	pause_to_rebuild(d, why, d->retry_ms);
+	d->rebuilding = false;
+}
+
+/* The same pause without an outage (bisect): the cores are rebuilt after delay_ms. */
+static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms)
+{
+	if (d->degraded)
+		return;
+	d->degraded = true;
+	d->rebuilding = true;
+	snprintf(d->degraded_why, sizeof(d->degraded_why), "%s", why);
 	update_status(d);
-	struct timeval tv = ms_to_tv(d->retry_ms);
+	struct timeval tv = ms_to_tv(delay_ms);
 	evtimer_add(d->ev_retry, &tv);
 }
 
@@ -794,6 +995,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			memset(tp, 0, sizeof(*tp));
 			tp->topic = (enum sla_topic)topic;
 			tp->partition = tpl->partition;
+			tp->bisect_until = -1;
 			if (!store_load_offset(d->st, d->cfg->kafka_group, tpl->topic, tpl->partition, &tp->committed, e,
 					       sizeof(e))) {
 				log_error("loading offsets: %s", redacted(d, e));
@@ -823,6 +1025,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				continue;
 			log_info("revoked %s [%d]", parts->elems[i].topic, (int)tp->partition);
 			tp_clear_queue(tp); /* not applied: the next owner reads them from the committed offset */
+			/* The next owner isolates its poison messages itself. */
+			for (size_t k = d->npoison; k-- > 0;)
+				if (d->poison[k].topic == tp->topic && d->poison[k].partition == tp->partition)
+					poison_remove(d, k);
 			*tp = d->tps[--d->ntps];
 		}
 		for (int p = 0; p < d->nparts; p++) {

@@ -35,6 +35,8 @@ struct metrics {
 	struct labelled_set dead;       /* reason */
 	struct labelled_set violations; /* code, status */
 	struct labelled_set unloaded;   /* calendar, year */
+	struct labelled_set rejected;   /* saved-state table */
+	unsigned long long poison;
 	unsigned long long commits_ok, commits_conflict, commits_error;
 	unsigned long long buckets[NBUCKETS]; /* non-cumulative; rendered cumulative */
 	unsigned long long commit_count;
@@ -77,6 +79,11 @@ struct metrics *metrics_new(const char *const topics[TOPIC_COUNT])
 			metrics_free(m);
 			return NULL;
 		}
+	if (!labelled_add(&m->rejected, "sla.ticket_state", "", 0) ||
+	    !labelled_add(&m->rejected, "sla.partner_state", "", 0)) {
+		metrics_free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -87,6 +94,7 @@ void metrics_free(struct metrics *m)
 	free(m->dead.v);
 	free(m->violations.v);
 	free(m->unloaded.v);
+	free(m->rejected.v);
 	free(m);
 }
 
@@ -135,6 +143,19 @@ void metrics_commit_failed(struct metrics *m, double seconds, bool conflict)
 		m->commits_conflict++;
 	else
 		m->commits_error++;
+}
+
+void metrics_poison_committed(struct metrics *m)
+{
+	m->poison++;
+}
+
+void metrics_state_rows_rejected(struct metrics *m, const char *table, size_t n)
+{
+	if (n == 0)
+		return;
+	(void)labelled_add(&m->rejected, table, "", n);
+	(void)labelled_add(&m->dead, verdict_reason(SV_DECODE_ERROR), "", n);
 }
 
 void metrics_batch_discard(struct metrics *m)
@@ -211,6 +232,14 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, str
 	for (size_t i = 0; i < m->dead.n; i++)
 		evbuffer_add_printf(out, "slad_dead_letters_total{reason=\"%s\"} %llu\n", esc(m->dead.v[i].a, e1, sizeof(e1)),
 				    m->dead.v[i].n);
+	head(out, "slad_poison_messages_total", "counter",
+	     "Messages PostgreSQL rejected with a data error, isolated and dead-lettered (BAD_VALUE).");
+	evbuffer_add_printf(out, "slad_poison_messages_total %llu\n", m->poison);
+	head(out, "slad_state_rows_rejected_total", "counter",
+	     "Saved-state rows that did not restore, dead-lettered (DECODE_ERROR) and left out, by table.");
+	for (size_t i = 0; i < m->rejected.n; i++)
+		evbuffer_add_printf(out, "slad_state_rows_rejected_total{table=\"%s\"} %llu\n",
+				    esc(m->rejected.v[i].a, e1, sizeof(e1)), m->rejected.v[i].n);
 	head(out, "slad_violations_total", "counter",
 	     "Violation status changes written to sla.violation_history, by rule code and status.");
 	for (size_t i = 0; i < m->violations.n; i++)

@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "slad/log.h"
 #include "slad/migrations.h"
 #include "slad/pgarr.h"
 #include "slad/policy.h"
@@ -32,6 +33,9 @@ struct store {
 	unsigned long long commit_seq;
 	store_batch_hook batch_hook; /* more statements for every batch; may be NULL */
 	void *batch_hook_arg;
+	/* The statement that failed the last store_commit (store_last_sqlstate). */
+	char last_sqlstate[6];
+	char last_message[256];
 };
 
 /* Server NOTICEs ("relation already exists, skipping") are expected noise. */
@@ -506,17 +510,120 @@ bool store_load_offset(struct store *st, const char *group, const char *topic, i
 	return true;
 }
 
-bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, char *err,
-			size_t errlen)
+/* A row that does not restore: its bytes go to sla.dead_letters and the row
+ * is emptied, in one statement (one transaction). The role has no DELETE
+ * (schema/0001_init.sql, grants), so the row stays, empty, and loading skips
+ * it; a new state of the ticket or partner overwrites it. Only the bytes that
+ * were read are moved: a row written meanwhile is left alone. */
+static const char sql_reject_ticket[] =
+	"WITH old AS (SELECT ticket_id, partition, state FROM sla.ticket_state"
+	" WHERE ticket_id = $1 AND partition = $2::int AND state = $3::bytea FOR UPDATE),"
+	" emptied AS (UPDATE sla.ticket_state s SET state = ''::bytea, updated_at = now() FROM old"
+	" WHERE s.ticket_id = old.ticket_id RETURNING s.ticket_id)"
+	" INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT 'sla.ticket_state', old.partition, -1, 'DECODE_ERROR',"
+	" 'saved state of ticket ' || old.ticket_id || ' does not restore', old.state"
+	" FROM old JOIN emptied USING (ticket_id)";
+static const char sql_reject_partner[] =
+	"WITH old AS (SELECT partner_id, partition, state FROM sla.partner_state"
+	" WHERE partner_id = $1 AND partition = $2::int AND state = $3::bytea FOR UPDATE),"
+	" emptied AS (UPDATE sla.partner_state s SET state = ''::bytea, updated_at = now() FROM old"
+	" WHERE s.partner_id = old.partner_id RETURNING s.partner_id)"
+	" INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT 'sla.partner_state', old.partition, -1, 'DECODE_ERROR',"
+	" 'saved state of partner ' || old.partner_id || ' does not restore', old.state"
+	" FROM old JOIN emptied USING (partner_id)";
+
+/* A saved state that did not restore, kept until the load's query is done. */
+struct rejected_row {
+	char *id;
+	uint8_t *state;
+	size_t len;
+};
+
+static bool reject_add(struct rejected_row **v, size_t *n, size_t *cap, const char *id, const uint8_t *buf,
+		       size_t len)
 {
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		struct rejected_row *nv = realloc(*v, c * sizeof(*nv));
+		if (nv == NULL)
+			return false;
+		*v = nv;
+		*cap = c;
+	}
+	struct rejected_row *r = &(*v)[*n];
+	r->id = strdup(id);
+	r->state = malloc(len ? len : 1);
+	if (r->id == NULL || r->state == NULL) {
+		free(r->id);
+		free(r->state);
+		return false;
+	}
+	if (len)
+		memcpy(r->state, buf, len);
+	r->len = len;
+	(*n)++;
+	return true;
+}
+
+/* Dead-letters and empties one rejected row; false with err when PostgreSQL
+ * fails or the row changed since it was read. */
+static bool reject_row(struct store *st, enum store_state_table table, int32_t partition,
+		       const struct rejected_row *r, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+static bool reject_row(struct store *st, enum store_state_table table, int32_t partition,
+		       const struct rejected_row *r, char *err, size_t errlen)
+{
+	const char *kind = table == STORE_TICKET_STATE ? "ticket" : "partner";
+	char part[16];
+	const char *vals[3] = {r->id, part, (const char *)r->state};
+	int lengths[3] = {0, 0, (int)r->len};
+	int formats[3] = {0, 0, 1};
+	PGresult *res;
+	bool ok;
+
+	if (r->len > INT_MAX) {
+		pg_set_err(err, errlen, "%s %.64s: saved state too large to dead-letter", kind, r->id);
+		return false;
+	}
+	snprintf(part, sizeof part, "%" PRId32, partition);
+	res = PQexecParams(st->conn, table == STORE_TICKET_STATE ? sql_reject_ticket : sql_reject_partner, 3, NULL,
+			   vals, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_set_err(err, errlen, "%s %.64s: dead-lettering its saved state: %s", kind, r->id,
+			   res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		PQclear(res);
+		return false;
+	}
+	ok = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (!ok)
+		pg_set_err(err, errlen, "%s %.64s: its saved state changed while loading: load again", kind, r->id);
+	return ok;
+}
+
+bool store_load_states(struct store *st, enum store_state_table table, int32_t partition, store_restore_fn restore,
+		       void *arg, size_t *count, size_t *rejected, char *err, size_t errlen)
+{
+	const char *kind = table == STORE_TICKET_STATE ? "ticket" : "partner";
+	const char *sql = table == STORE_TICKET_STATE
+				  ? "SELECT ticket_id, state FROM sla.ticket_state WHERE partition = $1"
+				    " AND length(state) > 0"
+				  : "SELECT partner_id, state FROM sla.partner_state WHERE partition = $1"
+				    " AND length(state) > 0";
+	const char *what = table == STORE_TICKET_STATE ? "reading sla.ticket_state" : "reading sla.partner_state";
 	char part[16];
 	const char *vals[1] = {part};
+	struct rejected_row *bad = NULL;
+	size_t nbad = 0, capbad = 0, n = 0, done = 0;
 	PGresult *res;
-	size_t n = 0;
 	bool failed = false;
 
 	if (count != NULL)
 		*count = 0;
+	if (rejected != NULL)
+		*rejected = 0;
 	if (!conn_usable(st)) {
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
@@ -524,9 +631,8 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 	snprintf(part, sizeof part, "%" PRId32, partition);
 	/* Binary results: bytea arrives as raw bytes. Single-row mode: a
 	 * partition may hold more state than we want in one PGresult. */
-	if (!PQsendQueryParams(st->conn, "SELECT ticket_id, state FROM sla.ticket_state WHERE partition = $1", 1, NULL,
-			       vals, NULL, NULL, 1)) {
-		pg_set_err(err, errlen, "reading sla.ticket_state: %s", PQerrorMessage(st->conn));
+	if (!PQsendQueryParams(st->conn, sql, 1, NULL, vals, NULL, NULL, 1)) {
+		pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
 		return false;
 	}
 	/* Should single-row mode be refused, the rows come in one result. */
@@ -534,38 +640,59 @@ bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *co
 	while ((res = PQgetResult(st->conn)) != NULL) {
 		ExecStatusType s = PQresultStatus(res);
 
-		if (s == PGRES_SINGLE_TUPLE && !failed) {
-			const uint8_t *buf = (const uint8_t *)PQgetvalue(res, 0, 1);
-			size_t len = (size_t)PQgetlength(res, 0, 1);
-
-			if (!core_restore(core, buf, len)) {
-				pg_set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
-					PQgetvalue(res, 0, 0));
-				failed = true;
-			} else {
-				n++;
-			}
-		} else if (s == PGRES_TUPLES_OK && !failed) {
-			/* Without single-row mode every row is here. */
+		if ((s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK) && !failed) {
 			for (int r = 0; r < PQntuples(res) && !failed; r++) {
-				if (!core_restore(core, (const uint8_t *)PQgetvalue(res, r, 1),
-						  (size_t)PQgetlength(res, r, 1))) {
-					pg_set_err(err, errlen, "ticket %.64s: its stored state cannot be restored",
-						PQgetvalue(res, r, 0));
-					failed = true;
-				} else {
+				const uint8_t *buf = (const uint8_t *)PQgetvalue(res, r, 1);
+				size_t len = (size_t)PQgetlength(res, r, 1);
+
+				if (restore(arg, buf, len)) {
 					n++;
+				} else if (!reject_add(&bad, &nbad, &capbad, PQgetvalue(res, r, 0), buf, len)) {
+					pg_set_err(err, errlen, "%s %.64s: its saved state does not restore (out of memory)",
+						   kind, PQgetvalue(res, r, 0));
+					failed = true;
 				}
 			}
 		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !failed) {
-			pg_set_err(err, errlen, "reading sla.ticket_state: %s", PQresultErrorMessage(res));
+			pg_set_err(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
 			failed = true;
 		}
 		PQclear(res);
 	}
+	/* The connection is free again: set the rejected rows aside. */
+	for (size_t i = 0; i < nbad && !failed; i++) {
+		if (!reject_row(st, table, partition, &bad[i], err, errlen)) {
+			failed = true;
+			break;
+		}
+		done++;
+		log_error("%spartition=%d %s=%.64s: its saved state (%zu bytes) does not restore: moved to "
+			  "sla.dead_letters (DECODE_ERROR) and left out; the %s comes back only with new events",
+			  table == STORE_TICKET_STATE ? "" : "assessments ", (int)partition, kind, bad[i].id, bad[i].len,
+			  kind);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		free(bad[i].id);
+		free(bad[i].state);
+	}
+	free(bad);
 	if (count != NULL)
 		*count = n;
+	if (rejected != NULL)
+		*rejected = done;
 	return !failed;
+}
+
+static bool restore_ticket(void *arg, const uint8_t *buf, size_t len)
+{
+	return core_restore(arg, buf, len);
+}
+
+bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, size_t *rejected,
+			char *err, size_t errlen)
+{
+	return store_load_states(st, STORE_TICKET_STATE, partition, restore_ticket, core, count, rejected, err,
+				 errlen);
 }
 
 /* ---- the batch commit ---- */
@@ -1094,6 +1221,33 @@ unknown:
 	return STORE_ERROR;
 }
 
+bool store_sqlstate_is_data_error(const char *sqlstate)
+{
+	if (sqlstate == NULL || strlen(sqlstate) != 5)
+		return false;
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 || strncmp(sqlstate, "54", 2) == 0;
+}
+
+const char *store_last_sqlstate(const struct store *st)
+{
+	return st ? st->last_sqlstate : "";
+}
+
+const char *store_last_error_message(const struct store *st)
+{
+	return st ? st->last_message : "";
+}
+
+/* Keeps the SQLSTATE and primary message of a failed statement. */
+static void remember_error(struct store *st, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	snprintf(st->last_sqlstate, sizeof st->last_sqlstate, "%s", state ? state : "");
+	pg_set_err(st->last_message, sizeof st->last_message, "%s", msg ? msg : "");
+}
+
 enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen)
@@ -1111,6 +1265,10 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	const char *pv = empty_to_null(policy_version);
 
 	memset(&b, 0, sizeof b);
+	if (st != NULL) {
+		st->last_sqlstate[0] = '\0';
+		st->last_message[0] = '\0';
+	}
 	if (!conn_usable(st)) {
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return STORE_ERROR;
@@ -1279,6 +1437,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 				}
 			} else if (s != PGRES_PIPELINE_ABORTED && !failed && !conflict) {
 				pg_set_err(err, errlen, "%s: %s", q->what, PQresultErrorMessage(res));
+				remember_error(st, res);
 				failed = true;
 			} else {
 				failed = true;
@@ -1304,7 +1463,9 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	}
 	if (conflict || failed) {
 		rollback_quietly(st);
-		rc = conflict ? STORE_CONFLICT : STORE_ERROR;
+		rc = conflict ? STORE_CONFLICT
+		     : store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR
+									: STORE_ERROR;
 		goto done;
 	}
 
@@ -1317,7 +1478,10 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	} else {
 		/* e.g. a deferred foreign key: the server rolled back. */
 		pg_set_err(err, errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		remember_error(st, res);
 		rollback_quietly(st);
+		if (store_sqlstate_is_data_error(st->last_sqlstate))
+			rc = STORE_DATA_ERROR;
 	}
 	PQclear(res);
 	res = NULL;

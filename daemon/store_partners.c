@@ -195,55 +195,14 @@ int store_partners_hook(struct pg_conn *conn, void *arg, char *err, size_t errle
 	return store_partners_queue(conn, (const struct partners_out *)arg, err, errlen);
 }
 
-static bool restore_row(struct partners *ps, const PGresult *res, int row, char *err, size_t errlen)
+static bool restore_partner(void *arg, const uint8_t *buf, size_t len)
 {
-	if (partners_restore(ps, (const uint8_t *)PQgetvalue(res, row, 1), (size_t)PQgetlength(res, row, 1)))
-		return true;
-	pg_set_err(err, errlen, "partner %.64s: its stored state cannot be restored", PQgetvalue(res, row, 0));
-	return false;
+	return partners_restore(arg, buf, len);
 }
 
-bool store_partners_load(struct store *st, int32_t partition, struct partners *ps, size_t *count, char *err,
-			 size_t errlen)
+bool store_partners_load(struct store *st, int32_t partition, struct partners *ps, size_t *count, size_t *rejected,
+			 char *err, size_t errlen)
 {
-	PGconn *conn = store_conn(st);
-	char part[16];
-	const char *vals[1] = {part};
-	PGresult *res;
-	size_t n = 0;
-	bool failed = false;
-
-	if (count != NULL)
-		*count = 0;
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		pg_set_err(err, errlen, "not connected to PostgreSQL");
-		return false;
-	}
-	snprintf(part, sizeof part, "%" PRId32, partition);
-	/* Binary results: bytea arrives as raw bytes. */
-	if (!PQsendQueryParams(conn, "SELECT partner_id, state FROM sla.partner_state WHERE partition = $1", 1, NULL,
-			       vals, NULL, NULL, 1)) {
-		pg_set_err(err, errlen, "reading sla.partner_state: %s", PQerrorMessage(conn));
-		return false;
-	}
-	(void)PQsetSingleRowMode(conn);
-	while ((res = PQgetResult(conn)) != NULL) {
-		ExecStatusType s = PQresultStatus(res);
-
-		if ((s == PGRES_SINGLE_TUPLE || s == PGRES_TUPLES_OK) && !failed) {
-			for (int r = 0; r < PQntuples(res) && !failed; r++) {
-				if (restore_row(ps, res, r, err, errlen))
-					n++;
-				else
-					failed = true;
-			}
-		} else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && !failed) {
-			pg_set_err(err, errlen, "reading sla.partner_state: %s", PQresultErrorMessage(res));
-			failed = true;
-		}
-		PQclear(res);
-	}
-	if (count != NULL)
-		*count = n;
-	return !failed;
+	return store_load_states(st, STORE_PARTNER_STATE, partition, restore_partner, ps, count, rejected, err,
+				 errlen);
 }

@@ -18,6 +18,7 @@ struct publish_opts {
 	const char *brokers;
 	const char *topics[TOPIC_COUNT];
 	const char *path;
+	bool checks; /* false (--no-checks): publish what slad would dead-letter */
 	rd_kafka_conf_t *conf; /* -X properties, applied before ours */
 };
 
@@ -35,7 +36,8 @@ static void publish_usage(FILE *out)
 		"usage: slactl publish [-b BROKERS] [--topic-workorders T] [--topic-clockins T]\n"
 		"                      [--topic-assessments T] [-X PROP=VALUE]... FILE|-\n"
 		"\n"
-		"Reads JSON Lines events (events.md), validates every line, and only if all are\n"
+		"Reads JSON Lines events (events.md), validates every line with slad's own checks\n"
+		"(FILE:LINE: REASON: detail for each that slad would dead-letter), and only if all are\n"
 		"valid produces them as protobuf: work-order events to fsm.workorders and\n"
 		"clock-ins to fsm.clockins keyed by ticket_id, assessments to fsm.assessments\n"
 		"keyed by partner_id. Blank lines are skipped.\n"
@@ -44,6 +46,8 @@ static void publish_usage(FILE *out)
 		"      --topic-workorders T   default fsm.workorders\n"
 		"      --topic-clockins T     default fsm.clockins\n"
 		"      --topic-assessments T  default fsm.assessments\n"
+		"      --no-checks            publish lines that parse even if slad would dead-letter\n"
+		"                             them (to exercise a deployment's dead-letter path)\n"
 		"  -X PROP=VALUE              any librdkafka producer property (security.protocol,\n"
 		"                             sasl.*, ssl.*, message.timeout.ms, ...)\n"
 		"  -h, --help                 show this help\n"
@@ -69,7 +73,7 @@ static bool line_is_blank(const char *line)
  * file on the way so that the second pass can read it again; nothing is kept
  * in memory, so a file of any size can be validated before the first send.
  */
-static bool validate_all(FILE *in, FILE *copy, const char *name, long counts[TOPIC_COUNT], long *total)
+static bool validate_all(FILE *in, FILE *copy, const char *name, bool checks, long counts[TOPIC_COUNT], long *total)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -93,8 +97,9 @@ static bool validate_all(FILE *in, FILE *copy, const char *name, long counts[TOP
 		} else if (jsonl_parse_event(line, &ev, err, sizeof(err))) {
 			/* What slad would dead-letter is not published: the same checks. */
 			char detail[256] = "";
-			enum sla_verdict v = event_validate(ev.payload, ev.len, wall_now_ms() + SLA_DAY, detail,
-							    sizeof(detail));
+			enum sla_verdict v = checks ? event_validate(ev.payload, ev.len, wall_now_ms() + SLA_DAY,
+								     detail, sizeof(detail))
+						    : SV_APPLIED;
 			if (v == SV_APPLIED)
 				counts[ev.topic]++;
 			jsonl_event_clear(&ev);
@@ -227,12 +232,13 @@ static bool produce_all(FILE *in, rd_kafka_t *rk, rd_kafka_topic_t *rkts[TOPIC_C
 
 static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *status)
 {
-	enum { OPT_TOPIC_WO = 256, OPT_TOPIC_CI, OPT_TOPIC_AS };
+	enum { OPT_TOPIC_WO = 256, OPT_TOPIC_CI, OPT_TOPIC_AS, OPT_NO_CHECKS };
 	static const struct option longopts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "topic-workorders", required_argument, NULL, OPT_TOPIC_WO },
 		{ "topic-clockins", required_argument, NULL, OPT_TOPIC_CI },
 		{ "topic-assessments", required_argument, NULL, OPT_TOPIC_AS },
+		{ "no-checks", no_argument, NULL, OPT_NO_CHECKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -244,6 +250,7 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 	for (int t = 0; t < TOPIC_COUNT; t++)
 		opts->topics[t] = topic_default_name((enum sla_topic)t);
 	opts->brokers = getenv("SLAD_KAFKA_BROKERS");
+	opts->checks = true;
 	opts->conf = rd_kafka_conf_new();
 	/* Fail within half a minute, not librdkafka's five, when Kafka is down. */
 	rd_kafka_conf_set(opts->conf, "message.timeout.ms", "30000", NULL, 0);
@@ -253,6 +260,9 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":b:X:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_NO_CHECKS:
+			opts->checks = false;
+			break;
 		case 'b':
 			opts->brokers = optarg;
 			break;
@@ -347,7 +357,7 @@ int cmd_publish(int argc, char **argv)
 		fprintf(stderr, "slactl publish: cannot open %s: %m\n", opts.path);
 		goto done;
 	}
-	if (!validate_all(in, copy, name, counts, &total))
+	if (!validate_all(in, copy, name, opts.checks, counts, &total))
 		goto done;
 	if (total == 0) {
 		fprintf(stderr, "published 0 events\n");

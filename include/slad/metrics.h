@@ -30,6 +30,14 @@ void metrics_batch_event(struct metrics *m, enum sla_topic topic, int event_type
 void metrics_batch_committed(struct metrics *m, const struct sla_out *out, double seconds);
 /* A commit failed (conflict: another instance owns a partition). */
 void metrics_commit_failed(struct metrics *m, double seconds, bool conflict);
+/* A message PostgreSQL rejected (a data error) was isolated and its dead
+ * letter committed: slad_poison_messages_total (the dead letter itself is
+ * counted by metrics_batch_committed). */
+void metrics_poison_committed(struct metrics *m);
+/* n saved-state rows of a table ("sla.ticket_state", "sla.partner_state")
+ * did not restore and were dead-lettered (committed by the load):
+ * slad_state_rows_rejected_total and slad_dead_letters_total{DECODE_ERROR}. */
+void metrics_state_rows_rejected(struct metrics *m, const char *table, size_t n);
 /* The batch was thrown away (failed commit, reset from PostgreSQL). */
 void metrics_batch_discard(struct metrics *m);
 void metrics_reload(struct metrics *m, bool ok);

@@ -59,10 +59,29 @@ bool store_load_calendars(struct store *st, struct calendar_set *set, char *err,
 bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
 		       int64_t *next_offset, char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* core_restore()s every sla.ticket_state row of `partition`; *count = rows
- * (may be NULL). Fails on the first row core_restore rejects (err names it). */
-bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, char *err,
-			size_t errlen) __attribute__((warn_unused_result));
+/* The tables of saved state, one row per ticket or partner. */
+enum store_state_table { STORE_TICKET_STATE, STORE_PARTNER_STATE };
+/* Restores one saved state (core_restore, partners_restore); false when the
+ * bytes do not restore. */
+typedef bool (*store_restore_fn)(void *arg, const uint8_t *buf, size_t len);
+
+/* Calls restore on every row of `table` in `partition`. A row that does not
+ * restore does not fail the load: it is logged (error), written to
+ * sla.dead_letters (topic "sla.ticket_state" or "sla.partner_state", the
+ * partition, kafka_offset -1, DECODE_ERROR, payload = its bytes) and emptied
+ * (state = '', skipped by later loads) in one statement, so that the rest of
+ * the partition restores and the ticket or partner comes back only with new
+ * events. *count = rows restored, *rejected = rows dead-lettered (either may
+ * be NULL). Fails only when PostgreSQL does (or a rejected row changed
+ * meanwhile: load again). */
+bool store_load_states(struct store *st, enum store_state_table table, int32_t partition, store_restore_fn restore,
+		       void *arg, size_t *count, size_t *rejected, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* core_restore()s every sla.ticket_state row of `partition`, as
+ * store_load_states. */
+bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, size_t *rejected,
+			char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* The consumer offsets a batch covers: next_offset moves from `from` (the
  * value read at assignment or written by this instance's last commit; -1:
@@ -79,16 +98,32 @@ struct store_offset {
 
 enum store_result {
 	STORE_OK = 0,
-	STORE_CONFLICT, /* another instance moved an offset: rolled back, the partition is not ours */
-	STORE_ERROR,    /* not committed (or outcome unknown): reload state and offsets */
+	STORE_CONFLICT,   /* another instance moved an offset: rolled back, the partition is not ours */
+	STORE_ERROR,      /* not committed (or outcome unknown): reload state and offsets */
+	STORE_DATA_ERROR, /* rolled back: PostgreSQL rejected a value of the batch (store_sqlstate_is_data_error;
+			   * store_last_sqlstate says which); retrying the same batch would fail again */
 };
+
+/* SQLSTATE classes that a row's values cause, not the server or the
+ * session: 22 data exception (encoding, range, invalid text), 23 integrity
+ * constraint violation, 54 program limit exceeded (row too big). Everything
+ * else (08 connection, 40 serialization, 53 resources, 57 operator
+ * intervention, 55P03 lock, 42 privileges and schema, ...) is not. */
+bool store_sqlstate_is_data_error(const char *sqlstate);
+/* The SQLSTATE and primary message of the statement that failed the last
+ * store_commit; "" when it did not fail that way. Owned by st, valid until
+ * the next store_commit. */
+const char *store_last_sqlstate(const struct store *st);
+const char *store_last_error_message(const struct store *st);
 
 /* Writes the batch in ONE transaction: the dirty tickets' rows, milestones,
  * violations and states, the violation history, the dead letters, and the
  * compare-and-set of every offset (docs/storage.md). STORE_CONFLICT when an
  * offset no longer holds `from`. If the connection drops during COMMIT, the
- * outcome is read back from sla.consumer_offsets after reconnecting. Does not
- * clear `out`: the caller does, after STORE_OK. policy_version may be NULL. */
+ * outcome is read back from sla.consumer_offsets after reconnecting.
+ * STORE_DATA_ERROR when a statement or the COMMIT failed with a data error
+ * (never when the connection broke). Does not clear `out`: the caller does,
+ * after STORE_OK. policy_version may be NULL. */
 enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen) __attribute__((warn_unused_result));

@@ -29,9 +29,11 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 /* A store_batch_hook: arg is the `struct partners_out *` to write. */
 int store_partners_hook(struct pg_conn *conn, void *arg, char *err, size_t errlen);
 
-/* partners_restore()s every sla.partner_state row of `partition`; *count =
- * rows (may be NULL). Fails on the first row that cannot be restored. */
-bool store_partners_load(struct store *st, int32_t partition, struct partners *ps, size_t *count, char *err,
-			 size_t errlen) __attribute__((warn_unused_result));
+/* partners_restore()s every sla.partner_state row of `partition`, as
+ * store_load_states: a row that does not restore is dead-lettered and left
+ * out, the rest restores. *count = rows restored, *rejected = rows
+ * dead-lettered (either may be NULL). */
+bool store_partners_load(struct store *st, int32_t partition, struct partners *ps, size_t *count, size_t *rejected,
+			 char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 				goto done;
 			partners_free(ps);
 			ps = partners_new(0);
-			if (!ps || !store_partners_load(st, 0, ps, NULL, err, sizeof(err))) {
+			if (!ps || !store_partners_load(st, 0, ps, NULL, NULL, err, sizeof(err))) {
 				fprintf(stderr, "partners_fixture: reload: %s\n", err);
 				goto done;
 			}
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 		goto done;
 
 	check = partners_new(0);
-	if (!check || !store_partners_load(st, 0, check, NULL, err, sizeof(err))) {
+	if (!check || !store_partners_load(st, 0, check, NULL, NULL, err, sizeof(err))) {
 		fprintf(stderr, "partners_fixture: reload: %s\n", err);
 		goto done;
 	}

@@ -13,7 +13,8 @@ DATA=$WORK/assessments.jsonl
 grep . "$SRC/tests/integration/data/assessments.jsonl" |
 	sed -E 's/^(.*"occurred_at":"([^"]*)".*)$/\2\t\1/; t; s/^/0\t/' | sort -s -t"$(printf '\t')" -k1,1 | cut -f2- >"$DATA"
 N=$(grep -c . "$DATA")
-"$BIN/slactl" publish "$DATA" 2>>"$WORK/publish.log"
+# Some of these assessments are bad on purpose: published as they are, dead-lettered by slad.
+"$BIN/slactl" publish --no-checks "$DATA" 2>>"$WORK/publish.log"
 slad_start slad SLAD_POSTGRES_CONNINFO="$LIVE"
 DB=$LIVE poll_sql "SELECT coalesce(sum(greatest(next_offset, 0)), 0) FROM sla.consumer_offsets" "$N" 60
 # Once caught up the daemon runs on the wall clock: timers up to now have fired.
