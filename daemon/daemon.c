@@ -114,6 +114,11 @@ struct daemon {
 	struct poison poison[POISON_MAX];
 	size_t npoison;
 	bool rebuilding; /* paused only to rebuild the cores from the committed state (not an outage) */
+	/* State checkpoints (docs/architecture.md): work-order and clock-in offsets move, and the
+	 * changed ticket states are written, only with a checkpoint batch. */
+	int64_t checkpoint_at;   /* monotonic ms of the last checkpoint */
+	bool lagged;             /* a full batch since the last checkpoint: a backlog */
+	bool force_checkpoint;   /* the next flush checkpoints (revoke, shutdown) */
 
 	bool stopping, degraded;
 	bool ready;           /* READY=1 sent: the first assignment is restored (or READY_WAIT_MS passed) */
@@ -303,6 +308,7 @@ static sla_time apart_now(struct daemon *d, int32_t p)
 static void part_drop(struct daemon *d, int32_t p)
 {
 	if (p < d->nparts && d->parts[p].core) {
+		core_out_forget_partition(&d->out, p);
 		core_free(d->parts[p].core);
 		d->parts[p].core = NULL;
 		d->parts[p].maxev = SLA_TIME_NONE;
@@ -424,6 +430,25 @@ static bool bisect(struct daemon *d, size_t nevents)
 }
 
 /* Commits the batch: results, dead letters and offsets in one transaction. */
+static bool all_caught_up(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->ntps; i++)
+		if (d->tps[i].topic != TOPIC_ASSESSMENTS && (!d->tps[i].eof || d->tps[i].qhead != d->tps[i].qtail))
+			return false;
+	return true;
+}
+
+/* Whether this batch is a checkpoint: every batch with batch.checkpoint_ms 0 or
+ * while isolating a poison message; else every batch.checkpoint_ms, and as soon
+ * as every partition caught up after a backlog (a full batch since the last
+ * checkpoint), so that a restart then re-applies nothing. */
+static bool checkpoint_due(const struct daemon *d)
+{
+	return d->cfg->batch_checkpoint_ms == 0 || d->bisect_limit != 0 || d->force_checkpoint ||
+	       d->stopping || mono_ms() - d->checkpoint_at >= d->cfg->batch_checkpoint_ms ||
+	       (d->lagged && all_caught_up(d));
+}
+
 static bool flush(struct daemon *d)
 {
 	char err[512];
@@ -433,6 +458,7 @@ static bool flush(struct daemon *d)
 
 	if (d->degraded)
 		return false;
+	bool ckpt = checkpoint_due(d);
 	/* Every partition with a position goes in, moved or not: the compare-and-set
 	 * fences out an instance that lost the partition, and the commit can be read back. */
 	for (size_t i = 0; i < d->ntps && noffs < 256; i++) {
@@ -449,14 +475,23 @@ static bool flush(struct daemon *d)
 		}
 		if (tp->next < 0 && clock == SLA_TIME_NONE)
 			continue;
-		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, tp->next, clock};
-		moved |= tp->next != tp->committed;
+		/* Between checkpoints a work-order or clock-in offset only fences the batch. */
+		int64_t to = ckpt || tp->topic == TOPIC_ASSESSMENTS ? tp->next : tp->committed;
+		offs[noffs++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, to, clock};
+		moved |= to != tp->committed;
 		/* An idle, caught-up partition still moves the watermark, once a second. */
 		moved |= clock != SLA_TIME_NONE && clock != STORE_CLOCK_UNKNOWN && clock - tp->clock_written >= 1000;
 	}
 	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0 && d->out.nesc == 0 &&
-	    partners_out_empty(&d->pout))
+	    partners_out_empty(&d->pout) && !(ckpt && d->out.npending > 0))
 		return true;
+	if (ckpt && !core_out_take_states(&d->out)) {
+		/* Out of memory: a batch of results only; the checkpoint comes with a later one. */
+		ckpt = false;
+		for (size_t i = 0; i < noffs; i++)
+			if (strcmp(offs[i].topic, d->topics[TOPIC_ASSESSMENTS]) != 0)
+				offs[i].to = offs[i].from;
+	}
 
 	int64_t t0 = mono_ms();
 	struct timespec ts0, ts1;
@@ -482,8 +517,12 @@ static bool flush(struct daemon *d)
 				tp->clock_written = offs[i].clock;
 		}
 		for (size_t i = 0; i < d->ntps; i++)
-			if (d->tps[i].next >= 0)
+			if (d->tps[i].next >= 0 && (ckpt || d->tps[i].topic == TOPIC_ASSESSMENTS))
 				d->tps[i].committed = d->tps[i].next;
+		if (ckpt) {
+			d->checkpoint_at = t0;
+			d->lagged = d->force_checkpoint = false;
+		}
 		d->dead += ndead;
 		d->retry_ms = RETRY_MIN_MS; /* back-off grows until a commit succeeds again */
 		d->db_ok_at = t0;
@@ -620,8 +659,10 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 	else
 		d->applied++;
 	pending_free(pe);
-	if (d->batch_events >= batch_cap(d))
+	if (d->batch_events >= batch_cap(d)) {
+		d->lagged = true; /* a backlog: checkpoint once it is consumed */
 		(void)flush(d);
+	}
 }
 
 static sla_time pending_time(const struct pending *pe)
@@ -1017,7 +1058,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		return;
 	}
 	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-		(void)flush(d); /* commit what we did while it is still ours */
+		d->force_checkpoint = true;
+		(void)flush(d); /* commit what we did, and checkpoint, while it is still ours */
 		for (int i = 0; i < parts->cnt; i++) {
 			int topic = topic_index(d, parts->elems[i].topic);
 			struct topic_part *tp = topic >= 0 ? tp_find(d, topic, parts->elems[i].partition) : NULL;
@@ -1184,6 +1226,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	if (notify_watchdog_usec())
 		notify_send("WATCHDOG=1");
 	publish_escalations(d);
+	/* An idle partition's checkpoint comes at the next tick after batch.checkpoint_ms. */
+	if (!d->degraded && !d->stopping && !d->closing)
+		(void)flush(d);
 	if (!d->degraded && !d->stopping && mono_ms() - d->db_ok_at >= PING_IDLE_MS) {
 		if (store_ping(d->st, err, sizeof(err))) {
 			d->db_ok_at = mono_ms();
@@ -1584,10 +1629,12 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->stoppipe[0] = d->stoppipe[1] = -1;
 	d->retry_ms = RETRY_MIN_MS;
 	d->started_at = mono_ms();
+	d->checkpoint_at = d->started_at; /* the first one after batch.checkpoint_ms */
 	d->topics[TOPIC_WORKORDERS] = cfg->topic_workorders;
 	d->topics[TOPIC_CLOCKINS] = cfg->topic_clockins;
 	d->topics[TOPIC_ASSESSMENTS] = cfg->topic_assessments;
 	core_out_init(&d->out);
+	d->out.defer_state = true; /* ticket states go with checkpoints */
 	partners_out_init(&d->pout);
 	notify_setup();
 

@@ -811,6 +811,17 @@ static const char sql_dead[] =
 	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
 	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
 	" ORDER BY u.ord";
+/* The daemon's: a message re-applied after a state checkpoint (docs/architecture.md)
+ * was dead-lettered already. Not for slactl replay (group ''), whose positions are
+ * line numbers: two files may share them. */
+static const char sql_dead_once[] =
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
+	" WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
+	" AND d.partition = u.partition AND d.kafka_offset = u.kafka_offset)"
+	" ORDER BY u.ord";
 
 enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_NCOLS };
 static const char sql_escalations[] =
@@ -950,6 +961,22 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
 	}
 }
 
+static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *err, size_t errlen)
+{
+	uint8_t *state = NULL;
+	size_t len = 0;
+
+	if (!ticket_encode(t, &state, &len)) {
+		pg_set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
+		return false;
+	}
+	arr_text(&b->st[ST_ID], t->ticket_id);
+	arr_int(&b->st[ST_PART], t->partition);
+	arr_bytea_bin(&b->st[ST_STATE], state, len);
+	free(state);
+	return true;
+}
+
 static bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
@@ -972,22 +999,17 @@ static bool batch_build(struct batch *b, const struct sla_out *out, char *err, s
 	}
 	for (size_t i = 0; i < out->ndirty; i++) {
 		const struct sla_ticket *t = out->dirty[i];
-		uint8_t *state = NULL;
-		size_t len = 0;
 
 		/* A placeholder (not created yet) has no rows, only its state:
 		 * the early events it holds must survive a restart too. */
 		if (t->created)
 			batch_add_ticket_rows(b, t);
-		if (!ticket_encode(t, &state, &len)) {
-			pg_set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
+		if (!out->defer_state && !batch_add_state(b, t, err, errlen))
 			return false;
-		}
-		arr_text(&b->st[ST_ID], t->ticket_id);
-		arr_int(&b->st[ST_PART], t->partition);
-		arr_bytea_bin(&b->st[ST_STATE], state, len);
-		free(state);
 	}
+	for (size_t i = 0; i < out->nstates; i++)
+		if (!batch_add_state(b, out->states[i], err, errlen))
+			return false;
 
 	for (size_t i = 0; i < out->nhist; i++) {
 		const struct sla_history *h = &out->hist[i];
@@ -1341,7 +1363,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	    !pipe_send_arrays(st, &p, sql_states, b.st, ST_NCOLS, false, NULL, "writing sla.ticket_state", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_history, b.hi, HI_NCOLS, false, NULL, "writing sla.violation_history", err,
 			      errlen) ||
-	    !pipe_send_arrays(st, &p, sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen) ||
+	    !pipe_send_arrays(st, &p, group != NULL && group[0] ? sql_dead_once : sql_dead, b.dl, DL_NCOLS, false, NULL, "writing sla.dead_letters", err, errlen) ||
 	    !pipe_send_arrays(st, &p, sql_escalations, b.es, ES_NCOLS, true, pv, "writing sla.escalations", err,
 			      errlen) ||
 	    !pipe_send_arrays(st, &p, sql_events, b.ev, EV_NCOLS, false, NULL, "writing sla.ticket_events", err, errlen))

@@ -14,7 +14,11 @@
 #include "slad/store.h"
 #include "slad/store_partners.h"
 
-#define REPLAY_BATCH 5000
+/* Events per transaction. Larger batches write a ticket's rows fewer
+ * times (a ticket's events span about a day); the ticket states are written
+ * once, with the last batch (sla_out.defer_state): replay owns no offsets,
+ * so a failed run is simply run again. */
+#define REPLAY_BATCH 50000
 
 struct replay_event {
 	struct jsonl_event ev;
@@ -129,6 +133,7 @@ int cmd_replay(int argc, char **argv)
 	struct sla_out out;
 	FILE *in = NULL;
 	core_out_init(&out);
+	out.defer_state = true;
 	partners_out_init(&pout);
 
 	optind = 1;
@@ -220,6 +225,10 @@ int cmd_replay(int argc, char **argv)
 				partners_advance(ps, end, &pout);
 			}
 			dead += out.ndead;
+			if (i + 1 == n && !core_out_take_states(&out)) {
+				fprintf(stderr, "slactl replay: out of memory\n");
+				goto done;
+			}
 			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) !=
 			    STORE_OK) {
 				fprintf(stderr, "slactl replay: commit: %s\n", err);

@@ -528,6 +528,7 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	t->partition = old.partition;
 	t->dirty = old.dirty;
 	t->in_dirty = old.in_dirty;
+	t->state_pending = old.state_pending;
 	t->cal = core_calendar(core, t->calendar_id);
 	memset(nt, 0, sizeof(*nt));
 	snprintf(nt->ticket_id, sizeof(nt->ticket_id), "%s", t->ticket_id);

@@ -231,6 +231,11 @@ void ticket_mark_dirty(struct sla_out *out, struct sla_ticket *t)
 		return;
 	if (!array_grow_sz((void **)&out->dirty, &out->capdirty, out->ndirty + 1, sizeof(*out->dirty)))
 		return; /* the ticket stays dirty and is written with the next batch that lists it */
+	/* Room for it in `pending` too, so that core_out_clear cannot fail. */
+	if (out->defer_state &&
+	    !array_grow_sz((void **)&out->pending, &out->cappending, out->npending + out->ndirty + 1,
+			   sizeof(*out->pending)))
+		return;
 	out->dirty[out->ndirty++] = t;
 	t->in_dirty = true;
 }
@@ -283,6 +288,11 @@ void core_out_clear(struct sla_out *out)
 	for (size_t i = 0; i < out->ndirty; i++) {
 		struct sla_ticket *t = out->dirty[i];
 		t->dirty = t->in_dirty = false;
+		/* Not written with this batch: its state waits for the next checkpoint. */
+		if (out->defer_state && out->nstates == 0 && !t->state_pending) {
+			t->state_pending = true;
+			out->pending[out->npending++] = t; /* room made by ticket_mark_dirty */
+		}
 		for (int j = 0; j < t->nms; j++)
 			t->ms[j].dirty = false;
 		for (int j = 0; j < t->nvs; j++)
@@ -297,6 +307,12 @@ void core_out_clear(struct sla_out *out)
 	for (size_t i = 0; i < out->norphans; i++)
 		ticket_free(out->orphans[i]);
 	out->norphans = 0;
+	if (out->nstates > 0) {
+		/* A checkpoint: every pending state was written with it. */
+		for (size_t i = 0; i < out->nstates; i++)
+			out->states[i]->state_pending = false;
+		out->nstates = out->npending = 0;
+	}
 	out->ndirty = out->nhist = out->ndead = out->nesc = out->napplied = out->neng = 0;
 }
 
@@ -310,7 +326,40 @@ void core_out_free(struct sla_out *out)
 	free(out->applied);
 	free(out->eng);
 	free(out->orphans);
+	free(out->states);
+	free(out->pending);
 	memset(out, 0, sizeof(*out));
+}
+
+bool core_out_take_states(struct sla_out *out)
+{
+	if (!array_grow_sz((void **)&out->states, &out->capstates, out->nstates + out->npending + out->ndirty + 1,
+			   sizeof(*out->states)))
+		return false;
+	for (size_t i = 0; i < out->npending; i++)
+		out->states[out->nstates++] = out->pending[i];
+	for (size_t i = 0; i < out->ndirty; i++)
+		if (!out->dirty[i]->state_pending) {
+			out->dirty[i]->state_pending = true; /* listed once */
+			out->states[out->nstates++] = out->dirty[i];
+		}
+	return true;
+}
+
+static void forget_in(struct sla_ticket **list, size_t *n, int32_t partition)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++)
+		if (list[i]->partition != partition)
+			list[k++] = list[i];
+	*n = k;
+}
+
+void core_out_forget_partition(struct sla_out *out, int32_t partition)
+{
+	forget_in(out->dirty, &out->ndirty, partition);
+	forget_in(out->pending, &out->npending, partition);
+	forget_in(out->states, &out->nstates, partition);
 }
 
 bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sla_origin *origin, sla_time now)

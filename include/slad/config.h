@@ -36,6 +36,7 @@ struct config {
 	sla_time archive_after; /* a closed ticket with nothing open is archived after this */
 	long batch_max_events;
 	long batch_max_ms;
+	long batch_checkpoint_ms; /* ticket states at most this often; 0: with every batch */
 	char *http_listen; /* "host:port", "[v6]:port", or "" (no HTTP) */
 	char *log_level;
 	char *clock_source; /* "auto" (event time while lagging, then wall) or "event" (tests, backfills) */

@@ -264,6 +264,7 @@ struct sla_ticket {
 
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
+	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
 };
 
 /* What a batch changed. The store writes the dirty tickets' rows (the
@@ -296,12 +297,29 @@ struct sla_out {
 	 * CANCELLED, their violations RETRACTED; written before the tickets. */
 	struct sla_ticket **orphans;
 	size_t norphans, caporphans;
+	/* Checkpoints. With defer_state, a batch writes the dirty tickets'
+	 * rows but not their states: core_out_clear lists them in `pending`
+	 * (kept across batches), and core_out_take_states moves every pending
+	 * ticket, and the batch's dirty ones, to `states`, written with that
+	 * batch (docs/architecture.md, "State checkpoints"). */
+	bool defer_state;
+	struct sla_ticket **states;
+	size_t nstates, capstates;
+	struct sla_ticket **pending;
+	size_t npending, cappending;
 };
 
 void core_out_init(struct sla_out *out);
 /* Resets dirty flags and empties the lists (after a commit). */
 void core_out_clear(struct sla_out *out);
 void core_out_free(struct sla_out *out);
+/* Lists in out->states every ticket whose state is to be written with this
+ * batch: the pending ones and the batch's dirty ones. False: out of memory
+ * (nothing listed). */
+bool core_out_take_states(struct sla_out *out) __attribute__((warn_unused_result));
+/* Drops every reference `out` holds to the tickets of `partition` (before
+ * their core is freed): their pending states are lost, as is the batch. */
+void core_out_forget_partition(struct sla_out *out, int32_t partition);
 /* Adds a dead letter (copies payload and detail). */
 bool core_out_dead(struct sla_out *out, const char *topic, int32_t partition, int64_t offset,
 		   enum sla_verdict reason, const char *detail, const uint8_t *payload, size_t len);

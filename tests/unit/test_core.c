@@ -430,6 +430,52 @@ START_TEST(many_tickets)
 }
 END_TEST
 
+/* Checkpoints (sla_out.defer_state): a ticket changed in batches between
+ * checkpoints is listed once in `pending`, and a checkpoint batch lists every
+ * pending ticket and its own dirty ones in `states`, then empties both. */
+START_TEST(deferred_states_wait_for_the_checkpoint)
+{
+	out.defer_state = true;
+	create_hourly("A", "2025-03-14T09:00:00+08:00");
+	create_hourly("B", "2025-03-14T09:01:00+08:00");
+	ck_assert_uint_eq(out.ndirty, 2);
+	core_out_clear(&out); /* a batch of results only */
+	ck_assert_uint_eq(out.npending, 2);
+	ck_assert_uint_eq(out.nstates, 0);
+
+	struct evb b;
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d1", "A", "2025-03-14T09:05:00+08:00");
+	ck_assert_int_eq(apply_ev(&b, 2), SV_APPLIED);
+	core_out_clear(&out);
+	ck_assert_uint_eq(out.npending, 2); /* A changed again: still listed once */
+
+	create_hourly("C", "2025-03-14T09:06:00+08:00");
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d2", "B", "2025-03-14T09:07:00+08:00");
+	ck_assert_int_eq(apply_ev(&b, 3), SV_APPLIED);
+	ck_assert(core_out_take_states(&out)); /* the checkpoint batch */
+	ck_assert_uint_eq(out.nstates, 3);
+	bool seen[3] = {false, false, false};
+	for (size_t i = 0; i < out.nstates; i++) {
+		int k = out.states[i]->ticket_id[0] - 'A';
+		ck_assert(k >= 0 && k < 3 && !seen[k]);
+		seen[k] = true;
+	}
+	core_out_clear(&out);
+	ck_assert_uint_eq(out.npending, 0);
+	ck_assert_uint_eq(out.nstates, 0);
+
+	/* The next change is pending again; forgetting the partition drops it. */
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "d3", "C", "2025-03-14T09:08:00+08:00");
+	ck_assert_int_eq(apply_ev(&b, 4), SV_APPLIED);
+	core_out_clear(&out);
+	ck_assert_uint_eq(out.npending, 1);
+	core_out_forget_partition(&out, 4);
+	ck_assert_uint_eq(out.npending, 1); /* another partition's: kept */
+	core_out_forget_partition(&out, 3);
+	ck_assert_uint_eq(out.npending, 0);
+}
+END_TEST
+
 /* Stale timer entries (milestones met before their deadline) are dropped
  * when the heap has doubled, and no live one with them. 3000 HOURLY tickets
  * dispatched at 10:00 (DISPATCH due 10:10: deadline, WARNING, TIER3 - 9000
@@ -585,6 +631,7 @@ Suite *core_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, empty_core);
+	tcase_add_test(tc, deferred_states_wait_for_the_checkpoint);
 	tcase_add_test(tc, next_due_follows_deadlines);
 	tcase_add_test(tc, history_provisional_retracted);
 	tcase_add_test(tc, history_provisional_confirmed_by_clock);
