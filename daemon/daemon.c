@@ -219,6 +219,50 @@ static bool part_ensure(struct daemon *d, int32_t p)
 	return true;
 }
 
+#define HISTORY_MAX 4096 /* events read back to re-derive one ticket */
+
+static void enter_degraded(struct daemon *d, const char *why);
+
+/* The cores' history source (core_set_history): a ticket's events from
+ * sla.ticket_events, then those of the batch in progress. If PostgreSQL
+ * cannot answer, slad rebuilds from the committed state (the batch is not
+ * committed), and the event is re-derived when it is applied again. */
+static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size_t *len)
+{
+	struct daemon *d = arg;
+	char err[512];
+	uint8_t *buf = NULL;
+	size_t n = 0, extra = 0;
+	if (!store_ticket_history(d->st, ticket_id, HISTORY_MAX, &buf, &n, err, sizeof(err))) {
+		log_error("re-deriving ticket %s: %s", ticket_id, redacted(d, err));
+		enter_degraded(d, "database error");
+		return false;
+	}
+	for (size_t i = 0; i < d->out.napplied; i++)
+		if (d->out.applied[i].payload && strcmp(d->out.applied[i].ticket_id, ticket_id) == 0)
+			extra += 4 + d->out.applied[i].len;
+	if (extra) {
+		uint8_t *nb = realloc(buf, n + extra);
+		if (!nb) {
+			free(buf);
+			return false;
+		}
+		buf = nb;
+		for (size_t i = 0; i < d->out.napplied; i++) {
+			const struct sla_applied *a = &d->out.applied[i];
+			if (!a->payload || strcmp(a->ticket_id, ticket_id) != 0)
+				continue;
+			for (int k = 0; k < 4; k++)
+				buf[n++] = (uint8_t)((uint32_t)a->len >> (8 * k));
+			memcpy(buf + n, a->payload, a->len);
+			n += a->len;
+		}
+	}
+	*log = buf;
+	*len = n;
+	return true;
+}
+
 /* Loads partition p's open tickets from PostgreSQL into a fresh core. */
 static bool part_load(struct daemon *d, int32_t p)
 {
@@ -231,6 +275,7 @@ static bool part_load(struct daemon *d, int32_t p)
 	struct sla_core *core = core_new(d->pol, &d->cals);
 	if (!core)
 		return false;
+	core_set_history(core, history_source, d); /* no event log in memory or in the state */
 	bool ok = store_load_tickets(d->st, p, core, &count, &rejected, err, sizeof(err));
 	/* Rows set aside (dead-lettered) before a failure stay set aside. */
 	metrics_state_rows_rejected(d->metrics, "sla.ticket_state", rejected);

@@ -1541,6 +1541,63 @@ done:
 	return rc;
 }
 
+bool store_ticket_history(struct store *st, const char *ticket_id, size_t limit, uint8_t **log, size_t *len,
+			  char *err, size_t errlen)
+{
+	char lim[24];
+	const char *vals[2] = {ticket_id, lim};
+	bool ok = false;
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	*log = NULL;
+	*len = 0;
+	if (!conn_usable(st)) {
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	snprintf(lim, sizeof lim, "%zu", limit);
+	/* Binary results: the payloads come as they were written. */
+	PGresult *res = PQexecParams(st->conn,
+				     "SELECT payload FROM sla.ticket_events WHERE ticket_id = $1 AND payload IS NOT NULL"
+				     " ORDER BY occurred_at, applied_at, topic, kafka_offset LIMIT $2::int",
+				     2, NULL, vals, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_set_err(err, errlen, "reading the events of ticket %s: %s", ticket_id,
+			   res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		goto done;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		size_t plen = (size_t)PQgetlength(res, i, 0);
+		if (plen > UINT32_MAX)
+			continue;
+		if (n + 4 + plen > cap) {
+			size_t ncap = cap ? cap : 4096;
+			while (ncap < n + 4 + plen)
+				ncap *= 2;
+			uint8_t *nb = realloc(buf, ncap);
+			if (nb == NULL) {
+				pg_set_err(err, errlen, "out of memory");
+				goto done;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		for (int k = 0; k < 4; k++)
+			buf[n++] = (uint8_t)((uint32_t)plen >> (8 * k));
+		memcpy(buf + n, PQgetvalue(res, i, 0), plen);
+		n += plen;
+	}
+	*log = buf;
+	*len = n;
+	buf = NULL;
+	ok = true;
+done:
+	free(buf);
+	PQclear(res);
+	return ok;
+}
+
 bool store_escalations_pending(struct store *st, const int32_t *partitions, size_t npartitions, size_t limit,
 			       struct store_escalation **rows, size_t *nrows, char *err, size_t errlen)
 {

@@ -391,6 +391,13 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 	}
 	if (r.fail || r.pos != r.len || !ticket_values_ok(t))
 		goto fail;
+	if (core->history) {
+		/* A state saved with its log (before the archive served re-derivation): not needed. */
+		free(t->log);
+		t->log = NULL;
+		t->loglen = t->logcap = 0;
+		t->nlog = 0;
+	}
 	t->cal = core_calendar(core, t->calendar_id);
 	ticket_compact(t); /* a tombstone saved before it was compacted */
 	if (!core_ticket_put(core, t))

@@ -107,6 +107,12 @@ bool core_ticket_put(struct sla_core *core, struct sla_ticket *t)
 	return true;
 }
 
+void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg)
+{
+	core->history = fn;
+	core->history_arg = arg;
+}
+
 size_t core_ticket_count(const struct sla_core *core)
 {
 	return core->ntickets;
@@ -296,10 +302,11 @@ static void dead_letter(struct sla_out *out, const Slad__V1__Event *ev, const st
 }
 
 /* Appends an applied event to its ticket's log, packed as it came when we have the bytes. */
-static bool log_event(struct sla_ticket *t, const Slad__V1__Event *ev, const struct sla_origin *origin)
+static bool log_event(const struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
+		      const struct sla_origin *origin)
 {
-	if (!t->log_complete)
-		return true;
+	if (!t->log_complete || core->history)
+		return true; /* the history source has it */
 	if (origin && origin->payload)
 		return ticket_log_event(t, origin->payload, origin->len);
 	size_t len = protobuf_c_message_get_packed_size(&ev->base);
@@ -327,6 +334,14 @@ struct seq_event {
 static const Slad__V1__Event *seq_ev(const struct seq_event *s)
 {
 	return s->ev ? s->ev : s->fresh;
+}
+
+static bool seq_has(const struct seq_event *evs, int n, const char *event_id)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(evs[i].ev->event_id, event_id) == 0)
+			return true;
+	return false;
 }
 
 static int seq_cmp(const void *a, const void *b)
@@ -431,7 +446,10 @@ static bool move_tail(void **dst, size_t *ndst, size_t *capdst, const void *src,
 static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
 		       const struct sla_origin *origin, sla_time now, struct sla_out *out, enum sla_verdict *verdict)
 {
-	int n = t->nlog + 1, k = 0;
+	int n = (core->history ? t->nseen : t->nlog) + 1, k = 0;
+	uint8_t *fetched = NULL;
+	if (core->history && t->nseen > TICKET_LOG_MAX_EVENTS)
+		return false; /* bounded work per event, as the in-memory log is */
 	struct seq_event *evs = calloc((size_t)n, sizeof(*evs));
 	struct sla_core *tmp = NULL;
 	struct sla_out tout;
@@ -439,19 +457,31 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	core_out_init(&tout);
 	if (!evs)
 		return false;
-	size_t pos = 0, len = 0;
-	const uint8_t *p;
-	while (k < t->nlog && (p = ticket_log_next(t, &pos, &len)) != NULL) {
+	size_t pos = 0, len = 0, loglen = t->loglen;
+	const uint8_t *p, *log = t->log;
+	if (core->history) {
+		/* From the archive: the events the ticket applied, once each. */
+		if (!core->history(core->history_arg, t->ticket_id, &fetched, &loglen))
+			goto done;
+		log = fetched;
+		n = t->nseen + 1;
+	}
+	while (k < n - 1 && (p = log_next(log, loglen, &pos, &len)) != NULL) {
 		char detail[128];
 		if (event_decode(p, len, &evs[k].ev, detail, sizeof(detail)) != SV_APPLIED)
 			goto done;
+		if (core->history && (!ticket_seen(t, evs[k].ev->event_id) || seq_has(evs, k, evs[k].ev->event_id))) {
+			slad__v1__event__free_unpacked(evs[k].ev, NULL);
+			evs[k].ev = NULL;
+			continue;
+		}
 		evs[k].payload = p;
 		evs[k].len = len;
 		evs[k].idx = k;
 		k++;
 	}
-	if (k != t->nlog)
-		goto done;
+	if (k != n - 1)
+		goto done; /* not every applied event is there */
 	evs[k].fresh = ev;
 	evs[k].idx = k;
 	qsort(evs, (size_t)n, sizeof(*evs), seq_cmp);
@@ -460,6 +490,7 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	if (!tmp)
 		goto done;
 	tmp->replaying = true;
+	tmp->history = core->history; /* the re-derived ticket keeps no log either */
 	sla_time clock = SLA_TIME_NONE;
 	size_t d0 = 0, d1 = 0;
 	enum sla_verdict v = SV_APPLIED;
@@ -551,6 +582,7 @@ done:
 		if (evs[i].ev)
 			slad__v1__event__free_unpacked(evs[i].ev, NULL);
 	free(evs);
+	free(fetched);
 	return ok;
 }
 
@@ -605,7 +637,7 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 		return SV_BAD_VALUE;
 	}
 	(void)out_applied(out, ev, origin, now);
-	if (!log_event(t, ev, origin))
+	if (!log_event(core, t, ev, origin))
 		t->log_complete = false; /* out of memory: no re-derivation for this ticket */
 	if (t->last_at == SLA_TIME_NONE || ev->occurred_at > t->last_at)
 		t->last_at = ev->occurred_at;

@@ -36,6 +36,8 @@ struct sla_core {
 	size_t compact_at; /* nheap that triggers dropping stale entries (core.c, heap_compact) */
 	sla_time now;
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
+	sla_history_fn history; /* NULL: tickets keep their event log in memory */
+	void *history_arg;
 };
 
 /* snprintf(dst, n, "%s", src) without printf's cost (hot: every event copies
@@ -58,6 +60,8 @@ void ticket_release(struct sla_ticket *t);
 bool ticket_log_event(struct sla_ticket *t, const uint8_t *payload, size_t len) __attribute__((warn_unused_result));
 /* The next logged event from *pos (start at 0), or NULL at the end. */
 const uint8_t *ticket_log_next(const struct sla_ticket *t, size_t *pos, size_t *len);
+/* The same over a packed log ([u32 little-endian length][protobuf]...). */
+const uint8_t *log_next(const uint8_t *log, size_t loglen, size_t *pos, size_t *len);
 /* Hands out an orphan (rows a re-derived ticket no longer has) to the store. */
 bool out_orphan(struct sla_out *out, struct sla_ticket *orphan) __attribute__((warn_unused_result));
 /* An archived ticket keeps only its id and the event ids it saw. */

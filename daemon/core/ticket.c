@@ -87,14 +87,19 @@ bool ticket_log_event(struct sla_ticket *t, const uint8_t *payload, size_t len)
 
 const uint8_t *ticket_log_next(const struct sla_ticket *t, size_t *pos, size_t *len)
 {
-	if (*pos + 4 > t->loglen)
+	return log_next(t->log, t->loglen, pos, len);
+}
+
+const uint8_t *log_next(const uint8_t *log, size_t loglen, size_t *pos, size_t *len)
+{
+	if (*pos + 4 > loglen)
 		return NULL;
 	uint32_t n = 0;
 	for (int i = 0; i < 4; i++)
-		n |= (uint32_t)t->log[*pos + (size_t)i] << (8 * i);
-	if (*pos + 4 + n > t->loglen)
+		n |= (uint32_t)log[*pos + (size_t)i] << (8 * i);
+	if (n > loglen - *pos - 4)
 		return NULL;
-	const uint8_t *p = t->log + *pos + 4;
+	const uint8_t *p = log + *pos + 4;
 	*pos += 4 + (size_t)n;
 	*len = n;
 	return p;

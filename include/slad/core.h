@@ -335,11 +335,23 @@ struct sla_origin {
 
 struct sla_core;
 
+/* Where a ticket's applied events come from when a late work-order event
+ * makes the core re-derive it (docs/architecture.md, "Late work orders"):
+ * every event the ticket applied, packed as [u32 little-endian length]
+ * [protobuf]..., in applied order (more is fine: the core takes those the
+ * ticket has seen, once each). *log is the caller's, freed by the core.
+ * False: not available (the event is then applied as it comes). */
+typedef bool (*sla_history_fn)(void *arg, const char *ticket_id, uint8_t **log, size_t *len);
+
 /* Borrows pol and cals: they must outlive the core (or be swapped with
  * core_set_config). */
 struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_set *cals);
 void core_free(struct sla_core *core);
 void core_set_config(struct sla_core *core, const struct sla_policy *pol, const struct calendar_set *cals);
+/* With a history source the core keeps no event log, in memory or in the
+ * saved state: the archive (sla.ticket_events) has the events. Without one
+ * (the default) every ticket keeps its log in memory and in its state. */
+void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg);
 
 /* Decodes and checks one message. On success *ev is set (free it with
  * slad__v1__event__free_unpacked). detail explains a failure. */

@@ -128,6 +128,13 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen) __attribute__((warn_unused_result));
 
+/* The events sla.ticket_events holds for one ticket (at most `limit`),
+ * packed for the core's history source (sla_history_fn): [u32
+ * little-endian length][protobuf]..., in event-time order. *log: malloc'd
+ * (NULL when there are none). */
+bool store_ticket_history(struct store *st, const char *ticket_id, size_t limit, uint8_t **log, size_t *len,
+			  char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* The escalation outbox (schema/0007): rows not yet acknowledged by the
  * broker, of tickets on the given partitions, oldest first. */
 struct store_escalation {

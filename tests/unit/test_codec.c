@@ -345,6 +345,106 @@ START_TEST(late_work_order_same_after_restore)
 }
 END_TEST
 
+/* The archive as a history source (core_set_history, what the daemon does):
+ * the restored core keeps no event log, and re-derives the ticket from the
+ * archive's events the same way, taking only those the ticket applied, once
+ * each (the archive may also hold another ticket's and repeated rows). */
+static uint8_t *archive;
+static size_t archive_len;
+static int history_calls;
+
+static bool from_archive(void *arg, const char *ticket_id, uint8_t **log, size_t *len)
+{
+	(void)arg;
+	ck_assert_str_eq(ticket_id, "T1");
+	history_calls++;
+	*log = malloc(archive_len);
+	ck_assert_ptr_nonnull(*log);
+	memcpy(*log, archive, archive_len);
+	*len = archive_len;
+	return true;
+}
+
+static void archive_add(const uint8_t *p, size_t n)
+{
+	archive = realloc(archive, archive_len + 4 + n);
+	ck_assert_ptr_nonnull(archive);
+	for (int k = 0; k < 4; k++)
+		archive[archive_len++] = (uint8_t)((uint32_t)n >> (8 * k));
+	memcpy(archive + archive_len, p, n);
+	archive_len += n;
+}
+
+START_TEST(late_work_order_from_the_archive)
+{
+	struct evb b;
+	build_live();
+	const struct sla_ticket *t = core_find(live, "T1");
+	archive = NULL;
+	archive_len = 0;
+	history_calls = 0;
+	size_t pos = 0, first_len = 0;
+	const uint8_t *first = NULL;
+	while (pos + 4 <= t->loglen) { /* [u32 little-endian length][protobuf]... */
+		size_t len = (size_t)t->log[pos] | (size_t)t->log[pos + 1] << 8 | (size_t)t->log[pos + 2] << 16 |
+			     (size_t)t->log[pos + 3] << 24;
+		ck_assert_uint_le(pos + 4 + len, t->loglen);
+		archive_add(t->log + pos + 4, len);
+		if (!first) {
+			first = t->log + pos + 4;
+			first_len = len;
+		}
+		pos += 4 + len;
+	}
+	archive_add(first, first_len); /* a repeated row */
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "x1", "T1", "2025-03-14T09:30:00+08:00");
+	size_t xlen;
+	uint8_t *x = evb_pack(&b, &xlen);
+	archive_add(x, xlen); /* an event T1 never applied */
+	free(x);
+
+	core_set_history(restored, from_archive, NULL);
+	restore_all();
+	const struct sla_ticket *r = core_find(restored, "T1");
+	ck_assert(r->log_complete);
+	ck_assert_int_eq(r->nlog, 0);
+	ck_assert_ptr_null(r->log);
+	uint8_t *buf = NULL;
+	size_t blen = 0, tlen = 0;
+	uint8_t *tbuf = NULL;
+	ck_assert(ticket_encode(r, &buf, &blen));
+	ck_assert(ticket_encode(t, &tbuf, &tlen));
+	ck_assert_uint_eq(blen + t->loglen, tlen); /* the state without its log */
+	free(buf);
+	free(tbuf);
+
+	evb_assigned(&b, "a1", "T1", "2025-03-14T10:10:00+08:00", "E7");
+	ck_assert_int_eq(core_apply(live, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_live), SV_APPLIED);
+	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_restored),
+			 SV_APPLIED);
+	ck_assert_int_eq(history_calls, 1);
+	r = core_find(restored, "T1");
+	t = core_find(live, "T1");
+	ck_assert_int_eq(r->nms, t->nms);
+	for (int i = 0; i < r->nms; i++) {
+		ck_assert_int_eq(r->ms[i].kind, t->ms[i].kind);
+		ck_assert_int_eq(r->ms[i].status, t->ms[i].status);
+		ck_assert_int_eq(r->ms[i].due_at, t->ms[i].due_at);
+	}
+	ck_assert_int_eq(r->nvs, t->nvs);
+	for (int i = 0; i < r->nvs; i++) {
+		ck_assert_int_eq(r->vs[i].code, t->vs[i].code);
+		ck_assert_int_eq(r->vs[i].status, t->vs[i].status);
+	}
+	for (int i = 0; i < r->nseen; i++)
+		ck_assert_str_ne(r->seen[i], "x1");
+	ck_assert_uint_eq(out_restored.norphans, 1);
+	ck_assert_int_eq(out_restored.orphans[0]->vs[0].status, VS_RETRACTED);
+	ck_assert_int_eq(r->nlog, 0);
+	free(archive);
+}
+END_TEST
+
 /* A state saved by the previous version (4, no event log) still restores;
  * its ticket is not re-derived (its earlier events are not there). */
 START_TEST(restores_version_4)
@@ -453,6 +553,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, open_deadline_rearmed);
 	tcase_add_test(tc, restore_rejects_damaged_bytes);
 	tcase_add_test(tc, late_work_order_same_after_restore);
+	tcase_add_test(tc, late_work_order_from_the_archive);
 	tcase_add_test(tc, restores_version_4);
 	tcase_add_test(tc, restore_refuses_values_out_of_range);
 	suite_add_tcase(s, tc);
