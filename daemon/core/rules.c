@@ -98,11 +98,18 @@ static sla_time tier3_at(const struct sla_milestone *m)
 	return m->due_at + (m->due_at - m->started_at);
 }
 
+/* Escalations are reckoned between start and deadline: both needed (a saved
+ * state may lack a start), the deadline after the start. */
+static bool escalates(const struct sla_milestone *m)
+{
+	return m->started_at != SLA_TIME_NONE && m->due_at != SLA_TIME_NONE && m->due_at > m->started_at;
+}
+
 static void arm_milestone(struct sla_core *core, struct sla_ticket *t, struct sla_milestone *m)
 {
 	int idx = (int)(m - t->ms);
 	(void)core_timer_push(core, m->due_at, t, TK_DEADLINE, idx);
-	if (m->due_at > m->started_at) {
+	if (escalates(m)) {
 		if (!(m->escalated & (1u << ESC_WARNING)))
 			(void)core_timer_push(core, warning_at(core, m), t, TK_WARNING, idx);
 		if (!(m->escalated & (1u << ESC_TIER3)))
@@ -1227,7 +1234,7 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 		if (e->idx >= t->nms)
 			return;
 		struct sla_milestone *m = &t->ms[e->idx];
-		if (!ms_open(m) || m->due_at <= m->started_at)
+		if (!ms_open(m) || !escalates(m))
 			return;
 		if (e->kind == TK_WARNING && e->at == warning_at(core, m))
 			escalate(core, t, m, ESC_WARNING, e->at, out);
@@ -1282,7 +1289,7 @@ bool rules_timer_live(const struct sla_core *core, const struct timer_entry *e)
 		if (e->idx >= t->nms)
 			return false;
 		const struct sla_milestone *m = &t->ms[e->idx];
-		if (!ms_open(m) || m->due_at <= m->started_at)
+		if (!ms_open(m) || !escalates(m))
 			return false;
 		if (e->kind == TK_WARNING)
 			return e->at == warning_at(core, m) && !(m->escalated & (1u << ESC_WARNING));
@@ -1305,7 +1312,7 @@ bool rules_rearm(struct sla_core *core, struct sla_ticket *t)
 			continue;
 		if (!m->fired && !core_timer_push(core, m->due_at, t, TK_DEADLINE, i))
 			return false;
-		if (m->due_at > m->started_at) {
+		if (escalates(m)) {
 			if (!(m->escalated & (1u << ESC_WARNING)) &&
 			    !core_timer_push(core, warning_at(core, m), t, TK_WARNING, i))
 				return false;

@@ -514,6 +514,39 @@ static void corrupt_shift(struct sla_ticket *t) { t->shift_start_min = -1; }
 static void corrupt_site(struct sla_ticket *t) { t->site_lat = NAN; }
 static void corrupt_partner(struct sla_ticket *t) { memcpy(t->partner_id, "P\xff", 3); }
 
+/* A saved open milestone with a deadline but no start (found by fuzz_state,
+ * fuzz/regressions/state/milestone-without-start): it restores, its deadline
+ * is armed, and no escalation instant is reckoned from the missing start. */
+START_TEST(milestone_without_start_restores)
+{
+	build_live();
+	const struct sla_ticket *t = core_find(live, "T1");
+	struct sla_ticket copy = *t;
+	struct sla_milestone ms[16];
+	ck_assert_int_le(t->nms, 16);
+	memcpy(ms, t->ms, (size_t)t->nms * sizeof(*ms));
+	int open = -1;
+	for (int i = 0; i < t->nms; i++)
+		if (ms[i].status == MSS_PENDING && ms[i].due_at != SLA_TIME_NONE) {
+			ms[i].started_at = SLA_TIME_NONE;
+			ms[i].escalated = 0;
+			open = i;
+		}
+	ck_assert_int_ge(open, 0);
+	copy.ms = ms;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	ck_assert(ticket_encode(&copy, &buf, &len));
+	ck_assert(core_restore(restored, buf, len));
+	free(buf);
+	core_advance(restored, INT64_MAX, &out_restored);
+	/* only the escalation at the deadline itself: no WARNING or TIER3 */
+	for (size_t i = 0; i < out_restored.nesc; i++)
+		if (out_restored.esc[i].milestone == ms[open].kind)
+			ck_assert_int_eq(out_restored.esc[i].at, ms[open].due_at);
+}
+END_TEST
+
 START_TEST(restore_refuses_values_out_of_range)
 {
 	static void (*const corrupt[])(struct sla_ticket *) = {
@@ -554,6 +587,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, restore_rejects_damaged_bytes);
 	tcase_add_test(tc, late_work_order_same_after_restore);
 	tcase_add_test(tc, late_work_order_from_the_archive);
+	tcase_add_test(tc, milestone_without_start_restores);
 	tcase_add_test(tc, restores_version_4);
 	tcase_add_test(tc, restore_refuses_values_out_of_range);
 	suite_add_tcase(s, tc);
