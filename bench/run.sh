@@ -5,8 +5,9 @@
 #   --smoke   small runs that only prove each benchmark still works (and
 #             still meets its target, loosely: instruction counts and
 #             generous bounds, no tight timing); what CI can afford (~2.5 min)
-#   SECTION   calendar, core (B2), timers (B3), throughput (B1), recovery (B4),
-#             latency (B5), scaleout (B6); default: all of them
+#   SECTION   calendar, core (B2), timers (B3), throughput (B1), replay (B1,
+#             slactl replay), recovery (B4), latency (B5), scaleout (B6);
+#             default: all of them
 # A full run of every section writes BENCHMARKS.md at the top of the tree;
 # any other run writes BENCHMARKS.local.md (not committed). Exit status 1 if
 # a target was missed or a benchmark failed.
@@ -15,6 +16,7 @@
 # RECOVERY_SIZES (open tickets, default "100000 1000000", smoke "10000"),
 # TIMERS_SIZES (open tickets, default "100000 300000 1000000", smoke "20000"),
 # THROUGHPUT_SIZES (events, default "100000 300000 1000000", smoke "10000"),
+# REPLAY_SIZES (events, default "300000 1000000", smoke "10000"),
 # SCALEOUT_EVENTS (default 300000, smoke 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +33,14 @@ for arg in "$@"; do
 	case $arg in
 	--smoke) smoke=1 ;;
 	-h | --help)
-		sed -n '2,18p' "$0"
+		sed -n '2,20p' "$0"
 		exit 0
 		;;
 	-*)
 		echo "bench/run.sh: unknown option $arg" >&2
 		exit 2
 		;;
-	calendar | core | timers | throughput | recovery | latency | scaleout) sections+=("$arg") ;;
+	calendar | core | timers | throughput | replay | recovery | latency | scaleout) sections+=("$arg") ;;
 	*)
 		echo "bench/run.sh: unknown section $arg" >&2
 		exit 2
@@ -47,7 +49,7 @@ for arg in "$@"; do
 done
 all_sections=0
 if [ ${#sections[@]} -eq 0 ]; then
-	sections=(calendar core timers throughput recovery latency scaleout)
+	sections=(calendar core timers throughput replay recovery latency scaleout)
 	all_sections=1
 fi
 mkdir -p "$BENCH_DIR"
@@ -180,14 +182,7 @@ build_release() {
 env_start() {
 	local parts=$1 deadline
 	shift
-	mkdir -p "$WORK/pg"
-	[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-	as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >"$WORK/initdb.log" 2>&1 ||
-		{ cat "$WORK/initdb.log" >&2; return 1; }
-	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -w -l "$WORK/pg/postgres.log" \
-		-o "-k $WORK/pg -c listen_addresses= -c port=5432 -c shared_buffers=1GB -c max_wal_size=8GB" \
-		start >/dev/null || { cat "$WORK/pg/postgres.log" >&2; return 1; }
-	export PGHOST="$WORK/pg" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+	pg_start || return 1
 	bg_start "$WORK/kafka.out" "$WORK/kafka.log" "$BENCH_DIR/slactl" mock-kafka --partitions "$parts" "$@"
 	KAFKA_PID=$BG_PID
 	deadline=$((SECONDS + 10))
@@ -205,6 +200,24 @@ env_start() {
 		  session.timeout.ms: 3000
 		  heartbeat.interval.ms: 300
 	CONF
+}
+
+# pg_start [SERVER OPTION...]: only the PostgreSQL of env_start (options such as
+# "-c shared_preload_libraries=pg_stat_statements" added); sets PGHOST...
+pg_start() {
+	mkdir -p "$WORK/pg"
+	[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+	as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U postgres --no-sync >"$WORK/initdb.log" 2>&1 ||
+		{ cat "$WORK/initdb.log" >&2; return 1; }
+	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -w -l "$WORK/pg/postgres.log" \
+		-o "-k $WORK/pg -c listen_addresses= -c port=5432 -c shared_buffers=1GB -c max_wal_size=8GB $*" \
+		start >/dev/null || { cat "$WORK/pg/postgres.log" >&2; return 1; }
+	export PGHOST="$WORK/pg" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+}
+
+pg_stop() {
+	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null
+	rm -rf "$WORK/pg"
 }
 
 env_stop() {
@@ -639,6 +652,135 @@ bench_throughput() {
 		cat "$WORK/throughput.notes" >>"$REPORT"
 	fi
 	report "" "Growth: events/s at each size should stay flat (no super-linear term).$([ "$smoke" = 1 ] && echo " A smoke run reports the ratios but holds none (timing on a shared machine).")" ""
+}
+
+# ---- replay (B1, slactl replay): re-evaluating history, against COPY ----
+# Each size in a fresh PostgreSQL (pg_stat_statements loaded): the stream of
+# B1 as a JSON Lines file; (b) sed | psql COPY of it into a one-column jsonb
+# table (B1's baseline without Kafka); slactl replay of it into an empty slad
+# database; the floor: binary COPY of every row that replay wrote into
+# another empty slad database, in one transaction (today's schema, its
+# indexes and nothing else). WAL bytes from pg_current_wal_lsn() around each.
+# Targets (issue 12): replay ≥ 0.5 × (b)'s events/s, WAL ≤ 2 × (b)'s per event.
+replay_target_rate=0.5
+replay_target_wal=2
+
+wal_lsn() { q "SELECT pg_current_wal_lsn()"; }
+wal_since() { q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$1')::bigint"; }
+
+# slad_tables_with_rows: the sla tables that hold rows in $PGDATABASE.
+slad_tables_with_rows() {
+	local t
+	for t in $(q "SELECT tablename FROM pg_tables WHERE schemaname = 'sla' ORDER BY 1"); do
+		[ "$(q "SELECT EXISTS (SELECT 1 FROM sla.$t)")" = t ] && echo "$t"
+	done
+	return 0
+}
+
+# replay_run N: one size; appends to $WORK/replay.{figures,targets}.
+replay_run() {
+	local n=$1 t0 lsn b_ms b_wal r_ms r_wal f_ms f_wal rows dead t seeded tables=() b_eps r_eps rr rw v1 v2 mb
+	log "replay: $n events"
+	gen_stream "$n" "$WORK/stream.jsonl"
+	pg_start -c shared_preload_libraries=pg_stat_statements
+	newdb replay
+	q "CREATE EXTENSION pg_stat_statements"
+
+	# (b) COPY of the same lines into one jsonb column.
+	q "CREATE TABLE public.bench_json (doc jsonb)"
+	lsn=$(wal_lsn)
+	t0=$(now_ms)
+	sed 's/\\/\\\\/g' "$WORK/stream.jsonl" | psql -qAt -v ON_ERROR_STOP=1 -c "COPY public.bench_json FROM STDIN"
+	b_ms=$(($(now_ms) - t0))
+	b_wal=$(wal_since "$lsn")
+	rows=$(q "SELECT count(*) FROM public.bench_json")
+	[ "$rows" = "$n" ] || { echo "replay: COPY loaded $rows of $n rows" >&2; return 1; }
+	q "DROP TABLE public.bench_json"
+	q "CHECKPOINT"
+
+	# slactl replay into the empty schema.
+	q "SELECT pg_stat_statements_reset()" >/dev/null
+	lsn=$(wal_lsn)
+	t0=$(now_ms)
+	"$BENCH_DIR/slactl" replay --db "$SLAD_POSTGRES_CONNINFO" "$WORK/stream.jsonl" >"$WORK/replay.log" 2>&1 ||
+		{ tail -n 20 "$WORK/replay.log" >&2; return 1; }
+	r_ms=$(($(now_ms) - t0))
+	r_wal=$(wal_since "$lsn")
+	dead=$(q "SELECT count(*) FROM sla.dead_letters")
+	rows=$(q "SELECT count(*) FROM sla.ticket_events")
+	[ $((rows + dead)) = "$n" ] || { echo "replay: $rows events and $dead dead letters of $n" >&2; return 1; }
+	mb=$(q "SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) FROM pg_class c
+		JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'sla' AND c.relkind = 'r'")
+	{
+		echo "| statement | calls | server time (s) |"
+		echo "|---|---:|---:|"
+		q "SELECT '| \`' || replace(left(regexp_replace(query, '\s+', ' ', 'g'), 90), '|', '\|') || '\` | ' || calls
+			|| ' | ' || round((total_exec_time / 1000)::numeric, 2) || ' |'
+			FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+			ORDER BY total_exec_time DESC LIMIT 8"
+	} >"$WORK/replay.statements"
+
+	# The floor: what replay wrote, by binary COPY into an empty schema.
+	as_pg mkdir -p "$WORK/pg/floor"
+	mapfile -t tables < <(slad_tables_with_rows)
+	for t in "${tables[@]}"; do
+		q "COPY sla.$t TO '$WORK/pg/floor/$t' (FORMAT binary)"
+	done
+	newdb floor
+	seeded=" $(slad_tables_with_rows | tr '\n' ' ') "
+	{
+		echo "BEGIN;"
+		for t in "${tables[@]}"; do
+			[[ $seeded == *" $t "* ]] || echo "COPY sla.$t FROM '$WORK/pg/floor/$t' (FORMAT binary);"
+		done
+		echo "COMMIT;"
+	} >"$WORK/floor.sql"
+	q "CHECKPOINT"
+	lsn=$(wal_lsn)
+	t0=$(now_ms)
+	psql -qAt -v ON_ERROR_STOP=1 -f "$WORK/floor.sql" >/dev/null
+	f_ms=$(($(now_ms) - t0))
+	f_wal=$(wal_since "$lsn")
+	pg_stop
+
+	b_eps=$((n * 1000 / (b_ms > 0 ? b_ms : 1)))
+	r_eps=$((n * 1000 / (r_ms > 0 ? r_ms : 1)))
+	rr=$(ratio "$r_eps" "$b_eps")
+	rw=$(ratio "$r_wal" "$b_wal")
+	v1=$(smoke_verdict "$rr" ">=" "$replay_target_rate" "")
+	v2=$(smoke_verdict "$rw" "<=" "$replay_target_wal" "")
+	log "replay: COPY $(secs "$b_ms") s, replay $(secs "$r_ms") s, floor $(secs "$f_ms") s; WAL $b_wal, $r_wal, $f_wal bytes"
+	echo "| $n | $(secs "$b_ms") | $b_eps | $((b_wal / n)) | $(secs "$r_ms") | $r_eps | $((r_wal / n)) | $(secs "$f_ms") | $((f_wal / n)) | $mb | $dead |" \
+		>>"$WORK/replay.figures"
+	echo "| $n | $rr | $v1 | $rw | $v2 |" >>"$WORK/replay.targets"
+	rm -f "$WORK/stream.jsonl"
+}
+
+bench_replay() {
+	local sizes n
+	build_release
+	sizes=${REPLAY_SIZES:-300000 1000000}
+	[ "$smoke" = 1 ] && sizes=${REPLAY_SIZES:-10000}
+	: >"$WORK/replay.figures"
+	: >"$WORK/replay.targets"
+	for n in $sizes; do
+		replay_run "$n"
+	done
+	report "## B1 replay: \`slactl replay\` of history into PostgreSQL" "" \
+		"The stream of B1 (cut at N events) as a JSON Lines file, in a fresh PostgreSQL (fsync on) per size:" \
+		"*(b)* \`sed | psql -c \"COPY t FROM STDIN\"\` into a one-column \`jsonb\` table; *replay*:" \
+		"\`slactl replay\` of the file into an empty slad database (default policies); *floor*: every row" \
+		"replay wrote, dumped with binary \`COPY TO\` and loaded with binary \`COPY FROM\` into another empty" \
+		"slad database in one transaction (today's schema and indexes, no evaluation at all). WAL bytes are" \
+		"\`pg_current_wal_lsn()\` differences around each." "" \
+		"| events | (b) COPY (s) | (b) events/s | (b) WAL B/event | replay (s) | replay events/s | replay WAL B/event | floor (s) | floor WAL B/event | slad tables (MB) | dead letters |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	cat "$WORK/replay.figures" >>"$REPORT"
+	report "" "| events | replay events/s ÷ (b) | ≥ $replay_target_rate | WAL ÷ (b) | ≤ $replay_target_wal |" "|---:|---:|---|---:|---|"
+	cat "$WORK/replay.targets" >>"$REPORT"
+	report "" "Server time by statement in the last replay (\`pg_stat_statements\`, top level):" ""
+	cat "$WORK/replay.statements" >>"$REPORT"
+	report ""
 }
 
 # ---- scaleout (B6): 1, 2 and 4 instances in one consumer group over 8 partitions ----
@@ -1117,7 +1259,7 @@ section_cleanup() {
 }
 
 # One release build for every section that runs slad.
-if [[ " ${sections[*]} " =~ \ (core|timers|throughput|recovery|latency|scaleout)\  ]] && ! build_release; then
+if [[ " ${sections[*]} " =~ \ (core|timers|throughput|replay|recovery|latency|scaleout)\  ]] && ! build_release; then
 	echo "bench/run.sh: the release build failed" >&2
 	exit 1
 fi

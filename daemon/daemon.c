@@ -591,7 +591,7 @@ static bool flush(struct daemon *d)
 static void pending_free(struct pending *pe)
 {
 	if (pe->ev)
-		slad__v1__event__free_unpacked(pe->ev, NULL);
+		sla_event_free(pe->ev);
 	if (pe->msg)
 		rd_kafka_message_destroy(pe->msg);
 	pe->ev = NULL;

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		offset++;
 		if (ev)
-			slad__v1__event__free_unpacked(ev, NULL);
+			sla_event_free(ev);
 		core_out_clear(&out);
 		partners_out_clear(&pout);
 	}

@@ -125,7 +125,7 @@ static bool apply_event(const struct jsonl_event *ev, void *arg)
 		if (event_decode(ev->payload, ev->len, &e, detail, sizeof(detail)) == SV_APPLIED)
 			(void)partners_apply(r->ps, e, ev->occurred_at, &r->pout, detail, sizeof(detail));
 		if (e)
-			slad__v1__event__free_unpacked(e, NULL);
+			sla_event_free(e);
 		partners_out_clear(&r->pout);
 		return remember(&r->partners, &r->npartners, ev->key);
 	}

@@ -106,7 +106,7 @@ static enum sla_verdict apply_assessment(struct partners *ps, const struct sla_o
 		core_out_dead(out, origin->topic, origin->partition, origin->offset, v, detail, origin->payload,
 			      origin->len);
 	if (ev)
-		slad__v1__event__free_unpacked(ev, NULL);
+		sla_event_free(ev);
 	return v;
 }
 

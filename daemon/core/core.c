@@ -261,7 +261,7 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 		if (dup)
 			return SV_DUPLICATE;
 	}
-	snprintf(h.topic, sizeof(h.topic), "%s", origin && origin->topic ? origin->topic : "");
+	str_copy(h.topic, sizeof(h.topic), origin && origin->topic ? origin->topic : "");
 	h.partition = origin ? origin->partition : 0;
 	h.offset = origin ? origin->offset : -1;
 	h.occurred_at = ev->occurred_at;
@@ -415,7 +415,7 @@ static bool reconcile(const struct sla_ticket *old, const struct sla_ticket *nt,
 		return true;
 	orphan->created = true;
 	orphan->type = old->type;
-	snprintf(orphan->partner_id, sizeof(orphan->partner_id), "%s", old->partner_id);
+	str_copy(orphan->partner_id, sizeof(orphan->partner_id), old->partner_id);
 	if (out_orphan(out, orphan))
 		return true;
 fail:
@@ -471,7 +471,7 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 		if (event_decode(p, len, &evs[k].ev, detail, sizeof(detail)) != SV_APPLIED)
 			goto done;
 		if (core->history && (!ticket_seen(t, evs[k].ev->event_id) || seq_has(evs, k, evs[k].ev->event_id))) {
-			slad__v1__event__free_unpacked(evs[k].ev, NULL);
+			sla_event_free(evs[k].ev);
 			evs[k].ev = NULL;
 			continue;
 		}
@@ -562,7 +562,7 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	t->state_pending = old.state_pending;
 	t->cal = core_calendar(core, t->calendar_id);
 	memset(nt, 0, sizeof(*nt));
-	snprintf(nt->ticket_id, sizeof(nt->ticket_id), "%s", t->ticket_id);
+	str_copy(nt->ticket_id, sizeof(nt->ticket_id), t->ticket_id);
 	nt->in_dirty = true; /* still listed in tout */
 	ticket_release(&old);
 	for (int i = 0; i < t->nms; i++)
@@ -580,7 +580,7 @@ done:
 	core_free(tmp);
 	for (int i = 0; i < n; i++)
 		if (evs[i].ev)
-			slad__v1__event__free_unpacked(evs[i].ev, NULL);
+			sla_event_free(evs[i].ev);
 	free(evs);
 	free(fetched);
 	return ok;
@@ -693,6 +693,6 @@ enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *
 		return v;
 	}
 	v = core_apply(core, ev, origin, now, out);
-	slad__v1__event__free_unpacked(ev, NULL);
+	sla_event_free(ev);
 	return v;
 }

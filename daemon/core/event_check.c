@@ -1,6 +1,9 @@
 /* event_check.c - decoding a message and checking the fields its type requires (events.md). Pure. */
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "slad/core.h"
@@ -57,6 +60,16 @@ bool utf8_valid(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
+		/* Ids and names are mostly ASCII: eight bytes at a time. */
+		while (n - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		uint8_t c = s[i];
 		size_t k;
 		uint8_t lo = 0x80, hi = 0xbf;
@@ -92,10 +105,44 @@ bool utf8_valid(const uint8_t *s, size_t n)
 	return true;
 }
 
+/* Bytes 0x01..0x7f only (no NUL, no UTF-8 to check): the common case, a word
+ * at a time. A word's byte is 0 iff its bit 7 is set in (w - 0x01..) & ~w. */
+static bool ascii_text(const uint8_t *s, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if ((w | ((w - ones) & ~w)) & highs)
+			return false;
+	}
+	for (; i < n; i++)
+		if (s[i] == 0 || s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* The field numbered id, or NULL. protobuf-c's descriptors list fields by
+ * number and messages carry them in that order (protobuf-c packs them so):
+ * a cursor that moves forward finds each in a step or two. */
+static const ProtobufCFieldDescriptor *field_by_number(const ProtobufCMessageDescriptor *d, uint64_t id,
+						       unsigned *cursor)
+{
+	unsigned i = *cursor;
+	if (i >= d->n_fields || d->fields[i].id > id)
+		i = 0;
+	while (i < d->n_fields && d->fields[i].id < id)
+		i++;
+	*cursor = i;
+	return i < d->n_fields && d->fields[i].id == id ? &d->fields[i] : NULL;
+}
+
 static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
 					   int depth, char *detail, size_t detail_len)
 {
 	size_t pos = 0;
+	unsigned cursor = 0;
 	while (pos < len) {
 		uint64_t key, n;
 		if (!wire_varint(p, len, &pos, &key))
@@ -114,10 +161,8 @@ static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *des
 		case 2: {
 			if (!wire_varint(p, len, &pos, &n) || n > len - pos)
 				return SV_APPLIED;
-			const ProtobufCFieldDescriptor *f =
-				key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
-						       : NULL;
-			if (f && f->type == PROTOBUF_C_TYPE_STRING) {
+			const ProtobufCFieldDescriptor *f = field_by_number(desc, key >> 3, &cursor);
+			if (f && f->type == PROTOBUF_C_TYPE_STRING && !ascii_text(p + pos, (size_t)n)) {
 				if (memchr(p + pos, '\0', (size_t)n))
 					BAD("%s contains a NUL byte", f->name);
 				if (!utf8_valid(p + pos, (size_t)n))
@@ -138,6 +183,67 @@ static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *des
 	return SV_APPLIED;
 }
 
+/* ---- decoding into one arena ----
+ * protobuf-c allocates the message, each sub-message, string and array of an
+ * unpacked event separately: a dozen malloc and free per event. event_decode
+ * unpacks into one block (more only if the message is unusually dense) and
+ * sla_event_free frees it at once; protobuf-c's own frees are no-ops. */
+enum { ARENA_FIRST = 512, ARENA_MORE = 1024 };
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_block *first, *cur;
+};
+
+static struct arena_block *block_new(size_t cap)
+{
+	struct arena_block *b = malloc(sizeof(*b) + cap);
+	if (b) {
+		b->next = NULL;
+		b->used = 0;
+		b->cap = cap;
+	}
+	return b;
+}
+
+static void blocks_free(struct arena_block *b)
+{
+	while (b) {
+		struct arena_block *next = b->next;
+		free(b);
+		b = next;
+	}
+}
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	if (size > SIZE_MAX / 2)
+		return NULL;
+	size = (size + (sizeof(max_align_t) - 1)) & ~(sizeof(max_align_t) - 1);
+	if (a->cur->cap - a->cur->used < size) {
+		struct arena_block *b = block_new(size > ARENA_MORE ? size : ARENA_MORE);
+		if (!b)
+			return NULL;
+		a->cur->next = b;
+		a->cur = b;
+	}
+	void *p = (unsigned char *)a->cur->data + a->cur->used;
+	a->cur->used += size;
+	return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
 enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
 			      size_t detail_len)
 {
@@ -147,17 +253,33 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 		snprintf(detail, detail_len, "message of %zu bytes exceeds %d", len, SLA_EVENT_MAX_BYTES);
 		return SV_OVERSIZE;
 	}
-	*ev = slad__v1__event__unpack(NULL, len, buf);
-	if (!*ev) {
+	struct arena a = {.first = block_new(ARENA_FIRST + 2 * len)};
+	if (!a.first) {
+		snprintf(detail, detail_len, "out of memory decoding %zu bytes", len);
+		return SV_DECODE_ERROR;
+	}
+	a.cur = a.first;
+	ProtobufCAllocator allocator = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &a};
+	*ev = slad__v1__event__unpack(&allocator, len, buf);
+	/* protobuf-c allocates the message itself first: sla_event_free finds the block from it. */
+	if (!*ev || (void *)*ev != (void *)a.first->data) {
+		blocks_free(a.first);
+		*ev = NULL;
 		snprintf(detail, detail_len, "not a slad.v1.Event protobuf message");
 		return SV_DECODE_ERROR;
 	}
 	enum sla_verdict v = wire_strings_check(&slad__v1__event__descriptor, buf, len, 0, detail, detail_len);
 	if (v != SV_APPLIED) {
-		slad__v1__event__free_unpacked(*ev, NULL);
+		sla_event_free(*ev);
 		*ev = NULL;
 	}
 	return v;
+}
+
+void sla_event_free(Slad__V1__Event *ev)
+{
+	if (ev)
+		blocks_free((struct arena_block *)(void *)((unsigned char *)ev - offsetof(struct arena_block, data)));
 }
 
 /* ---- fields (events.md; the bounds are in docs/input-bounds.md) ---- */
@@ -469,6 +591,6 @@ enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_
 		snprintf(detail, detail_len, "occurred_at more than a day in the future");
 		v = SV_BAD_VALUE;
 	}
-	slad__v1__event__free_unpacked(ev, NULL);
+	sla_event_free(ev);
 	return v;
 }

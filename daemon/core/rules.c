@@ -126,7 +126,7 @@ static struct sla_milestone *add_milestone(struct sla_core *core, struct sla_tic
 	m->started_at = start;
 	m->due_at = due;
 	if (key)
-		snprintf(m->part_id, sizeof(m->part_id), "%s", key);
+		str_copy(m->part_id, sizeof(m->part_id), key);
 	arm_milestone(core, t, m);
 	return m;
 }
@@ -173,7 +173,7 @@ static struct sla_violation *raise_violation(struct sla_core *core, struct sla_t
 	v->status = st;
 	v->observed_at = observed;
 	v->detected_at = now;
-	snprintf(v->engineer_id, sizeof(v->engineer_id), "%s", engineer_id ? engineer_id : t->engineer_id);
+	str_copy(v->engineer_id, sizeof(v->engineer_id), engineer_id ? engineer_id : t->engineer_id);
 	if (st == VS_PROVISIONAL) {
 		/* Confirmed when the clock passes due (or the offending event) + allowed lateness. */
 		v->confirm_at = (m ? m->due_at : observed) + core->pol->lateness_allowed;
@@ -233,7 +233,7 @@ static void stop_milestone(struct sla_ticket *t, struct sla_milestone *m, sla_ti
 	v->observed_at = at;
 	v->dirty = true;
 	if (!v->engineer_id[0])
-		snprintf(v->engineer_id, sizeof(v->engineer_id), "%s", t->engineer_id);
+		str_copy(v->engineer_id, sizeof(v->engineer_id), t->engineer_id);
 	set_violation_status(t, v, VS_CONFIRMED, now, cause, out);
 }
 
@@ -325,7 +325,7 @@ static void want(struct wanted_set *ws, enum sla_rule_code code, sla_time observ
 	w->code = code;
 	w->observed = observed;
 	w->engineer = engineer;
-	snprintf(w->details, sizeof(w->details), "%s", details ? details : "{}");
+	str_copy(w->details, sizeof(w->details), details ? details : "{}");
 }
 
 static bool is_dependent(enum sla_rule_code rc)
@@ -522,7 +522,7 @@ static void reconcile(struct sla_core *core, struct sla_ticket *t, const char *c
 		struct sla_violation *v = raise_violation(core, t, ws.w[k].code, NULL, VS_PROVISIONAL, ws.w[k].observed,
 							  ws.w[k].engineer, cause, now, out);
 		if (v)
-			snprintf(v->details, sizeof(v->details), "%s", ws.w[k].details);
+			str_copy(v->details, sizeof(v->details), ws.w[k].details);
 	}
 }
 
@@ -625,9 +625,9 @@ static void on_created(struct sla_core *core, struct sla_ticket *t, const Slad__
 	t->type = map_ticket_type(tc->ticket_type);
 	t->sla_class = tc->sla_class == SLAD__V1__SLA_CLASS__HOURLY ? SC_HOURLY : SC_NON_HOURLY;
 	t->severity = (int)tc->severity;
-	snprintf(t->partner_id, sizeof(t->partner_id), "%s", ev->partner_id);
+	str_copy(t->partner_id, sizeof(t->partner_id), ev->partner_id);
 	if (tc->calendar_id && tc->calendar_id[0])
-		snprintf(t->calendar_id, sizeof(t->calendar_id), "%s", tc->calendar_id);
+		str_copy(t->calendar_id, sizeof(t->calendar_id), tc->calendar_id);
 	t->cal = core_calendar(core, t->calendar_id);
 	t->site_classified = tc->site_classified;
 	t->has_site = tc->_site_lat_case && tc->_site_lon_case;
@@ -635,7 +635,7 @@ static void on_created(struct sla_core *core, struct sla_ticket *t, const Slad__
 	t->site_lon = t->has_site ? tc->site_lon : 0;
 	t->required_arrival_at = tc->_required_arrival_at_case ? tc->required_arrival_at : SLA_TIME_NONE;
 	if (tc->product_line)
-		snprintf(t->product_line, sizeof(t->product_line), "%s", tc->product_line);
+		str_copy(t->product_line, sizeof(t->product_line), tc->product_line);
 	t->required_skill_level = tc->_required_skill_level_case ? tc->required_skill_level : -1;
 	t->person_days = tc->_person_days_case ? tc->person_days : -1;
 	t->risk_score = tc->_risk_score_case ? tc->risk_score : -1;
@@ -685,7 +685,7 @@ static void on_assigned(struct sla_core *core, struct sla_ticket *t, const Slad_
 		t->has_guarantor = true;
 		return;
 	}
-	snprintf(t->engineer_id, sizeof(t->engineer_id), "%s", a->engineer_id);
+	str_copy(t->engineer_id, sizeof(t->engineer_id), a->engineer_id);
 	t->last_assigned_at = at;
 	stop_open(core, t, MS_DISPATCH, NULL, at, ev->event_id, now, out);
 	if (type_in(t, T(TT_ONE_OFF) | T(TT_RESIDENT))) {
@@ -724,7 +724,7 @@ static void on_rejected(struct sla_core *core, struct sla_ticket *t, const Slad_
 								  ev->event_id, now, out);
 			if (v) {
 				v->due_at = t->last_assigned_at + (sla_time)limit * SLA_MINUTE;
-				snprintf(v->details, sizeof(v->details), "{\"rejected_by\":\"FSE\"}");
+				str_copy(v->details, sizeof(v->details), "{\"rejected_by\":\"FSE\"}");
 			}
 		}
 		/* Back to the FSIP: a new DISPATCH occurrence with the same deadline kind. */
@@ -739,7 +739,7 @@ static void on_rejected(struct sla_core *core, struct sla_ticket *t, const Slad_
 								  ev->event_id, now, out);
 			if (v) {
 				v->due_at = d->due_at;
-				snprintf(v->details, sizeof(v->details), "{\"rejected_by\":\"FSIP\"}");
+				str_copy(v->details, sizeof(v->details), "{\"rejected_by\":\"FSIP\"}");
 			}
 		}
 	}
@@ -862,7 +862,7 @@ static void on_clock(struct sla_core *core, struct sla_ticket *t, const Slad__V1
 		break;
 	}
 	struct sla_clock rec = {at, (int)c->kind, !impl, ""};
-	snprintf(rec.engineer_id, sizeof(rec.engineer_id), "%s", c->engineer_id);
+	str_copy(rec.engineer_id, sizeof(rec.engineer_id), c->engineer_id);
 	if (!ticket_add_clock(t, &rec))
 		return; /* out of memory: the clock-in still counts as seen */
 	if (impl && t->type == TT_ONE_OFF &&
@@ -1148,7 +1148,7 @@ static void attendance_month_end(struct sla_core *core, struct sla_ticket *t, in
 		struct sla_violation *v = raise_violation(core, t, RC_ATTENDANCE_IMPROVEMENT_REQUIRED, NULL,
 							  VS_CONFIRMED, at, NULL, NULL, now, out);
 		if (v)
-			snprintf(v->details, sizeof(v->details), "%s", details);
+			str_copy(v->details, sizeof(v->details), details);
 	}
 	if (in_three > core->pol->th.attendance_replacement_3m) {
 		struct sla_violation *v = raise_violation(core, t, RC_ATTENDANCE_REPLACEMENT_ELIGIBLE, NULL,

@@ -354,9 +354,12 @@ void core_set_config(struct sla_core *core, const struct sla_policy *pol, const 
 void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg);
 
 /* Decodes and checks one message. On success *ev is set (free it with
- * slad__v1__event__free_unpacked). detail explains a failure. */
+ * sla_event_free, never with slad__v1__event__free_unpacked: it lives in one
+ * arena). detail explains a failure. */
 enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
 			      size_t detail_len);
+/* Frees an event of event_decode (NULL: nothing). */
+void sla_event_free(Slad__V1__Event *ev);
 /* Checks the fields an event type requires (events.md). */
 enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len);
 /* Everything the daemon checks before it applies a message, for the tools

@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 		if (v == SV_APPLIED)
 			v = partners_apply(ps, ev, clock, &pout, detail, sizeof(detail));
 		if (ev)
-			slad__v1__event__free_unpacked(ev, NULL);
+			sla_event_free(ev);
 		if (verdict_is_dead_letter(v)) {
 			dead++;
 			if (!core_out_dead(&out, "fsm.assessments", 0, evs[i].line, v, detail, evs[i].ev.payload,

@@ -241,8 +241,42 @@ START_TEST(decode_valid)
 	ck_assert_int_eq(ev->occurred_at, T("2025-03-14T13:40:00+08:00"));
 	ck_assert_int_eq(ev->payload_case, SLAD__V1__EVENT__PAYLOAD_CLOCK_IN);
 	ck_assert(ev->clock_in->lat == 30.275);
-	slad__v1__event__free_unpacked(ev, NULL);
+	sla_event_free(ev);
 	free(buf);
+}
+END_TEST
+
+/* An event decodes into one arena (sla_event_free): a message whose unpacked form
+ * outgrows the first block (here 16,000 unknown fields, each a record and a
+ * copy) spreads over more blocks and still reads back whole. */
+START_TEST(decode_dense_message)
+{
+	struct evb b;
+	size_t len, n = 16000;
+	Slad__V1__Event *ev = NULL;
+	char detail[128] = "";
+	clock_arrive(&b);
+	uint8_t *packed = evb_pack(&b, &len);
+	uint8_t *buf = malloc(len + 3 * n);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, packed, len);
+	for (size_t i = 0; i < n; i++) { /* field 1000 (unknown), varint 1: key 0xc0 0x3e */
+		buf[len + 3 * i] = 0xc0;
+		buf[len + 3 * i + 1] = 0x3e;
+		buf[len + 3 * i + 2] = (uint8_t)(i & 0x7f);
+	}
+	ck_assert_uint_le(len + 3 * n, SLA_EVENT_MAX_BYTES);
+	ck_assert_int_eq(event_decode(buf, len + 3 * n, &ev, detail, sizeof(detail)), SV_APPLIED);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_uint_eq(ev->base.n_unknown_fields, n);
+	ck_assert_uint_eq(ev->base.unknown_fields[n - 1].len, 1);
+	ck_assert_uint_eq(ev->base.unknown_fields[n - 1].data[0], (n - 1) & 0x7f);
+	ck_assert_str_eq(ev->event_id, "e3");
+	ck_assert(ev->clock_in->lat == 30.275);
+	sla_event_free(ev);
+	sla_event_free(NULL);
+	free(buf);
+	free(packed);
 }
 END_TEST
 
@@ -305,6 +339,7 @@ Suite *event_suite(void)
 	TCase *tc = tcase_create("event");
 	tcase_add_loop_test(tc, check_fields, 0, (int)(sizeof(check_cases) / sizeof(check_cases[0])));
 	tcase_add_test(tc, decode_valid);
+	tcase_add_test(tc, decode_dense_message);
 	tcase_add_test(tc, decode_garbage);
 	tcase_add_test(tc, decode_oversize_boundary);
 	tcase_add_test(tc, verdict_reasons);

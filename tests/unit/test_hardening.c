@@ -195,6 +195,9 @@ START_TEST(nul_in_ids)
 	/* "T1\0other" is not ticket T1 */
 	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_CANCELLED, "c1", "T1Xother", "2025-03-14T10:03:00+08:00");
 	assert_dead(apply_patched(&b, "T1Xother", "T1\0other", 8), SV_BAD_VALUE, "ticket_id");
+	/* past the first eight bytes (the word-at-a-time path) */
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_CANCELLED, "c2", "T1-long-idXother", "2025-03-14T10:04:00+08:00");
+	assert_dead(apply_patched(&b, "T1-long-idXother", "T1-long-id\0other", 16), SV_BAD_VALUE, "ticket_id");
 	ck_assert_int_eq(core_find(core, "T1")->state, TS_CREATED);
 	assert_next_applies("T1");
 }
@@ -328,6 +331,10 @@ START_TEST(utf8_validator)
 	ck_assert(!utf8_valid((const uint8_t *)"\xe5\xb7", 2));         /* truncated */
 	ck_assert(!utf8_valid((const uint8_t *)"\x80", 1));             /* lone continuation */
 	ck_assert(!utf8_valid((const uint8_t *)"\xe5\x41\xa5", 3));     /* not a continuation */
+	/* the word-at-a-time path: ASCII runs before and after */
+	ck_assert(utf8_valid((const uint8_t *)"ABCDEFGHIJ\xe5\xb7\xa5KLMNOPQRSTUV", 25));
+	ck_assert(!utf8_valid((const uint8_t *)"ABCDEFGHIJ\xff" "KLMNOPQRSTUV", 23));
+	ck_assert(!utf8_valid((const uint8_t *)"ABCDEFGHIJKLMNOP\xe5\xb7", 18));
 }
 END_TEST
 
