@@ -94,8 +94,9 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 		wbuf_i64(&w, t->auths[i].window_end);
 	}
 	wbuf_i32(&w, t->nseen);
-	for (int i = 0; i < t->nseen; i++)
-		wbuf_str(&w, t->seen[i]);
+	size_t seen_at = 0;
+	for (const char *id; (id = ticket_seen_next(t, &seen_at)) != NULL;)
+		wbuf_str(&w, id);
 	wbuf_i32(&w, t->nclocks);
 	for (int i = 0; i < t->nclocks; i++) {
 		wbuf_i64(&w, t->clocks[i].at);

@@ -113,19 +113,42 @@ bool out_orphan(struct sla_out *out, struct sla_ticket *orphan)
 	return true;
 }
 
+/* t->seen holds each id as [length byte][the id][NUL]: ids are at most
+ * SLA_ID_MAX (64) bytes, and a lookup skips an id without reading it. */
+const char *ticket_seen_next(const struct sla_ticket *t, size_t *pos)
+{
+	if (*pos >= t->seenlen)
+		return NULL;
+	const char *id = t->seen + *pos + 1;
+	*pos += (size_t)(uint8_t)t->seen[*pos] + 2;
+	return id;
+}
+
 bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 {
-	for (int i = t->nseen - 1; i >= 0; i--)
-		if (strcmp(t->seen[i], event_id) == 0)
+	size_t n = strlen(event_id);
+	if (n > SLA_ID_MAX)
+		return false;
+	for (size_t pos = 0; pos < t->seenlen;) {
+		size_t len = (uint8_t)t->seen[pos];
+		if (len == n && memcmp(t->seen + pos + 1, event_id, n) == 0)
 			return true;
+		pos += len + 2;
+	}
 	return false;
 }
 
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
-	if (!array_grow((void **)&t->seen, &t->capseen, t->nseen + 1, sizeof(*t->seen)))
+	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
+	/* room for a few ids at once: most tickets see a handful of events */
+	if (!array_grow_sz((void **)&t->seen, &t->capseen, need < 48 ? 48 : need, 1))
 		return false;
-	str_copy(t->seen[t->nseen++], SLA_ID_MAX + 1, event_id);
+	t->seen[t->seenlen] = (char)(uint8_t)n;
+	memcpy(t->seen + t->seenlen + 1, event_id, n);
+	t->seen[t->seenlen + 1 + n] = '\0';
+	t->seenlen += n + 2;
+	t->nseen++;
 	return true;
 }
 

@@ -249,8 +249,11 @@ struct sla_ticket {
 	int nvs, capvs;
 	struct sla_auth *auths;
 	int nauths, capauths;
-	char (*seen)[SLA_ID_MAX + 1]; /* event ids applied, for duplicates */
-	int nseen, capseen;
+	/* The event ids applied, for duplicates: nseen ids end to end, each its
+	 * length and its bytes (ticket_seen_next), not a 65-byte slot each. */
+	char *seen;
+	size_t seenlen, capseen;
+	int nseen;
 	struct sla_held *held;
 	int nheld, capheld;
 	/* The events applied, packed ([u32 length][protobuf]...), in applied
@@ -266,6 +269,9 @@ struct sla_ticket {
 	bool in_dirty;   /* already listed in sla_out.dirty */
 	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
 };
+
+/* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */
+const char *ticket_seen_next(const struct sla_ticket *t, size_t *pos);
 
 /* What a batch changed. The store writes the dirty tickets' rows (the
  * ticket, its dirty milestones and violations, its state), the history and

@@ -160,8 +160,13 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 		ck_assert_int_eq(a->auths[i].window_end, b->auths[i].window_end);
 	}
 	SAME(nseen);
-	for (int i = 0; i < a->nseen; i++)
-		ck_assert_str_eq(a->seen[i], b->seen[i]);
+	size_t pa = 0, pb = 0;
+	for (const char *ia, *ib; (ia = ticket_seen_next(a, &pa)) != NULL;) {
+		ib = ticket_seen_next(b, &pb);
+		ck_assert_ptr_nonnull(ib);
+		ck_assert_str_eq(ia, ib);
+	}
+	ck_assert_ptr_null(ticket_seen_next(b, &pb));
 	SAME(nheld);
 	for (int i = 0; i < a->nheld; i++) {
 		ck_assert_str_eq(a->held[i].topic, b->held[i].topic);
@@ -436,8 +441,9 @@ START_TEST(late_work_order_from_the_archive)
 		ck_assert_int_eq(r->vs[i].code, t->vs[i].code);
 		ck_assert_int_eq(r->vs[i].status, t->vs[i].status);
 	}
-	for (int i = 0; i < r->nseen; i++)
-		ck_assert_str_ne(r->seen[i], "x1");
+	size_t at = 0;
+	for (const char *id; (id = ticket_seen_next(r, &at)) != NULL;)
+		ck_assert_str_ne(id, "x1");
 	ck_assert_uint_eq(out_restored.norphans, 1);
 	ck_assert_int_eq(out_restored.orphans[0]->vs[0].status, VS_RETRACTED);
 	ck_assert_int_eq(r->nlog, 0);
