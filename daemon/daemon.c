@@ -263,37 +263,87 @@ static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size
 	return true;
 }
 
-/* Loads partition p's open tickets from PostgreSQL into a fresh core. */
-static bool part_load(struct daemon *d, int32_t p)
+static bool restore_into_part(void *arg, int32_t partition, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = arg;
+	return partition >= 0 && partition < d->nparts && d->parts[partition].core != NULL &&
+	       core_restore(d->parts[partition].core, buf, len);
+}
+
+/* Loads the open tickets of partitions ps[0..n) that have no core yet from
+ * PostgreSQL into fresh cores, in one scan of sla.ticket_state. A partition
+ * listed twice (work orders and clock-ins share one) loads once. */
+static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 {
 	char err[512];
-	size_t count = 0, rejected = 0;
-	if (!part_ensure(d, p))
-		return false;
-	if (d->parts[p].core)
-		return true;
-	struct sla_core *core = core_new(d->pol, &d->cals);
-	if (!core)
-		return false;
-	core_set_history(core, history_source, d); /* no event log in memory or in the state */
-	bool ok = store_load_tickets(d->st, p, core, &count, &rejected, err, sizeof(err));
-	/* Rows set aside (dead-lettered) before a failure stay set aside. */
-	metrics_state_rows_rejected(d->metrics, "sla.ticket_state", rejected);
-	d->dead += rejected;
-	if (!ok) {
-		log_error("partition=%d: loading tickets: %s", (int)p, redacted(d, err));
-		core_free(core);
-		return false;
+	int32_t *todo = calloc(n ? n : 1, sizeof(*todo));
+	size_t *counts = calloc(n ? n : 1, sizeof(*counts)), *rejected = calloc(n ? n : 1, sizeof(*rejected));
+	size_t ntodo = 0;
+	bool ok = todo != NULL && counts != NULL && rejected != NULL;
+
+	for (size_t i = 0; i < n && ok; i++) {
+		int32_t p = ps[i];
+		bool listed = false;
+		if (!part_ensure(d, p)) {
+			ok = false;
+			break;
+		}
+		for (size_t k = 0; k < ntodo; k++)
+			listed |= todo[k] == p;
+		if (listed || d->parts[p].core)
+			continue;
+		struct sla_core *core = core_new(d->pol, &d->cals);
+		if (!core) {
+			ok = false;
+			break;
+		}
+		core_set_history(core, history_source, d); /* no event log in memory or in the state */
+		d->parts[p].core = core;
+		d->parts[p].maxev = SLA_TIME_NONE;
+		todo[ntodo++] = p;
 	}
-	d->parts[p].core = core;
-	d->parts[p].maxev = SLA_TIME_NONE;
-	if (rejected)
-		log_info("partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
-			 "(sla.dead_letters)",
-			 (int)p, count, core_timer_count(core), rejected);
-	else
-		log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, count, core_timer_count(core));
-	return true;
+	if (ok) {
+		ok = store_load_states_many(d->st, STORE_TICKET_STATE, todo, ntodo, restore_into_part, d, counts,
+					    rejected, err, sizeof(err));
+		if (!ok)
+			log_error("partitions %zu: loading tickets: %s", ntodo, redacted(d, err));
+	}
+	for (size_t i = 0; i < ntodo && todo != NULL; i++) {
+		int32_t p = todo[i];
+		/* Rows set aside (dead-lettered) before a failure stay set aside. */
+		metrics_state_rows_rejected(d->metrics, "sla.ticket_state", rejected[i]);
+		d->dead += rejected[i];
+		if (!ok) {
+			core_free(d->parts[p].core);
+			d->parts[p].core = NULL;
+		} else if (rejected[i]) {
+			log_info("partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
+				 "(sla.dead_letters)",
+				 (int)p, counts[i], core_timer_count(d->parts[p].core), rejected[i]);
+		} else {
+			log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, counts[i],
+				 core_timer_count(d->parts[p].core));
+		}
+	}
+	free(todo);
+	free(counts);
+	free(rejected);
+	return ok;
+}
+
+/* parts_load for every assigned work-order and clock-in partition. */
+static bool load_ticket_parts(struct daemon *d)
+{
+	int32_t *ps = malloc((d->ntps ? d->ntps : 1) * sizeof(*ps));
+	size_t n = 0;
+	if (!ps)
+		return false;
+	for (size_t i = 0; i < d->ntps; i++)
+		if (d->tps[i].topic != TOPIC_ASSESSMENTS)
+			ps[n++] = d->tps[i].partition;
+	bool ok = parts_load(d, ps, n);
+	free(ps);
+	return ok;
 }
 
 /* Loads assessment partition p's partners (scores in progress, qualification timers). */
@@ -948,9 +998,11 @@ static bool reset_from_store(struct daemon *d)
 		tp->next = tp->fetched = tp->committed;
 		tp->eof = false;
 		tp_clear_queue(tp);
-		if (tp->topic != TOPIC_ASSESSMENTS ? !part_load(d, tp->partition) : !apart_load(d, tp->partition))
+		if (tp->topic == TOPIC_ASSESSMENTS && !apart_load(d, tp->partition))
 			return false;
 	}
+	if (!load_ticket_parts(d))
+		return false;
 	rd_kafka_topic_partition_list_t *l = assignment_with_offsets(d);
 	rd_kafka_resp_err_t e = rd_kafka_assign(d->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -1089,12 +1141,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				enter_degraded(d, "database error");
 			}
 			tp->next = tp->fetched = tp->committed;
-			if (!d->degraded && (topic != TOPIC_ASSESSMENTS ? !part_load(d, tpl->partition)
-									 : !apart_load(d, tpl->partition)))
+			if (!d->degraded && topic == TOPIC_ASSESSMENTS && !apart_load(d, tpl->partition))
 				enter_degraded(d, "database error");
 			log_info("assigned %s [%d] from offset %lld", tpl->topic, (int)tpl->partition,
 				 (long long)tp->committed);
 		}
+		/* Every newly assigned work-order and clock-in partition in one load. */
+		if (!d->degraded && !load_ticket_parts(d))
+			enter_degraded(d, "database error");
 		rd_kafka_topic_partition_list_t *l = assignment_with_offsets(d);
 		rd_kafka_assign(rk, l);
 		rd_kafka_topic_partition_list_destroy(l);

@@ -78,6 +78,16 @@ bool store_load_states(struct store *st, enum store_state_table table, int32_t p
 		       void *arg, size_t *count, size_t *rejected, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* Restores one saved state of `partition`. */
+typedef bool (*store_restore_part_fn)(void *arg, int32_t partition, const uint8_t *buf, size_t len);
+
+/* store_load_states for several partitions in one scan of the table (a
+ * partition's rows are spread over all of it): counts[i] and rejected[i]
+ * (either may be NULL) are those of partitions[i]. */
+bool store_load_states_many(struct store *st, enum store_state_table table, const int32_t *partitions,
+			    size_t nparts, store_restore_part_fn restore, void *arg, size_t *counts,
+			    size_t *rejected, char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* core_restore()s every sla.ticket_state row of `partition`, as
  * store_load_states. */
 bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, size_t *rejected,
