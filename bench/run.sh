@@ -251,11 +251,14 @@ publish() {
 	}
 }
 
+# The environment the shipped unit gives slad (systemd/slad.service's Environment= lines).
+mapfile -t UNIT_ENV < <(sed -n 's/^Environment=//p' "$SRC/systemd/slad.service")
+
 # slad_start NAME [ENV=VALUE...]: slad in the background, its log in $WORK/NAME.log; sets SLAD_PID.
 slad_start() {
 	local name=$1
 	shift
-	bg_start /dev/null "$WORK/$name.log" env "$@" "$BENCH_DIR/slad" -c "$WORK/slad.conf"
+	bg_start /dev/null "$WORK/$name.log" env "${UNIT_ENV[@]}" "$@" "$BENCH_DIR/slad" -c "$WORK/slad.conf"
 	SLAD_PID=$BG_PID
 }
 
@@ -924,7 +927,7 @@ recovery_run() {
 	local n=$1 parts=$2 produced t0 t1 t2 addr heap events states dead rss0 rss1 nl0 pending
 	local scratch_ms scratch_join_ms ready_ms restored_ms restart_ms restart_join_ms restore_ms process_ms
 	local restored_tickets restored_timers ready_line ready_tickets ready_timers ready_ts restored_ts
-	local notify_pid scratch_pid restart_pid r_end r_slad v1 v2 v3 v4 note="" state_bytes copy_ms
+	local notify_pid scratch_pid restart_pid r_end r_slad v1 v2 v3 v4 note="" state_bytes copy_ms prefetch_ms restore_work_ms
 	log "recovery: $n open tickets, $parts partitions"
 	env_start "$parts"
 	newdb bench
@@ -1011,6 +1014,10 @@ recovery_run() {
 	restart_ms=$((ready_ms > restored_ms ? ready_ms : restored_ms))
 	restart_join_ms=$(($(joined_ms restart) - t2))
 	restore_ms=$((restart_ms - restart_join_ms))
+	# recovery.prefetch: the states were read while the group formed; that work counts as restoring too.
+	prefetch_ms=$(sed -nE 's/.*info: read [0-9]+ saved ticket states ahead of the assignment in ([0-9]+) ms.*/\1/p' "$WORK/restart.log" | head -n 1)
+	prefetch_ms=${prefetch_ms:-0}
+	restore_work_ms=$((restore_ms + prefetch_ms))
 	log "recovery: READY=1 after $(secs "$ready_ms") s, every partition restored after $(secs "$restored_ms") s," \
 		"group joined after $(secs "$restart_join_ms") s: $restored_tickets tickets, $restored_timers timers" \
 		"($heap heap entries before the kill); RSS $((rss1 / 1024)) MiB"
@@ -1020,20 +1027,20 @@ recovery_run() {
 	env_stop
 
 	r_end=$(ratio "$restart_ms" "$scratch_ms")
-	r_slad=$(ratio "$restore_ms" "$process_ms")
+	r_slad=$(ratio "$restore_work_ms" "$process_ms")
 	v1=$(verdict "$restart_ms" "<=" "$recovery_target_ms")
 	v2=$(verdict "$r_end" "<=" "$recovery_target_ratio")
-	v3=$(verdict "$restore_ms" "<=" "$recovery_target_ms")
+	v3=$(verdict "$restore_work_ms" "<=" "$recovery_target_ms")
 	v4=$(verdict "$r_slad" "<=" "$recovery_target_ratio")
 	if [ "$smoke" = 1 ]; then # the group join is the broker's: reported, not held to the target
 		v1=${v1/FAIL/not checked} v2=${v2/FAIL/not checked}
 	fi
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$n" "$produced" "$parts" \
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$n" "$produced" "$parts" \
 		"$(secs "$scratch_ms")" "$(secs "$scratch_join_ms")" "$(secs "$process_ms")" \
-		"$(secs "$restart_ms")" "$(secs "$restart_join_ms")" "$(secs "$restore_ms")" "$(secs "$copy_ms")" \
+		"$(secs "$restart_ms")" "$(secs "$restart_join_ms")" "$(secs "$prefetch_ms")" "$(secs "$restore_ms")" "$(secs "$copy_ms")" \
 		"$restored_timers" "$heap" "$state_bytes" "$((rss0 / 1024))" "$((rss1 / 1024))" >>"$WORK/recovery.figures"
 	printf '| %s | %s s | %s | %s | %s | %s s | %s | %s | %s |\n' "$n" \
-		"$(secs "$restart_ms")" "$v1" "$r_end" "$v2" "$(secs "$restore_ms")" "$v3" "$r_slad" "$v4" >>"$WORK/recovery.targets"
+		"$(secs "$restart_ms")" "$v1" "$r_end" "$v2" "$(secs "$restore_work_ms")" "$v3" "$r_slad" "$v4" >>"$WORK/recovery.targets"
 	[ -z "$note" ] || echo "- $n tickets: $note." >>"$WORK/recovery.notes"
 }
 
@@ -1065,9 +1072,12 @@ bench_recovery() {
 		"was written, and that after the restart the log and \`/metrics\` show every ticket restored and three" \
 		"timers armed per open milestone (WARNING, due, TIER3). *COPY* is the floor of a restore: reading every" \
 		"\`sla.ticket_state\` row with \`\\copy ... TO /dev/null\`. *Heap entries* is \`slad_armed_timers\` before the" \
-		"kill: the timer heap deletes lazily, so it also counts the stale entries of milestones already met." "" \
-		"| open tickets | events | partitions | from scratch (s) | of which group join | processing | restart → READY=1 (s) | of which group join | restore | COPY (s) | timers armed after restart | heap entries before the kill | state bytes / ticket | RSS MiB before / after |" \
-		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		"kill: the timer heap deletes lazily, so it also counts the stale entries of milestones already met." \
+		"*Read ahead*: with \`recovery.prefetch\` (the default) slad reads every saved state while the group" \
+		"forms (its log dates it) and keeps the partitions whose offsets did not move; the *restore* held to the" \
+		"target below is that plus what came after the join (docs/architecture.md)." "" \
+		"| open tickets | events | partitions | from scratch (s) | of which group join | processing | restart → READY=1 (s) | of which group join | read ahead during the join | restore after it | COPY (s) | timers armed after restart | heap entries before the kill | state bytes / ticket | RSS MiB before / after |" \
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	cat "$WORK/recovery.figures" >>"$REPORT"
 	report "" "Targets: ≤ $(secs "$recovery_target_ms") s (set at 1 M tickets), and ≤ $recovery_target_ratio × from scratch;" \
 		"end to end as the service manager sees it, and slad's own part (restore vs processing).$smoke_note" \

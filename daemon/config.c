@@ -84,6 +84,7 @@ static const struct config_key config_keys[] = {
 	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events)},
 	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms)},
 	{"batch.checkpoint_ms", KT_INT, "2000", true, false, NULL, 0, 600000, OFF(batch_checkpoint_ms)},
+	{"recovery.prefetch", KT_INT, "1", false, false, NULL, 0, 1, OFF(recovery_prefetch)},
 	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen)},
 	{"log.level", KT_STRING, "info", true, false, v_log_level, NOLIM, OFF(log_level)},
 	{"clock.source", KT_STRING, "auto", false, false, v_clock, NOLIM, OFF(clock_source)},

@@ -81,6 +81,12 @@ struct part {
 	sla_time maxev; /* largest occurred_at consumed: the processing clock while lagging */
 	struct partners *ps; /* the partners of assessment partition p (scoring.md) */
 	sla_time amaxev;     /* its processing clock while lagging */
+	/* Read at start while the group forms (prefetch_states): adopted at the
+	 * first assignment if the partition's offsets have not moved since. */
+	struct sla_core *pf_core;
+	int64_t pf_workorders, pf_clockins; /* the offsets of that snapshot (-1: no row) */
+	size_t pf_count;
+	bool pf_bad; /* a state did not restore: load it the normal way (dead letter) */
 };
 
 struct daemon {
@@ -212,6 +218,9 @@ static bool part_ensure(struct daemon *d, int32_t p)
 			np[i].maxev = SLA_TIME_NONE;
 			np[i].ps = NULL;
 			np[i].amaxev = SLA_TIME_NONE;
+			np[i].pf_core = NULL;
+			np[i].pf_count = 0;
+			np[i].pf_bad = false;
 		}
 		d->parts = np;
 		d->nparts = n;
@@ -263,6 +272,109 @@ static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size
 	return true;
 }
 
+/* ---- prefetch: the states read while the group forms ---- */
+
+#define PF_MAX_PARTITION 65535
+
+static bool restore_into_pf(void *arg, int32_t partition, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = arg;
+	if (partition < 0 || partition > PF_MAX_PARTITION || !part_ensure(d, partition))
+		return true; /* not ours to judge: the normal load will see it */
+	struct part *pt = &d->parts[partition];
+	if (pt->pf_bad)
+		return true;
+	if (!pt->pf_core) {
+		pt->pf_core = core_new(d->pol, &d->cals);
+		if (!pt->pf_core) {
+			pt->pf_bad = true;
+			return true;
+		}
+		core_set_history(pt->pf_core, history_source, d);
+		pt->pf_count = 0;
+	}
+	/* A state that does not restore is left for the normal load, which
+	 * dead-letters it: the whole partition loads again then. */
+	if (core_restore(pt->pf_core, buf, len))
+		pt->pf_count++;
+	else
+		pt->pf_bad = true;
+	return true;
+}
+
+static void pf_free(struct daemon *d)
+{
+	for (int p = 0; p < d->nparts; p++) {
+		core_free(d->parts[p].pf_core);
+		d->parts[p].pf_core = NULL;
+		d->parts[p].pf_count = 0;
+		d->parts[p].pf_bad = false;
+	}
+}
+
+/* Every saved ticket state, with the work-order and clock-in offsets, in one
+ * snapshot, read after subscribing: the group join (seconds, and about twice
+ * session.timeout.ms after a crash) and the restore then overlap instead of
+ * adding up. At the assignment a partition whose offsets are still those of
+ * the snapshot takes its cores as read (no checkpoint moved them, and states
+ * only change with a checkpoint); any other is loaded again, and partitions
+ * not assigned here are freed. Skipped when recovery.prefetch is off. */
+static void prefetch_states(struct daemon *d)
+{
+	char err[512];
+	size_t count = 0;
+	int64_t t0 = mono_ms();
+	bool ok = store_snapshot(d->st, true, err, sizeof(err));
+	if (ok) {
+		ok = store_load_states_many(d->st, STORE_TICKET_STATE, NULL, 0, restore_into_pf, d, &count, NULL, err,
+					    sizeof(err));
+		for (int p = 0; ok && p < d->nparts; p++) {
+			struct part *pt = &d->parts[p];
+			if (pt->pf_core)
+				ok = store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_WORKORDERS], p,
+						       &pt->pf_workorders, err, sizeof(err)) &&
+				     store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_CLOCKINS], p,
+						       &pt->pf_clockins, err, sizeof(err));
+		}
+		char err2[256];
+		if (!store_snapshot(d->st, false, err2, sizeof(err2)) && ok) {
+			ok = false;
+			snprintf(err, sizeof(err), "%s", err2);
+		}
+	}
+	if (!ok) {
+		log_warn("reading saved states ahead of the assignment: %s; they are read when assigned",
+			 redacted(d, err));
+		pf_free(d);
+		return;
+	}
+	log_info("read %zu saved ticket states ahead of the assignment in %lld ms", count,
+		 (long long)(mono_ms() - t0));
+}
+
+static int64_t tp_committed(struct daemon *d, enum sla_topic topic, int32_t p)
+{
+	const struct topic_part *tp = tp_find(d, topic, p);
+	return tp ? tp->committed : INT64_MIN;
+}
+
+/* Takes partition p's prefetched core when its offsets have not moved. */
+static bool pf_adopt(struct daemon *d, int32_t p)
+{
+	struct part *pt = &d->parts[p];
+	bool ok = pt->pf_core && !pt->pf_bad && tp_committed(d, TOPIC_WORKORDERS, p) == pt->pf_workorders &&
+		  tp_committed(d, TOPIC_CLOCKINS, p) == pt->pf_clockins;
+	if (!ok)
+		return false;
+	pt->core = pt->pf_core;
+	pt->pf_core = NULL;
+	pt->maxev = SLA_TIME_NONE;
+	log_info("partition=%d: %zu tickets restored, %zu timers armed (read while the group formed)", (int)p,
+		 pt->pf_count, core_timer_count(pt->core));
+	pt->pf_count = 0;
+	return true;
+}
+
 static bool restore_into_part(void *arg, int32_t partition, const uint8_t *buf, size_t len)
 {
 	struct daemon *d = arg;
@@ -291,6 +403,8 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 		for (size_t k = 0; k < ntodo; k++)
 			listed |= todo[k] == p;
 		if (listed || d->parts[p].core)
+			continue;
+		if (pf_adopt(d, p))
 			continue;
 		struct sla_core *core = core_new(d->pol, &d->cals);
 		if (!core) {
@@ -1149,6 +1263,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		/* Every newly assigned work-order and clock-in partition in one load. */
 		if (!d->degraded && !load_ticket_parts(d))
 			enter_degraded(d, "database error");
+		pf_free(d); /* what was read ahead for partitions not assigned here */
 		rd_kafka_topic_partition_list_t *l = assignment_with_offsets(d);
 		rd_kafka_assign(rk, l);
 		rd_kafka_topic_partition_list_destroy(l);
@@ -1415,9 +1530,12 @@ static bool reload(struct daemon *d)
 	calendar_set_free(&d->cals);
 	d->cals = cals;
 	memset(&cals, 0, sizeof(cals));
-	for (int p = 0; p < d->nparts; p++)
+	for (int p = 0; p < d->nparts; p++) {
 		if (d->parts[p].core)
 			core_set_config(d->parts[p].core, d->pol, &d->cals);
+		if (d->parts[p].pf_core)
+			core_set_config(d->parts[p].pf_core, d->pol, &d->cals);
+	}
 	log_info("reloaded: policy %s, %zu calendars, log.level %s", d->pol->version, d->cals.ncals, d->cfg->log_level);
 	ok = true;
 done:
@@ -1836,6 +1954,8 @@ int daemon_run(struct config *cfg, const char *config_path)
 	update_status(d);
 	struct timeval ready_tv = ms_to_tv(READY_WAIT_MS);
 	evtimer_add(d->ev_ready, &ready_tv); /* READY=1 comes with the first assignment (mark_ready) */
+	if (d->cfg->recovery_prefetch)
+		prefetch_states(d); /* while librdkafka's threads join the group */
 	consume(d);
 	event_base_dispatch(d->base);
 
@@ -1851,6 +1971,7 @@ fail:
 		rd_kafka_queue_destroy(d->queue);
 	if (d->rk)
 		rd_kafka_destroy(d->rk);
+	pf_free(d);
 	for (int p = 0; p < d->nparts; p++) {
 		part_drop(d, p);
 		apart_drop(d, p);

@@ -630,6 +630,8 @@ static uint32_t be32(const uint8_t *p)
 
 static size_t load_slot(const struct state_load *l, int32_t partition)
 {
+	if (l->partitions == NULL)
+		return 0; /* every partition: one slot */
 	for (size_t i = 0; i < l->nparts; i++)
 		if (l->partitions[i] == partition)
 			return i;
@@ -686,7 +688,7 @@ static size_t load_parse(struct state_load *l, const uint8_t *buf, size_t len)
 		}
 		int32_t partition = (int32_t)be32(f[0]);
 		size_t slot = load_slot(l, partition);
-		if (slot == l->nparts) {
+		if (l->partitions != NULL && slot == l->nparts) {
 			l->fail = "a row of a partition not asked for";
 			return pos;
 		}
@@ -752,13 +754,14 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 	size_t cap, n;
 	PGresult *res;
 
-	for (size_t i = 0; i < nparts; i++) {
+	size_t nslots = partitions == NULL ? 1 : nparts;
+	for (size_t i = 0; i < nslots; i++) {
 		if (counts != NULL)
 			counts[i] = 0;
 		if (rejected != NULL)
 			rejected[i] = 0;
 	}
-	if (nparts == 0)
+	if (partitions != NULL && nparts == 0)
 		return true;
 	if (!conn_usable(st)) {
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
@@ -774,13 +777,15 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 		pg_set_err(err, errlen, "%s: out of memory", what);
 		return false;
 	}
-	n = (size_t)snprintf(sql, cap, "COPY (SELECT partition, %s, state FROM %s WHERE partition IN (",
+	n = (size_t)snprintf(sql, cap, "COPY (SELECT partition, %s, state FROM %s WHERE %s",
 			     table == STORE_TICKET_STATE ? "ticket_id" : "partner_id",
-			     table == STORE_TICKET_STATE ? "sla.ticket_state" : "sla.partner_state");
-	for (size_t i = 0; i < nparts && n < cap; i++)
+			     table == STORE_TICKET_STATE ? "sla.ticket_state" : "sla.partner_state",
+			     partitions == NULL ? "" : "partition IN (");
+	for (size_t i = 0; partitions != NULL && i < nparts && n < cap; i++)
 		n += (size_t)snprintf(sql + n, cap - n, "%s%" PRId32, i ? "," : "", partitions[i]);
 	if (n < cap)
-		n += (size_t)snprintf(sql + n, cap - n, ") AND length(state) > 0) TO STDOUT (FORMAT binary)");
+		n += (size_t)snprintf(sql + n, cap - n, "%slength(state) > 0) TO STDOUT (FORMAT binary)",
+				      partitions == NULL ? "" : ") AND ");
 	if (n >= cap) {
 		free(sql);
 		pg_set_err(err, errlen, "%s: query too long", what);
@@ -840,6 +845,16 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 	free(l.bad);
 	free(l.pending);
 	return !failed;
+}
+
+bool store_snapshot(struct store *st, bool begin, char *err, size_t errlen)
+{
+	if (!conn_usable(st)) {
+		pg_set_err(err, errlen, "not connected to PostgreSQL");
+		return false;
+	}
+	return exec_simple(st, begin ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "COMMIT",
+			   begin ? "starting a snapshot" : "ending a snapshot", err, errlen);
 }
 
 struct one_partition {

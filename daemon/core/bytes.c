@@ -24,12 +24,30 @@ void wbuf_put(struct wbuf *w, const void *src, size_t n)
 	w->len += n;
 }
 
-void wbuf_i64(struct wbuf *w, int64_t v)
+static void wbuf_fixed64(struct wbuf *w, uint64_t v)
 {
 	uint8_t b[8];
 	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+		b[i] = (uint8_t)(v >> (8 * i));
 	wbuf_put(w, b, 8);
+}
+
+void wbuf_i64(struct wbuf *w, int64_t v)
+{
+	if (!w->varint) {
+		wbuf_fixed64(w, (uint64_t)v);
+		return;
+	}
+	/* zigzag, then + 1: INT64_MIN (zigzag UINT64_MAX) wraps to 0 */
+	uint64_t u = (((uint64_t)v << 1) ^ (uint64_t)(v >> 63)) + 1;
+	uint8_t b[10];
+	size_t n = 0;
+	while (u >= 0x80) {
+		b[n++] = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	b[n++] = (uint8_t)u;
+	wbuf_put(w, b, n);
 }
 
 void wbuf_i32(struct wbuf *w, int32_t v)
@@ -39,9 +57,9 @@ void wbuf_i32(struct wbuf *w, int32_t v)
 
 void wbuf_f64(struct wbuf *w, double d)
 {
-	int64_t v;
+	uint64_t v;
 	memcpy(&v, &d, sizeof(v));
-	wbuf_i64(w, v);
+	wbuf_fixed64(w, v);
 }
 
 void wbuf_str(struct wbuf *w, const char *s)
@@ -57,7 +75,7 @@ void wbuf_bytes(struct wbuf *w, const uint8_t *b, size_t n)
 	wbuf_put(w, b, n);
 }
 
-int64_t rbuf_i64(struct rbuf *r)
+static uint64_t rbuf_fixed64(struct rbuf *r)
 {
 	if (r->fail || r->len - r->pos < 8) {
 		r->fail = true;
@@ -67,7 +85,27 @@ int64_t rbuf_i64(struct rbuf *r)
 	for (int i = 0; i < 8; i++)
 		v |= (uint64_t)r->p[r->pos + i] << (8 * i);
 	r->pos += 8;
-	return (int64_t)v;
+	return v;
+}
+
+int64_t rbuf_i64(struct rbuf *r)
+{
+	if (!r->varint)
+		return (int64_t)rbuf_fixed64(r);
+	uint64_t u = 0;
+	for (int shift = 0;; shift += 7) {
+		/* ten bytes at most, the tenth holding the top bit only */
+		if (r->fail || r->pos >= r->len || shift > 63 || (shift == 63 && r->p[r->pos] > 1)) {
+			r->fail = true;
+			return 0;
+		}
+		uint8_t b = r->p[r->pos++];
+		u |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+	}
+	u -= 1;
+	return (int64_t)((u >> 1) ^ (0 - (u & 1)));
 }
 
 int32_t rbuf_i32(struct rbuf *r)
@@ -82,7 +120,7 @@ bool rbuf_bool(struct rbuf *r)
 
 double rbuf_f64(struct rbuf *r)
 {
-	int64_t v = rbuf_i64(r);
+	uint64_t v = rbuf_fixed64(r);
 	double d;
 	memcpy(&d, &v, sizeof(d));
 	return d;

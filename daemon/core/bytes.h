@@ -6,11 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Integers (and string and byte lengths) are 8 bytes each, or, with varint
+ * set, a LEB128 varint of zigzag(v) + 1 (wrapping), so that 0, small values
+ * and SLA_TIME_NONE (INT64_MIN) take one byte and an instant in ms six.
+ * Doubles are always 8 bytes. */
+
 /* A growing output buffer; after an allocation failure every write is a no-op and fail is set. */
 struct wbuf {
 	uint8_t *p;
 	size_t len, cap;
 	bool fail;
+	bool varint;
 };
 
 /* A reader; a short or malformed input sets fail and makes every later read return zero. */
@@ -18,11 +24,12 @@ struct rbuf {
 	const uint8_t *p;
 	size_t len, pos;
 	bool fail;
+	bool varint;
 };
 
 void wbuf_put(struct wbuf *w, const void *src, size_t n);
 void wbuf_i64(struct wbuf *w, int64_t v);
-void wbuf_i32(struct wbuf *w, int32_t v); /* stored as 8 bytes, like every integer */
+void wbuf_i32(struct wbuf *w, int32_t v); /* stored as an int64 */
 void wbuf_f64(struct wbuf *w, double d);
 void wbuf_str(struct wbuf *w, const char *s);
 void wbuf_bytes(struct wbuf *w, const uint8_t *b, size_t n);

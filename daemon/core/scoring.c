@@ -1359,7 +1359,7 @@ static void get_quarter(struct rbuf *r, struct partner *p)
 
 bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 {
-	struct rbuf r = {buf, len, 0, false};
+	struct rbuf r = {buf, len, 0, false, false};
 	struct partner *p = NULL;
 	char id[SLA_ID_MAX + 1];
 	int n;

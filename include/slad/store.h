@@ -83,10 +83,15 @@ typedef bool (*store_restore_part_fn)(void *arg, int32_t partition, const uint8_
 
 /* store_load_states for several partitions in one scan of the table (a
  * partition's rows are spread over all of it): counts[i] and rejected[i]
- * (either may be NULL) are those of partitions[i]. */
+ * (either may be NULL) are those of partitions[i]. partitions NULL: every
+ * partition's rows, counted in counts[0] and rejected[0]. */
 bool store_load_states_many(struct store *st, enum store_state_table table, const int32_t *partitions,
 			    size_t nparts, store_restore_part_fn restore, void *arg, size_t *counts,
 			    size_t *rejected, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Starts (begin) or commits a REPEATABLE READ transaction: the reads in
+ * between (states, offsets) see one snapshot. */
+bool store_snapshot(struct store *st, bool begin, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* core_restore()s every sla.ticket_state row of `partition`, as
  * store_load_states. */

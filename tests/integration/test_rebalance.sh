@@ -34,6 +34,13 @@ log "second instance joined at $(committed "$RUN") of $N"
 wait_for $((2 * N / 3))
 poll_file() { local deadline=$((SECONDS + 60)); until grep -q "$2" "$1"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.05; done; }
 poll_file "$WORK/two.log" "assigned fsm.clockins" || fail "the second instance never got a partition"
+# It read every saved state while joining (recovery.prefetch), but the first
+# instance kept consuming and checkpointed at the revoke: the partitions it
+# handed over moved, so they load again (the rows below prove their state).
+grep -Eq "info: read [0-9]+ saved ticket states ahead of the assignment" "$WORK/two.log" ||
+	fail "the second instance did not read ahead"
+[ "$(grep -Ec 'info: partition=[0-9]+: [0-9]+ tickets restored, [0-9]+ timers armed$' "$WORK/two.log")" -gt 0 ] ||
+	fail "no moved partition was loaded again"
 kill -TERM "$TWO"
 wait "$TWO" || fail "the second instance exited non-zero"
 log "second instance left at $(committed "$RUN") of $N"
