@@ -3,14 +3,15 @@
 
 #include <stdlib.h>
 
-/* The first allocation is exactly what is needed: most of a ticket's arrays
- * (milestones, violations, clock-ins) hold one to three entries for its
- * whole life, and a million open tickets pay for every spare slot (B3). */
+/* Up to four entries the capacity is exactly what is needed, then it
+ * doubles: most of a ticket's arrays (milestones, violations, clock-ins)
+ * hold one to four entries for its whole life, and a million open tickets
+ * pay for every spare slot (B3). */
 bool array_grow(void **arr, int *cap, int need, size_t elem)
 {
 	if (need <= *cap)
 		return true;
-	int ncap = *cap ? *cap * 2 : need;
+	int ncap = need <= 4 ? need : (*cap > 4 ? *cap * 2 : 8);
 	while (ncap < need)
 		ncap *= 2;
 	void *n = realloc(*arr, (size_t)ncap * elem);
