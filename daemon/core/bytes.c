@@ -39,7 +39,7 @@ void wbuf_i64(struct wbuf *w, int64_t v)
 		return;
 	}
 	/* zigzag, then + 1: INT64_MIN (zigzag UINT64_MAX) wraps to 0 */
-	uint64_t u = (((uint64_t)v << 1) ^ (uint64_t)(v >> 63)) + 1;
+	uint64_t u = (((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0)) + 1;
 	uint8_t b[10];
 	size_t n = 0;
 	while (u >= 0x80) {
