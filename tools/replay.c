@@ -1,5 +1,6 @@
 /* replay.c - `slactl replay`: the daemon's core, offline, in event-time order, writing the same tables. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,6 @@
  * so a failed run is simply run again. */
 #define REPLAY_BATCH 50000
 
-struct replay_event {
-	struct jsonl_event ev;
-	long line;
-};
-
 static int by_time(const void *a, const void *b)
 {
 	const struct replay_event *x = a, *y = b;
@@ -42,8 +38,16 @@ static void replay_usage(FILE *f)
 		   "another policy file (\"what if this policy had applied\"); default: the built-in rules.md.\n");
 }
 
-/* Reads every line; fails naming the first bad one. */
-static bool read_events(FILE *in, const char *name, struct replay_event **out, size_t *n)
+bool replay_parse_until(const char *arg, sla_time *until)
+{
+	if (strcmp(arg, "now") == 0) {
+		*until = (sla_time)time(NULL) * 1000;
+		return true;
+	}
+	return rfc3339_parse(arg, until);
+}
+
+bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
 {
 	char *line = NULL, err[512];
 	size_t cap = 0, len = 0, lcap = 0;
@@ -61,13 +65,14 @@ static bool read_events(FILE *in, const char *name, struct replay_event **out, s
 			cap = cap ? cap * 2 : 1024;
 			struct replay_event *ne = realloc(evs, cap * sizeof(*ne));
 			if (!ne) {
+				fprintf(stderr, "slactl %s: out of memory\n", prog);
 				ok = false;
 				break;
 			}
 			evs = ne;
 		}
 		if (!jsonl_parse_event(line, &evs[len].ev, err, sizeof(err))) {
-			fprintf(stderr, "slactl replay: %s:%ld: %s\n", name, lineno, err);
+			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, lineno, err);
 			ok = false;
 			break;
 		}
@@ -77,6 +82,19 @@ static bool read_events(FILE *in, const char *name, struct replay_event **out, s
 	*out = evs;
 	*n = len;
 	return ok;
+}
+
+void replay_sort_events(struct replay_event *evs, size_t n)
+{
+	if (n > 1)
+		qsort(evs, n, sizeof(*evs), by_time);
+}
+
+void replay_free_events(struct replay_event *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jsonl_event_clear(&evs[i].ev);
+	free(evs);
 }
 
 /* Events are applied in event-time order: no ticket is ever re-derived, so
@@ -111,16 +129,98 @@ static enum sla_verdict apply_assessment(struct partners *ps, const struct sla_o
 }
 
 /* Dates outside a calendar's loaded years were treated as Monday-Friday: say so, once each. */
-static void report_unloaded_years(const struct calendar_set *cals)
+static void report_unloaded_years(const char *prog, const struct calendar_set *cals)
 {
 	int years[64];
 	for (size_t i = 0; i < cals->ncals; i++) {
 		size_t n = calendar_take_unloaded_years(&cals->cals[i], years, 64);
 		for (size_t k = 0; k < n; k++)
 			fprintf(stderr,
-				"slactl replay: calendar %s has no data for %d (loaded %d-%d): treated as Monday-Friday\n",
-				cals->cals[i].id, years[k], cals->cals[i].first_year, cals->cals[i].last_year);
+				"slactl %s: calendar %s has no data for %d (loaded %d-%d): treated as Monday-Friday\n",
+				prog, cals->cals[i].id, years[k], cals->cals[i].first_year, cals->cals[i].last_year);
 	}
+}
+
+bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
+		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
+		  const char *prog, struct replay_stats *stats)
+{
+	char err[512];
+	bool ok = false;
+	struct sla_core *core = NULL;
+	struct partners *ps = NULL;
+	struct partners_out pout;
+	struct sla_out out;
+	core_out_init(&out);
+	out.defer_state = true;
+	partners_out_init(&pout);
+	memset(stats, 0, sizeof(*stats));
+
+	core = core_new(pol, cals);
+	ps = partners_new(0);
+	if (!core || !ps) {
+		fprintf(stderr, "slactl %s: out of memory\n", prog);
+		goto done;
+	}
+	core_set_history(core, no_history, NULL);
+	/* Partner scores and qualification events join each batch's transaction. */
+	store_set_batch_hook(st, store_partners_hook, &pout);
+
+	sla_time clock = SLA_TIME_NONE;
+	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
+	for (size_t i = 0; i < n; i++) {
+		const struct replay_event *e = &evs[i];
+		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
+		char detail[256] = "";
+		if (stop && *stop) {
+			fprintf(stderr, "slactl %s: interrupted\n", prog);
+			goto done;
+		}
+		/* What slad would dead-letter is dead-lettered here, and does not move the clock. */
+		enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
+		if (v != SV_APPLIED) {
+			(void)core_out_dead(&out, origin.topic, origin.partition, origin.offset, v, detail,
+					    origin.payload, origin.len);
+		} else {
+			clock = e->ev.occurred_at;
+			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
+							     : core_apply_raw(core, &origin, clock, &out);
+		}
+		if (v == SV_DUPLICATE)
+			stats->duplicates++;
+		else if (!verdict_is_dead_letter(v))
+			stats->applied++;
+		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
+			sla_time end = until != SLA_TIME_NONE ? until : clock;
+			if (i + 1 == n && end != SLA_TIME_NONE) {
+				core_advance(core, end, &out);
+				partners_advance(ps, end, &pout);
+			}
+			stats->dead_letters += out.ndead;
+			if (i + 1 == n && !core_out_take_states(&out)) {
+				fprintf(stderr, "slactl %s: out of memory\n", prog);
+				goto done;
+			}
+			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) != STORE_OK) {
+				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+				goto done;
+			}
+			core_out_clear(&out);
+			partners_out_clear(&pout);
+		}
+	}
+	report_unloaded_years(prog, cals);
+	if (n == 0 && until != SLA_TIME_NONE)
+		core_advance(core, until, &out);
+	stats->tickets = core_ticket_count(core);
+	ok = true;
+done:
+	store_set_batch_hook(st, NULL, NULL);
+	core_out_free(&out);
+	core_free(core);
+	partners_out_free(&pout);
+	partners_free(ps);
+	return ok;
 }
 
 int cmd_replay(int argc, char **argv)
@@ -137,16 +237,10 @@ int cmd_replay(int argc, char **argv)
 	struct replay_event *evs = NULL;
 	size_t n = 0;
 	struct store *st = NULL;
-	struct sla_core *core = NULL;
 	struct sla_policy *pol = NULL;
-	struct partners *ps = NULL;
-	struct partners_out pout;
 	struct calendar_set cals = {0};
-	struct sla_out out;
+	struct replay_stats stats;
 	FILE *in = NULL;
-	core_out_init(&out);
-	out.defer_state = true;
-	partners_out_init(&pout);
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -165,13 +259,9 @@ int cmd_replay(int argc, char **argv)
 	}
 	const char *name = argv[optind];
 	sla_time until = SLA_TIME_NONE;
-	if (until_arg) {
-		if (strcmp(until_arg, "now") == 0) {
-			until = (sla_time)time(NULL) * 1000;
-		} else if (!rfc3339_parse(until_arg, &until)) {
-			fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);
-			return 2;
-		}
+	if (until_arg && !replay_parse_until(until_arg, &until)) {
+		fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);
+		return 2;
 	}
 	pol = policies ? policy_load_file(policies, err, sizeof(err)) : policy_copy_defaults();
 	if (!pol) {
@@ -184,10 +274,9 @@ int cmd_replay(int argc, char **argv)
 		policy_free(pol);
 		return 1;
 	}
-	if (!read_events(in, name, &evs, &n))
+	if (!replay_read_events(in, "replay", name, &evs, &n))
 		goto done;
-	if (n > 1)
-		qsort(evs, n, sizeof(*evs), by_time);
+	replay_sort_events(evs, n);
 
 	st = store_connect(conninfo ? conninfo : "", err, sizeof(err));
 	if (!st) {
@@ -202,69 +291,13 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "slactl replay: calendars: %s\n", err);
 		goto done;
 	}
-	core = core_new(pol, &cals);
-	ps = partners_new(0);
-	if (!core || !ps)
+	if (!replay_apply(st, pol, &cals, evs, n, until, NULL, "replay", &stats))
 		goto done;
-	core_set_history(core, no_history, NULL);
-	/* Partner scores and qualification events join each batch's transaction. */
-	store_set_batch_hook(st, store_partners_hook, &pout);
-
-	size_t applied = 0, dups = 0, dead = 0;
-	sla_time clock = SLA_TIME_NONE;
-	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
-	for (size_t i = 0; i < n; i++) {
-		struct replay_event *e = &evs[i];
-		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
-		char detail[256] = "";
-		/* What slad would dead-letter is dead-lettered here, and does not move the clock. */
-		enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
-		if (v != SV_APPLIED) {
-			(void)core_out_dead(&out, origin.topic, origin.partition, origin.offset, v, detail,
-					    origin.payload, origin.len);
-		} else {
-			clock = e->ev.occurred_at;
-			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
-							     : core_apply_raw(core, &origin, clock, &out);
-		}
-		if (v == SV_DUPLICATE)
-			dups++;
-		else if (!verdict_is_dead_letter(v))
-			applied++;
-		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
-			sla_time end = until != SLA_TIME_NONE ? until : clock;
-			if (i + 1 == n && end != SLA_TIME_NONE) {
-				core_advance(core, end, &out);
-				partners_advance(ps, end, &pout);
-			}
-			dead += out.ndead;
-			if (i + 1 == n && !core_out_take_states(&out)) {
-				fprintf(stderr, "slactl replay: out of memory\n");
-				goto done;
-			}
-			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) !=
-			    STORE_OK) {
-				fprintf(stderr, "slactl replay: commit: %s\n", err);
-				goto done;
-			}
-			core_out_clear(&out);
-			partners_out_clear(&pout);
-		}
-	}
-	report_unloaded_years(&cals);
-	if (n == 0 && until != SLA_TIME_NONE)
-		core_advance(core, until, &out);
 	fprintf(stderr, "replayed %zu events: %zu applied, %zu duplicates, %zu dead letters, %zu tickets\n", n,
-		applied, dups, dead, core_ticket_count(core));
+		stats.applied, stats.duplicates, stats.dead_letters, stats.tickets);
 	rc = 0;
 done:
-	for (size_t i = 0; i < n; i++)
-		jsonl_event_clear(&evs[i].ev);
-	free(evs);
-	core_out_free(&out);
-	core_free(core);
-	partners_out_free(&pout);
-	partners_free(ps);
+	replay_free_events(evs, n);
 	policy_free(pol);
 	calendar_set_free(&cals);
 	store_free(st);

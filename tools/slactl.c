@@ -1,4 +1,4 @@
-/* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka, gen and report. */
+/* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka, gen, report, ticket and whatif. */
 #include "slactl.h"
 
 #include <stdio.h>
@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "gen", cmd_gen, "write a seeded, realistic demo event stream as JSON Lines" },
 	{ "report", cmd_report, "compliance summary: milestones, violations, partner scores (80 columns)" },
 	{ "ticket", cmd_ticket, "one ticket's timeline: events, milestones, violations with history, escalations" },
+	{ "whatif", cmd_whatif, "the same events under the current and a new policy: what changes" },
 };
 
 void slactl_print_version(void)

@@ -2,6 +2,16 @@
 #ifndef SLACTL_H
 #define SLACTL_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "slad/jsonl.h"
+
+struct calendar_set;
+struct sla_policy;
+struct store;
+
 /* Each takes the subcommand's argv (argv[0] is the subcommand's name) and
  * returns the process exit status: 0 success, 1 failure, 2 bad arguments. */
 int cmd_publish(int argc, char **argv);
@@ -10,8 +20,37 @@ int cmd_gen(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_ticket(int argc, char **argv);
+int cmd_whatif(int argc, char **argv);
 
 /* "slactl " and the version, for every subcommand's --version. */
 void slactl_print_version(void);
+
+/* The replay of slactl replay, shared with slactl whatif (tools/replay.c).
+ * prog names the subcommand in messages ("slactl PROG: ..."). */
+struct replay_event {
+	struct jsonl_event ev;
+	long line; /* ties in occurred_at keep this order (the input line) */
+};
+
+struct replay_stats {
+	size_t applied, duplicates, dead_letters, tickets;
+};
+
+/* --until: an RFC 3339 time or "now". */
+bool replay_parse_until(const char *arg, sla_time *until) __attribute__((warn_unused_result));
+/* Reads every JSON Lines line of in; fails naming the first bad one
+ * (NAME:LINE: message). *out is the caller's (replay_free_events), also on failure. */
+bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
+	__attribute__((warn_unused_result));
+/* Event-time order, ties by line. */
+void replay_sort_events(struct replay_event *evs, size_t n);
+void replay_free_events(struct replay_event *evs, size_t n); /* accepts NULL */
+/* Applies sorted events with a core of pol and cals (borrowed) and commits the
+ * results to st, 50,000 events a transaction, as group "" (no watermark);
+ * at the end the clock moves to until (SLA_TIME_NONE: the last occurred_at).
+ * Stops with false when *stop becomes non-zero (stop may be NULL). */
+bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
+		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
+		  const char *prog, struct replay_stats *stats) __attribute__((warn_unused_result));
 
 #endif
