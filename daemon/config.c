@@ -64,6 +64,7 @@ static bool v_conninfo(const char *v, char *why, size_t n);
 static bool v_path(const char *v, char *why, size_t n);
 static bool v_listen(const char *v, char *why, size_t n);
 static bool v_log_level(const char *v, char *why, size_t n);
+static bool v_log_format(const char *v, char *why, size_t n);
 static bool v_clock(const char *v, char *why, size_t n);
 
 #define OFF(f) offsetof(struct config, f)
@@ -87,6 +88,7 @@ static const struct config_key config_keys[] = {
 	{"recovery.prefetch", KT_INT, "1", false, false, NULL, 0, 1, OFF(recovery_prefetch)},
 	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen)},
 	{"log.level", KT_STRING, "info", true, false, v_log_level, NOLIM, OFF(log_level)},
+	{"log.format", KT_STRING, "text", true, false, v_log_format, NOLIM, OFF(log_format)},
 	{"clock.source", KT_STRING, "auto", false, false, v_clock, NOLIM, OFF(clock_source)},
 	{"shutdown.timeout", KT_DURATION, "10s", true, false, NULL, 1000, SLA_HOUR, OFF(shutdown_timeout)},
 };
@@ -231,6 +233,12 @@ static bool v_log_level(const char *v, char *why, size_t n)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 	return v_oneof(v, levels, why, n);
+}
+
+static bool v_log_format(const char *v, char *why, size_t n)
+{
+	static const char *const formats[] = {"text", "json", NULL};
+	return v_oneof(v, formats, why, n);
 }
 
 static bool v_clock(const char *v, char *why, size_t n)

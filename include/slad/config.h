@@ -40,6 +40,7 @@ struct config {
 	long recovery_prefetch;   /* 1: read every saved state while the group forms (daemon.c) */
 	char *http_listen; /* "host:port", "[v6]:port", or "" (no HTTP) */
 	char *log_level;
+	char *log_format; /* text | json */
 	char *clock_source; /* "auto" (event time while lagging, then wall) or "event" (tests, backfills) */
 	sla_time shutdown_timeout;
 	struct kafka_prop *kafka_props; /* kafka.* keys not in the table: passed to librdkafka */
