@@ -674,7 +674,9 @@ wal_since() { q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$1')::bigint"; }
 # slad_tables_with_rows: the sla tables that hold rows in $PGDATABASE.
 slad_tables_with_rows() {
 	local t
-	for t in $(q "SELECT tablename FROM pg_tables WHERE schemaname = 'sla' ORDER BY 1"); do
+	# Partitioned tables as a whole (their months are not listed apart).
+	for t in $(q "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'sla' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1"); do
 		[ "$(q "SELECT EXISTS (SELECT 1 FROM sla.$t)")" = t ] && echo "$t"
 	done
 	return 0
@@ -727,7 +729,7 @@ replay_run() {
 	as_pg mkdir -p "$WORK/pg/floor"
 	mapfile -t tables < <(slad_tables_with_rows)
 	for t in "${tables[@]}"; do
-		q "COPY sla.$t TO '$WORK/pg/floor/$t' (FORMAT binary)"
+		q "COPY (SELECT * FROM sla.$t) TO '$WORK/pg/floor/$t' (FORMAT binary)"
 	done
 	newdb floor
 	seeded=" $(slad_tables_with_rows | tr '\n' ' ') "

@@ -24,6 +24,10 @@
 /* Statements a batch hook may queue. */
 #define STORE_HOOK_MAX 16
 
+/* Month partitions tracked by the store: 1970-01 to 2169-12; rows outside
+ * go to the default partition. */
+#define STORE_MONTHS 2400
+
 struct store {
 	PGconn *conn;
 	/* Identity of the current server session, to end it after a COMMIT
@@ -36,6 +40,9 @@ struct store {
 	/* The statement that failed the last store_commit (store_last_sqlstate). */
 	char last_sqlstate[6];
 	char last_message[256];
+	/* Months (UTC, since 1970-01) whose partitions of the append-only
+	 * tables exist: sla.ensure_months ran for them (schema/0010). */
+	uint8_t months[STORE_MONTHS / 8];
 };
 
 /* Server NOTICEs ("relation already exists, skipping") are expected noise. */
@@ -1043,7 +1050,7 @@ static const char sql_events[] =
 	" $8::bigint[], $9::bytea[]) WITH ORDINALITY"
 	" AS u (ticket_id, event_id, type, occurred_at, applied_at, topic, partition, kafka_offset, payload, ord)"
 	" ORDER BY u.ord"
-	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+	" ON CONFLICT (ticket_id, event_id, occurred_at) DO NOTHING";
 
 /* One engineer across tickets (schema/0006): record the batch's ONE_OFF
  * clock-ins; every commit then evaluates what the group's watermark passed. */
@@ -1469,6 +1476,76 @@ static void remember_error(struct store *st, const PGresult *res)
 	pg_set_err(st->last_message, sizeof st->last_message, "%s", msg ? msg : "");
 }
 
+/* ---- month partitions (schema/0010) ---- */
+
+/* The UTC month of an instant as months since 1970-01; -1 outside the span
+ * the store tracks (those rows go to the default partition). */
+static int month_of(sla_time t)
+{
+	int y;
+	unsigned m, d;
+
+	if (t == SLA_TIME_NONE)
+		return -1;
+	civil_from_days(floor_div(t, SLA_DAY), &y, &m, &d);
+	if (y < 1970 || y >= 1970 + STORE_MONTHS / 12)
+		return -1;
+	return (y - 1970) * 12 + (int)m - 1;
+}
+
+struct month_need {
+	int v[16];
+	size_t n;
+};
+
+static void month_need_add(const struct store *st, struct month_need *nd, sla_time t)
+{
+	int mo = month_of(t);
+
+	if (mo < 0 || (st->months[mo / 8] >> (mo % 8)) & 1)
+		return;
+	for (size_t i = 0; i < nd->n; i++)
+		if (nd->v[i] == mo)
+			return;
+	if (nd->n < sizeof nd->v / sizeof nd->v[0])
+		nd->v[nd->n++] = mo; /* the rest: the next batch */
+}
+
+/* Before a batch's transaction, in a transaction of its own: the month
+ * partitions its rows need (events by occurred_at, status changes by
+ * changed_at, dead letters and undated changes by now). Once per month and
+ * process; a failure only sends rows to the default partition. */
+static void ensure_months(struct store *st, const struct sla_out *out)
+{
+	static const char sql[] = "SELECT sla.ensure_months(" MS_TS("$1::bigint") ", " MS_TS("$1::bigint") ")";
+	struct month_need nd = {.n = 0};
+
+	month_need_add(st, &nd, (sla_time)time(NULL) * 1000);
+	for (size_t i = 0; i < out->napplied; i++)
+		month_need_add(st, &nd, out->applied[i].occurred_at);
+	for (size_t i = 0; i < out->nhist; i++)
+		month_need_add(st, &nd, out->hist[i].changed_at);
+	for (size_t i = 0; i < nd.n; i++) {
+		int mo = nd.v[i];
+		char from[24];
+		const char *vals[1] = {from};
+
+		snprintf(from, sizeof from, "%" PRId64,
+			 (int64_t)days_from_civil(1970 + mo / 12, (unsigned)(mo % 12) + 1, 1) * SLA_DAY);
+		PGresult *res = PQexecParams(st->conn, sql, 1, NULL, vals, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			st->months[mo / 8] |= (uint8_t)(1u << (mo % 8));
+		else {
+			char why[256];
+
+			pg_set_err(why, sizeof why, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+			log_warn("creating the partitions of %04d-%02d: %s (its rows go to the default partitions)",
+				 1970 + mo / 12, mo % 12 + 1, why);
+		}
+		PQclear(res);
+	}
+}
+
 enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen)
@@ -1504,6 +1581,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 
 	if (!batch_build(&b, out, err, errlen))
 		goto done;
+	ensure_months(st, out);
 	sorted = calloc(noffs + 1, sizeof *sorted);
 	offnum = calloc(noffs + 1, sizeof *offnum);
 	p.cap = noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
