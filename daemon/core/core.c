@@ -1,4 +1,5 @@
-/* core.c - the core object: tickets by id, the timer heap, the processing clock, held events. Pure. */
+/* core.c - the core object: tickets by id (idtable.c), their timers (deadlines.c), the processing clock, held events. Pure. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,14 +7,9 @@
 #include "arrays.h"
 #include "core_internal.h"
 
-static uint64_t hash_id(const char *s)
+static bool timer_live(const void *core, const struct deadline *e)
 {
-	uint64_t h = 14695981039346656037ULL;
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return rules_timer_live(core, e);
 }
 
 struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_set *cals)
@@ -24,14 +20,13 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 	core->pol = pol;
 	core->cals = cals;
 	calendar_init_cn(&core->fallback_cal);
-	core->nslots = 1024;
-	core->slots = calloc(core->nslots, sizeof(*core->slots));
-	if (!core->slots || !core->fallback_cal.offsets) {
+	deadlines_init(&core->timers, timer_live, core);
+	if (!idtable_init(&core->tickets, 1024, offsetof(struct sla_ticket, ticket_id)) ||
+	    !core->fallback_cal.offsets) {
 		core_free(core);
 		return NULL;
 	}
 	core->now = SLA_TIME_NONE;
-	core->compact_at = 4096;
 	return core;
 }
 
@@ -39,10 +34,10 @@ void core_free(struct sla_core *core)
 {
 	if (!core)
 		return;
-	for (size_t i = 0; core->slots && i < core->nslots; i++)
-		ticket_free(core->slots[i]);
-	free(core->slots);
-	free(core->heap);
+	for (size_t i = 0; i < core->tickets.nslots; i++)
+		ticket_free(core->tickets.slots[i]);
+	idtable_free(&core->tickets);
+	deadlines_free(&core->timers);
 	calendar_free(&core->fallback_cal);
 	free(core);
 }
@@ -57,54 +52,26 @@ void core_set_config(struct sla_core *core, const struct sla_policy *pol, const 
 {
 	core->pol = pol;
 	core->cals = cals;
-	for (size_t i = 0; i < core->nslots; i++)
-		if (core->slots[i])
-			core->slots[i]->cal = core_calendar(core, core->slots[i]->calendar_id);
+	for (size_t i = 0; i < core->tickets.nslots; i++) {
+		struct sla_ticket *t = core->tickets.slots[i];
+		if (t)
+			t->cal = core_calendar(core, t->calendar_id);
+	}
 }
 
 struct sla_ticket *core_ticket_get(struct sla_core *core, const char *ticket_id)
 {
-	size_t mask = core->nslots - 1;
-	for (size_t i = hash_id(ticket_id) & mask;; i = (i + 1) & mask) {
-		struct sla_ticket *t = core->slots[i];
-		if (!t)
-			return NULL;
-		if (strcmp(t->ticket_id, ticket_id) == 0)
-			return t;
-	}
+	return idtable_get(&core->tickets, ticket_id);
 }
 
 const struct sla_ticket *core_find(const struct sla_core *core, const char *ticket_id)
 {
-	return core_ticket_get((struct sla_core *)core, ticket_id);
-}
-
-static void slots_insert(struct sla_ticket **slots, size_t nslots, struct sla_ticket *t)
-{
-	size_t mask = nslots - 1;
-	size_t i = hash_id(t->ticket_id) & mask;
-	while (slots[i])
-		i = (i + 1) & mask;
-	slots[i] = t;
+	return idtable_get(&core->tickets, ticket_id);
 }
 
 bool core_ticket_put(struct sla_core *core, struct sla_ticket *t)
 {
-	if ((core->ntickets + 1) * 10 > core->nslots * 7) {
-		size_t n = core->nslots * 2;
-		struct sla_ticket **slots = calloc(n, sizeof(*slots));
-		if (!slots)
-			return false;
-		for (size_t i = 0; i < core->nslots; i++)
-			if (core->slots[i])
-				slots_insert(slots, n, core->slots[i]);
-		free(core->slots);
-		core->slots = slots;
-		core->nslots = n;
-	}
-	slots_insert(core->slots, core->nslots, t);
-	core->ntickets++;
-	return true;
+	return idtable_put(&core->tickets, t);
 }
 
 void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg)
@@ -115,90 +82,22 @@ void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg)
 
 size_t core_ticket_count(const struct sla_core *core)
 {
-	return core->ntickets;
+	return core->tickets.count;
 }
 
 size_t core_timer_count(const struct sla_core *core)
 {
-	return core->nheap;
-}
-
-static bool entry_before(const struct timer_entry *a, const struct timer_entry *b)
-{
-	return a->at < b->at;
-}
-
-static void sift_down(struct sla_core *core, size_t i, struct timer_entry e)
-{
-	size_t n = core->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && entry_before(&core->heap[c + 1], &core->heap[c]))
-			c++;
-		if (!entry_before(&core->heap[c], &e))
-			break;
-		core->heap[i] = core->heap[c];
-		i = c;
-	}
-	core->heap[i] = e;
-}
-
-/* Entries go stale when a milestone is met or its deadline moves (lazy
- * deletion); left alone they would stay until their instant, weeks for some
- * milestones. When the heap has doubled since the last compaction, the stale
- * ones are dropped and the heap rebuilt: amortised O(1) per push, and at most
- * about half the entries stale. */
-static void heap_compact(struct sla_core *core)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < core->nheap; i++)
-		if (rules_timer_live(core, &core->heap[i]))
-			core->heap[k++] = core->heap[i];
-	core->nheap = k;
-	for (size_t i = k / 2; i-- > 0;)
-		sift_down(core, i, core->heap[i]);
-	core->compact_at = 2 * k + 4096;
+	return core->timers.n;
 }
 
 bool core_timer_push(struct sla_core *core, sla_time at, struct sla_ticket *t, enum timer_kind kind, int idx)
 {
-	if (core->nheap >= core->compact_at)
-		heap_compact(core);
-	if (core->nheap == core->capheap) {
-		size_t n = core->capheap ? core->capheap * 2 : 256;
-		struct timer_entry *h = realloc(core->heap, n * sizeof(*h));
-		if (!h)
-			return false;
-		core->heap = h;
-		core->capheap = n;
-	}
-	struct timer_entry e = {at, t, idx, kind};
-	size_t i = core->nheap++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!entry_before(&e, &core->heap[p]))
-			break;
-		core->heap[i] = core->heap[p];
-		i = p;
-	}
-	core->heap[i] = e;
-	return true;
-}
-
-static struct timer_entry timer_pop(struct sla_core *core)
-{
-	struct timer_entry top = core->heap[0];
-	struct timer_entry last = core->heap[--core->nheap];
-	if (core->nheap)
-		sift_down(core, 0, last);
-	return top;
+	return deadlines_push(&core->timers, (struct deadline){.at = at, .subject.ticket = t, .idx = idx, .kind = (int)kind});
 }
 
 sla_time core_next_due(const struct sla_core *core)
 {
-	return core->nheap ? core->heap[0].at : SLA_TIME_NONE;
+	return deadlines_next(&core->timers);
 }
 
 /* Held events whose grace has passed: their ticket never came. */
@@ -232,10 +131,10 @@ void core_advance(struct sla_core *core, sla_time now, struct sla_out *out)
 {
 	if (core->now == SLA_TIME_NONE || now > core->now)
 		core->now = now;
-	while (core->nheap && core->heap[0].at <= now) {
-		struct timer_entry e = timer_pop(core);
+	while (deadlines_due(&core->timers, now)) {
+		struct deadline e = deadlines_pop(&core->timers);
 		if (e.kind == TK_HELD)
-			expire_held(core, e.t, now, out);
+			expire_held(core, e.subject.ticket, now, out);
 		else
 			rules_fire(core, &e, now, out);
 	}

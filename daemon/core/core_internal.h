@@ -1,9 +1,11 @@
-/* core_internal.h - what the core's own files share: the core object, the timer heap, ticket helpers. */
+/* core_internal.h - what the core's own files share: the core object, its timer kinds, ticket helpers. */
 #ifndef SLAD_CORE_INTERNAL_H
 #define SLAD_CORE_INTERNAL_H
 
 #include <string.h>
 
+#include "deadlines.h"
+#include "idtable.h"
 #include "slad/core.h"
 
 enum timer_kind {
@@ -16,24 +18,14 @@ enum timer_kind {
 	TK_ARCHIVE,      /* archive.after passed since the ticket closed and its last milestone ended */
 };
 
-/* One pending timer. Entries go stale when what they point at changes;
- * they are checked when popped (lazy deletion). */
-struct timer_entry {
-	sla_time at;
-	struct sla_ticket *t;
-	int idx; /* milestone, violation or held-event index */
-	enum timer_kind kind;
-};
-
+/* A ticket's timer is a struct deadline (deadlines.h): subject.ticket, kind
+ * an enum timer_kind. */
 struct sla_core {
 	const struct sla_policy *pol;
 	const struct calendar_set *cals;
 	struct calendar fallback_cal; /* CN without holidays, when the set lacks one */
-	struct sla_ticket **slots;    /* open addressing by ticket_id */
-	size_t nslots, ntickets;
-	struct timer_entry *heap;
-	size_t nheap, capheap;
-	size_t compact_at; /* nheap that triggers dropping stale entries (core.c, heap_compact) */
+	struct idtable tickets;       /* struct sla_ticket by ticket_id */
+	struct deadlines timers;      /* stale entries: rules_timer_live */
 	sla_time now;
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 	sla_history_fn history; /* NULL: tickets keep their event log in memory */
@@ -93,10 +85,10 @@ const struct calendar *core_calendar(struct sla_core *core, const char *id);
 /* rules.c */
 enum sla_verdict rules_apply(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
 			     struct sla_out *out, char *detail, size_t detail_len);
-void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out);
+void rules_fire(struct sla_core *core, const struct deadline *e, sla_time now, struct sla_out *out);
 /* Whether a timer entry would still do something when it fires (false: stale,
  * its milestone met or moved; dropped when the heap is compacted). */
-bool rules_timer_live(const struct sla_core *core, const struct timer_entry *e);
+bool rules_timer_live(const struct sla_core *core, const struct deadline *e);
 /* Re-arms the timers of a restored ticket. */
 bool rules_rearm(struct sla_core *core, struct sla_ticket *t) __attribute__((warn_unused_result));
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "slad/core.h"
 #include "slad/scoring.h"
 
@@ -22,18 +23,6 @@ const char *verdict_reason(enum sla_verdict v)
 	default: return NULL;
 	}
 }
-
-#define MISSING(field)                                                   \
-	do {                                                             \
-		snprintf(detail, detail_len, "missing field %s", field); \
-		return SV_MISSING_FIELD;                                 \
-	} while (0)
-#define BAD(...)                                            \
-	do {                                                \
-		snprintf(detail, detail_len, __VA_ARGS__); \
-		return SV_BAD_VALUE;                        \
-	} while (0)
-
 
 /* ---- strings on the wire ----
  * protobuf-c ends a string at its first NUL and passes any bytes through, so

@@ -1158,7 +1158,7 @@ static void attendance_month_end(struct sla_core *core, struct sla_ticket *t, in
 	}
 }
 
-static void fire_attendance(struct sla_core *core, struct sla_ticket *t, const struct timer_entry *e, sla_time now,
+static void fire_attendance(struct sla_core *core, struct sla_ticket *t, const struct deadline *e, sla_time now,
 			    struct sla_out *out)
 {
 	if (t->att_next_day == INT64_MIN || e->at != calendar_instant(t->cal, t->att_next_day + 1, 0) ||
@@ -1200,9 +1200,9 @@ static void archive_ticket(struct sla_ticket *t, struct sla_out *out)
 	ticket_mark_dirty(out, t);
 }
 
-void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now, struct sla_out *out)
+void rules_fire(struct sla_core *core, const struct deadline *e, sla_time now, struct sla_out *out)
 {
-	struct sla_ticket *t = e->t;
+	struct sla_ticket *t = e->subject.ticket;
 	/* What a timer changes happened when the processing clock passed its instant, however late
 	 * the clock got there (a backlog, a restart): the same instant live, replayed or restored. */
 	(void)now;
@@ -1278,9 +1278,9 @@ void rules_fire(struct sla_core *core, const struct timer_entry *e, sla_time now
 	}
 }
 
-bool rules_timer_live(const struct sla_core *core, const struct timer_entry *e)
+bool rules_timer_live(const struct sla_core *core, const struct deadline *e)
 {
-	const struct sla_ticket *t = e->t;
+	const struct sla_ticket *t = e->subject.ticket;
 	switch (e->kind) {
 	case TK_DEADLINE:
 		return e->idx < t->nms && ms_open(&t->ms[e->idx]) && !t->ms[e->idx].fired && t->ms[e->idx].due_at == e->at;

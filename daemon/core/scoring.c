@@ -3,12 +3,16 @@
 #include "slad/scoring.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrays.h"
 #include "bytes.h"
+#include "check.h"
+#include "deadlines.h"
+#include "idtable.h"
 
 /* Local time of the calendar-month arithmetic and of quarter boundaries:
  * Asia/Shanghai (UTC+8, no DST), the zone of the views' buckets. */
@@ -197,16 +201,6 @@ const char *partner_event_code_name(enum partner_event_code c)
 
 /* ---- partner ids ---- */
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* ---- outputs ---- */
 
 void partners_out_init(struct partners_out *out)
@@ -355,7 +349,7 @@ static struct score_project *project_get(struct score_quarter *q, const char *pr
 
 static bool partner_seen(const struct partner *p, const char *event_id)
 {
-	uint64_t h = hash_id(event_id);
+	uint64_t h = id_hash(event_id);
 	for (int i = p->nseen - 1; i >= 0; i--)
 		if (p->seen[i].hash == h && strcmp(p->seen[i].event_id, event_id) == 0)
 			return true;
@@ -368,7 +362,7 @@ static bool partner_add_seen(struct partner *p, const char *event_id, sla_time o
 		return false;
 	struct partner_seen *s = &p->seen[p->nseen++];
 	snprintf(s->event_id, sizeof(s->event_id), "%s", event_id);
-	s->hash = hash_id(event_id);
+	s->hash = id_hash(event_id);
 	s->occurred_at = occurred_at;
 	return true;
 }
@@ -565,19 +559,18 @@ static void partner_prune(struct partner *p)
 
 /* ---- the partners of a partition: table and timer heap ---- */
 
-struct heap_entry {
-	sla_time at;
-	struct partner *p;
-};
-
 struct partners {
 	int32_t partition;
-	struct partner **slots; /* open addressing by partner_id */
-	size_t nslots, count;
-	struct heap_entry *heap;
-	size_t nheap, capheap;
+	struct idtable partners; /* struct partner by partner_id */
+	struct deadlines timers; /* one live entry per partner: the one at its queued_at */
 	sla_time now;
 };
+
+static bool timer_live(const void *ctx, const struct deadline *e)
+{
+	(void)ctx;
+	return e->at == e->subject.partner->queued_at;
+}
 
 struct partners *partners_new(int32_t partition)
 {
@@ -585,9 +578,8 @@ struct partners *partners_new(int32_t partition)
 	if (!ps)
 		return NULL;
 	ps->partition = partition;
-	ps->nslots = 64;
-	ps->slots = calloc(ps->nslots, sizeof(*ps->slots));
-	if (!ps->slots) {
+	deadlines_init(&ps->timers, timer_live, NULL);
+	if (!idtable_init(&ps->partners, 64, offsetof(struct partner, partner_id))) {
 		free(ps);
 		return NULL;
 	}
@@ -599,23 +591,16 @@ void partners_free(struct partners *ps)
 {
 	if (!ps)
 		return;
-	for (size_t i = 0; i < ps->nslots; i++)
-		partner_free(ps->slots[i]);
-	free(ps->slots);
-	free(ps->heap);
+	for (size_t i = 0; i < ps->partners.nslots; i++)
+		partner_free(ps->partners.slots[i]);
+	idtable_free(&ps->partners);
+	deadlines_free(&ps->timers);
 	free(ps);
 }
 
 static struct partner *partner_get(const struct partners *ps, const char *partner_id)
 {
-	size_t mask = ps->nslots - 1;
-	for (size_t i = hash_id(partner_id) & mask;; i = (i + 1) & mask) {
-		struct partner *p = ps->slots[i];
-		if (!p)
-			return NULL;
-		if (strcmp(p->partner_id, partner_id) == 0)
-			return p;
-	}
+	return idtable_get(&ps->partners, partner_id);
 }
 
 const struct partner *partners_find(const struct partners *ps, const char *partner_id)
@@ -623,84 +608,23 @@ const struct partner *partners_find(const struct partners *ps, const char *partn
 	return partner_get(ps, partner_id);
 }
 
-static void slots_insert(struct partner **slots, size_t nslots, struct partner *p)
-{
-	size_t mask = nslots - 1;
-	size_t i = hash_id(p->partner_id) & mask;
-	while (slots[i])
-		i = (i + 1) & mask;
-	slots[i] = p;
-}
-
 static bool partner_put(struct partners *ps, struct partner *p)
 {
-	if ((ps->count + 1) * 10 > ps->nslots * 7) {
-		size_t n = ps->nslots * 2;
-		struct partner **slots = calloc(n, sizeof(*slots));
-		if (!slots)
-			return false;
-		for (size_t i = 0; i < ps->nslots; i++)
-			if (ps->slots[i])
-				slots_insert(slots, n, ps->slots[i]);
-		free(ps->slots);
-		ps->slots = slots;
-		ps->nslots = n;
-	}
-	slots_insert(ps->slots, ps->nslots, p);
-	ps->count++;
-	return true;
+	return idtable_put(&ps->partners, p);
 }
 
 size_t partners_count(const struct partners *ps)
 {
-	return ps->count;
+	return ps->partners.count;
 }
 
 size_t partners_timer_count(const struct partners *ps)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < ps->nslots; i++)
-		if (ps->slots[i])
-			n += (size_t)partner_timer_count(ps->slots[i]);
+	for (size_t i = 0; i < ps->partners.nslots; i++)
+		if (ps->partners.slots[i])
+			n += (size_t)partner_timer_count(ps->partners.slots[i]);
 	return n;
-}
-
-static bool heap_push(struct partners *ps, sla_time at, struct partner *p)
-{
-	if (!array_grow_sz((void **)&ps->heap, &ps->capheap, ps->nheap + 1, sizeof(*ps->heap)))
-		return false;
-	size_t i = ps->nheap++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (ps->heap[parent].at <= at)
-			break;
-		ps->heap[i] = ps->heap[parent];
-		i = parent;
-	}
-	ps->heap[i].at = at;
-	ps->heap[i].p = p;
-	return true;
-}
-
-static struct heap_entry heap_pop(struct partners *ps)
-{
-	struct heap_entry top = ps->heap[0];
-	struct heap_entry last = ps->heap[--ps->nheap];
-	size_t i = 0, n = ps->nheap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && ps->heap[c + 1].at < ps->heap[c].at)
-			c++;
-		if (ps->heap[c].at >= last.at)
-			break;
-		ps->heap[i] = ps->heap[c];
-		i = c;
-	}
-	if (n)
-		ps->heap[i] = last;
-	return top;
 }
 
 /* One heap entry counts per partner: the one at queued_at. An entry made
@@ -711,7 +635,8 @@ static void requeue(struct partners *ps, struct partner *p)
 	if (next == SLA_TIME_NONE)
 		return;
 	/* Out of memory: the partner's next change (or a restore) tries again. */
-	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) && heap_push(ps, next, p))
+	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) &&
+	    deadlines_push(&ps->timers, (struct deadline){.at = next, .subject.partner = p}))
 		p->queued_at = next;
 }
 
@@ -719,43 +644,23 @@ void partners_advance(struct partners *ps, sla_time now, struct partners_out *ou
 {
 	if (ps->now == SLA_TIME_NONE || now > ps->now)
 		ps->now = now;
-	while (ps->nheap && ps->heap[0].at <= now) {
-		struct heap_entry e = heap_pop(ps);
-		if (e.at != e.p->queued_at)
+	while (deadlines_due(&ps->timers, now)) {
+		struct deadline e = deadlines_pop(&ps->timers);
+		struct partner *p = e.subject.partner;
+		if (!timer_live(NULL, &e))
 			continue;
-		e.p->queued_at = SLA_TIME_NONE;
-		partner_fire(e.p, now, out);
-		requeue(ps, e.p);
+		p->queued_at = SLA_TIME_NONE;
+		partner_fire(p, now, out);
+		requeue(ps, p);
 	}
 }
 
 sla_time partners_next_due(const struct partners *ps)
 {
-	return ps->nheap ? ps->heap[0].at : SLA_TIME_NONE;
+	return deadlines_next(&ps->timers);
 }
 
 /* ---- checking an assessment ---- */
-
-#define MISSING(name)                                                   \
-	do {                                                            \
-		snprintf(detail, detail_len, "missing %s", name);       \
-		return SV_MISSING_FIELD;                                \
-	} while (0)
-#define BAD(...)                                                        \
-	do {                                                            \
-		snprintf(detail, detail_len, __VA_ARGS__);              \
-		return SV_BAD_VALUE;                                    \
-	} while (0)
-
-static bool id_missing(const char *s)
-{
-	return !s || !s[0];
-}
-
-static bool id_too_long(const char *s)
-{
-	return s && strlen(s) > SLA_ID_MAX;
-}
 
 enum sla_verdict assessment_check(const Slad__V1__Event *ev, char *detail, size_t detail_len)
 {

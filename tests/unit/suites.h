@@ -14,5 +14,7 @@ Suite *codec_suite(void);      /* codec.c: ticket state as bytes and back */
 Suite *scenarios_suite(void);  /* cases/NAME.scn: rules.md scenarios as data */
 Suite *hardening_suite(void); /* bad input at the raw entry point: dead letters, never a crash */
 Suite *scoring_suite(void);    /* scoring.c: partner scores, qualification timers, partner state */
+Suite *deadlines_suite(void);  /* deadlines.c: the one deadline heap, stale entries */
+Suite *idtable_suite(void);    /* idtable.c: tickets and partners by id */
 
 #endif

@@ -710,7 +710,7 @@ START_TEST(checks_name_the_field)
 	ab(&b, "x", "P1", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__MAJOR_PROJECT_SCORE);
 	b.a.project_id = "J1";
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing score");
+	ck_assert_str_eq(detail, "missing field score");
 	ab_score(&b, "J1", 30.5);
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_BAD_VALUE);
 	ab_score(&b, "J1", -1);
@@ -731,16 +731,16 @@ START_TEST(checks_name_the_field)
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_BAD_VALUE);
 	b.a._attempt_case = SLAD__V1__ASSESSMENT___ATTEMPT__NOT_SET;
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing attempt");
+	ck_assert_str_eq(detail, "missing field attempt");
 	ab_callback(&b, "J1", SLAD__V1__CALLBACK_RESULT__CALLBACK_RESULT_UNSPECIFIED, 1);
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing result");
+	ck_assert_str_eq(detail, "missing field result");
 
 	/* points are required where no default exists */
 	ab(&b, "x", "P1", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__REP_OFFICE_DEDUCTION);
 	b.a.reason = SLAD__V1__DEDUCTION_REASON__MEETING_ABSENCE;
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing points");
+	ck_assert_str_eq(detail, "missing field points");
 	ab_points(&b, -1);
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_BAD_VALUE);
 
@@ -754,18 +754,18 @@ START_TEST(checks_name_the_field)
 	ab(&b, "x", "P1", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__TRAINING);
 	b.a._offline_completed_case = SLAD__V1__ASSESSMENT___OFFLINE_COMPLETED_OFFLINE_COMPLETED;
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing offline_required");
+	ck_assert_str_eq(detail, "missing field offline_required");
 
 	ab(&b, "x", "P1", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__KEY_PERSON_DEPARTED);
 	b.a.engineer_id = "E1";
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing declared");
+	ck_assert_str_eq(detail, "missing field declared");
 
 	ab(&b, "x", "P1", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__CERT_REGISTERED);
 	b.a.engineer_id = "E1";
 	b.a.cert_id = "C1";
 	ck_assert_int_eq(assessment_check(&b.ev, detail, sizeof(detail)), SV_MISSING_FIELD);
-	ck_assert_str_eq(detail, "missing expires_at");
+	ck_assert_str_eq(detail, "missing field expires_at");
 
 	/* through partners_apply: nothing is created for a bad event */
 	ab(&b, "bad", "P9", "2025-03-01T10:00:00+08:00", "2025Q1", SLAD__V1__ASSESSMENT_KIND__MAJOR_PROJECT_SCORE);
