@@ -55,6 +55,8 @@ struct config_key {
 	validator valid; /* KT_STRING only; NULL: any value */
 	long long min, max; /* KT_INT: the value; KT_DURATION: milliseconds */
 	size_t offset;
+	const char *const *allowed; /* the values `valid` accepts, when it accepts a list; NULL otherwise */
+	const char *doc;            /* what it means: the comment in deploy/slad.conf, for slad.conf(5) */
 };
 
 static bool v_brokers(const char *v, char *why, size_t n);
@@ -70,27 +72,81 @@ static bool v_clock(const char *v, char *why, size_t n);
 #define OFF(f) offsetof(struct config, f)
 #define NOLIM 0, 0
 
-/* One row per key: interfaces.md "Configuration"; deploy/slad.conf documents each. */
+/* The values of the enumerated keys: their validators and slad.conf(5) read the same lists. */
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const clock_sources[] = {"auto", "event", NULL};
+
+/* One row per key: interfaces.md "Configuration". The last member is the key's
+ * documentation, the comment above it in deploy/slad.conf without what the
+ * row says itself (range, values, reloadable): tools/mkman.c makes slad.conf(5)
+ * from this table, and tests/integration/test_manpages.sh checks the file
+ * against it. */
 static const struct config_key config_keys[] = {
-	{"kafka.brokers", KT_STRING, "", false, false, v_brokers, NOLIM, OFF(kafka_brokers)},
-	{"kafka.group", KT_STRING, "slad", false, false, v_name, NOLIM, OFF(kafka_group)},
-	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, v_topic, NOLIM, OFF(topic_workorders)},
-	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, v_topic, NOLIM, OFF(topic_clockins)},
-	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, v_topic, NOLIM, OFF(topic_assessments)},
-	{"kafka.topics.escalations", KT_STRING, "fsm.escalations", false, false, v_topic, NOLIM, OFF(topic_escalations)},
-	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo)},
-	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, v_path, NOLIM, OFF(policies)},
-	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed)},
-	{"archive.after", KT_DURATION, "7d", true, false, NULL, SLA_HOUR, 3660 * SLA_DAY, OFF(archive_after)},
-	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events)},
-	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms)},
-	{"batch.checkpoint_ms", KT_INT, "2000", true, false, NULL, 0, 600000, OFF(batch_checkpoint_ms)},
-	{"recovery.prefetch", KT_INT, "1", false, false, NULL, 0, 1, OFF(recovery_prefetch)},
-	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen)},
-	{"log.level", KT_STRING, "info", true, false, v_log_level, NOLIM, OFF(log_level)},
-	{"log.format", KT_STRING, "text", true, false, v_log_format, NOLIM, OFF(log_format)},
-	{"clock.source", KT_STRING, "auto", false, false, v_clock, NOLIM, OFF(clock_source)},
-	{"shutdown.timeout", KT_DURATION, "10s", true, false, NULL, 1000, SLA_HOUR, OFF(shutdown_timeout)},
+	{"kafka.brokers", KT_STRING, "", false, false, v_brokers, NOLIM, OFF(kafka_brokers), NULL,
+	 "Bootstrap servers, host:port[,host:port...]. Required: slad refuses to run without them, and "
+	 "check-config says so."},
+	{"kafka.group", KT_STRING, "slad", false, false, v_name, NOLIM, OFF(kafka_group), NULL,
+	 "Consumer group; every instance of one deployment uses the same one: the partitions are shared out "
+	 "between them."},
+	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, v_topic, NOLIM, OFF(topic_workorders),
+	 NULL,
+	 "Topic of the work-order events, keyed by ticket. Work orders and clock-ins must have the same number of "
+	 "partitions (slad uses the range assignor to keep partition p of both on one instance)."},
+	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, v_topic, NOLIM, OFF(topic_clockins), NULL,
+	 "Topic of the clock-in events, keyed by ticket, with as many partitions as the work-order topic. The "
+	 "three input topics must differ."},
+	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, v_topic, NOLIM, OFF(topic_assessments),
+	 NULL, "Topic of the assessment events, keyed by partner."},
+	{"kafka.topics.escalations", KT_STRING, "fsm.escalations", false, false, v_topic, NOLIM, OFF(topic_escalations),
+	 NULL,
+	 "Output: escalations (WARNING, TIER2, TIER3) for a notifier, protobuf slad.v1.Escalation keyed by ticket, "
+	 "at least once."},
+	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo), NULL,
+	 "A libpq connection string or URI; \"\" uses libpq's PG* environment. The role needs sla_writer. For a "
+	 "remote server add connect_timeout, keepalives_idle and tcp_user_timeout so that a dead network is noticed "
+	 "in seconds. Keep the password out of it: a pgpass file named by PGPASSFILE, or peer authentication."},
+	{"policies", KT_STRING, "/etc/slad/policies.yaml", true, false, v_path, NOLIM, OFF(policies), NULL,
+	 "The SLA policies file (rules.md's tables as data, as in deploy/policies.yaml). A missing file means the "
+	 "compiled-in defaults, which are the same."},
+	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed), NULL,
+	 "How long a PROVISIONAL violation waits for late events before it is CONFIRMED (processing time). A "
+	 "reload applies to new violations."},
+	{"archive.after", KT_DURATION, "7d", true, false, NULL, SLA_HOUR, 3660 * SLA_DAY, OFF(archive_after), NULL,
+	 "A closed or cancelled ticket with nothing open is archived this long after it closed and its last "
+	 "milestone ended; later events for it are dead-lettered TOO_LATE. A reload applies on the next restore."},
+	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events), NULL,
+	 "At most this many events per PostgreSQL transaction (results and Kafka offsets commit together)."},
+	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms), NULL,
+	 "Reserved: a batch also ends whenever the consumer queue is empty, so a time bound is not needed today."},
+	{"batch.checkpoint_ms", KT_INT, "2000", true, false, NULL, 0, 600000, OFF(batch_checkpoint_ms), NULL,
+	 "Ticket states and the work-order and clock-in offsets are written at most this often (milliseconds), and "
+	 "as soon as every partition has caught up after a backlog; results commit with every batch. A crash "
+	 "re-applies the events since the last checkpoint. 0: with every batch."},
+	{"recovery.prefetch", KT_INT, "1", false, false, NULL, 0, 1, OFF(recovery_prefetch), NULL,
+	 "1: at start, read every saved ticket state (and the offsets they are at) while the Kafka group forms, and "
+	 "keep the partitions then assigned here whose offsets have not moved since; 0: read each partition only "
+	 "when it is assigned. Costs, for a moment, the memory of every partition's tickets in each instance that "
+	 "starts. Used at start only."},
+	{"http.listen", KT_STRING, "127.0.0.1:9187", false, false, v_listen, NOLIM, OFF(http_listen), NULL,
+	 "Where /healthz and /metrics are served: host:port, [ipv6]:port, :port (every address), or port 0 for a "
+	 "free one (the log says which). \"\" turns HTTP off. Keep it on a private address: there is no "
+	 "authentication."},
+	{"log.level", KT_STRING, "info", true, false, v_log_level, NOLIM, OFF(log_level), log_levels,
+	 "The least severe level logged (dead letters are logged at debug)."},
+	{"log.format", KT_STRING, "text", true, false, v_log_format, NOLIM, OFF(log_format), log_formats,
+	 "How stderr looks. text: one line per message, \"TIME level: message\" (or \"<priority>level: message\" "
+	 "under systemd). json: one JSON object per line (time, level, message and the fields topic, partition, "
+	 "offset, ticket, reason where the message has them), valid UTF-8, for a log collector. Under systemd with "
+	 "stderr on the journal, slad sends native journal entries in either format (MESSAGE, PRIORITY, "
+	 "SLAD_PARTITION=, SLAD_OFFSET=, SLAD_TICKET=, SLAD_REASON=, ...): journalctl -o json."},
+	{"clock.source", KT_STRING, "auto", false, false, v_clock, NOLIM, OFF(clock_source), clock_sources,
+	 "auto: a partition's processing clock is event time while it lags, the wall clock once caught up. event: "
+	 "event time only (backfills, tests)."},
+	{"shutdown.timeout", KT_DURATION, "10s", true, false, NULL, 1000, SLA_HOUR, OFF(shutdown_timeout), NULL,
+	 "SIGTERM: stop fetching, commit the batch, leave the consumer group and exit 0 within this time; past it "
+	 "slad exits 1 at once (what was committed stays, the rest is consumed again after the restart). A second "
+	 "SIGTERM exits at once. Keep it below systemd's TimeoutStopSec."},
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -231,20 +287,17 @@ static bool v_oneof(const char *v, const char *const *allowed, char *why, size_t
 
 static bool v_log_level(const char *v, char *why, size_t n)
 {
-	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
-	return v_oneof(v, levels, why, n);
+	return v_oneof(v, log_levels, why, n);
 }
 
 static bool v_log_format(const char *v, char *why, size_t n)
 {
-	static const char *const formats[] = {"text", "json", NULL};
-	return v_oneof(v, formats, why, n);
+	return v_oneof(v, log_formats, why, n);
 }
 
 static bool v_clock(const char *v, char *why, size_t n)
 {
-	static const char *const sources[] = {"auto", "event", NULL};
-	return v_oneof(v, sources, why, n);
+	return v_oneof(v, clock_sources, why, n);
 }
 
 /* ---- setting values ---- */
@@ -533,15 +586,20 @@ static void env_to_prop(const char *s, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* SLAD_<SECTION>_<KEY>: the key upper-cased, dots as underscores. */
+static void key_env_name(const char *key, char *env, size_t len)
+{
+	size_t n = (size_t)snprintf(env, len, "SLAD_");
+	for (const char *p = key; *p && n + 1 < len; p++)
+		env[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+	env[n < len ? n : len - 1] = '\0';
+}
+
 static void load_env(struct config *cfg, struct errs *e)
 {
-	/* SLAD_<SECTION>_<KEY>: the key upper-cased, dots as underscores. */
 	for (size_t i = 0; i < NKEYS; i++) {
-		char env[96] = "SLAD_";
-		size_t n = 5;
-		for (const char *p = config_keys[i].name; *p && n < sizeof(env) - 1; p++)
-			env[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
-		env[n] = '\0';
+		char env[CONFIG_ENV_MAX];
+		key_env_name(config_keys[i].name, env, sizeof(env));
 		const char *v = getenv(env);
 		if (v)
 			(void)set_key(cfg, i, v, env, e);
@@ -790,4 +848,45 @@ void config_dump(const struct config *cfg,
 		emit(key, config_kafka_prop_secret(cfg->kafka_props[i].name) ? "***" : buf, cfg->kafka_props[i].where,
 		     arg);
 	}
+}
+
+bool config_describe_key(size_t i, struct config_key_info *info)
+{
+	if (i >= NKEYS)
+		return false;
+	const struct config_key *k = &config_keys[i];
+	memset(info, 0, sizeof(*info));
+	info->name = k->name;
+	info->def = k->def;
+	info->reloadable = k->reloadable;
+	info->secret = k->secret;
+	info->allowed = k->allowed;
+	info->doc = k->doc;
+	key_env_name(k->name, info->env, sizeof(info->env));
+	switch (k->type) {
+	case KT_STRING: info->type = "string"; break;
+	case KT_DURATION:
+		info->type = "duration";
+		/* As one would write them in the file; a bare 0 needs no unit. */
+		if (k->min)
+			format_duration(k->min, info->min, sizeof(info->min));
+		else
+			snprintf(info->min, sizeof(info->min), "0");
+		format_duration(k->max, info->max, sizeof(info->max));
+		break;
+	case KT_INT:
+		info->type = "integer";
+		snprintf(info->min, sizeof(info->min), "%lld", k->min);
+		snprintf(info->max, sizeof(info->max), "%lld", k->max);
+		break;
+	}
+	return true;
+}
+
+const char *config_kafka_reserved(size_t i, const char **why)
+{
+	if (i >= sizeof(kafka_reserved) / sizeof(kafka_reserved[0]))
+		return NULL;
+	*why = kafka_reserved[i][1];
+	return kafka_reserved[i][0];
 }

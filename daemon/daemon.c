@@ -243,7 +243,8 @@ static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size
 	uint8_t *buf = NULL;
 	size_t n = 0, extra = 0;
 	if (!store_ticket_history(d->st, ticket_id, HISTORY_MAX, &buf, &n, err, sizeof(err))) {
-		log_error("re-deriving ticket %s: %s", ticket_id, redacted(d, err));
+		log_error_f(&(struct log_fields){.ticket = ticket_id}, "re-deriving ticket %s: %s", ticket_id,
+			    redacted(d, err));
 		enter_degraded(d, "database error");
 		return false;
 	}
@@ -369,8 +370,9 @@ static bool pf_adopt(struct daemon *d, int32_t p)
 	pt->core = pt->pf_core;
 	pt->pf_core = NULL;
 	pt->maxev = SLA_TIME_NONE;
-	log_info("partition=%d: %zu tickets restored, %zu timers armed (read while the group formed)", (int)p,
-		 pt->pf_count, core_timer_count(pt->core));
+	log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
+		   "partition=%d: %zu tickets restored, %zu timers armed (read while the group formed)", (int)p,
+		   pt->pf_count, core_timer_count(pt->core));
 	pt->pf_count = 0;
 	return true;
 }
@@ -431,12 +433,14 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 			core_free(d->parts[p].core);
 			d->parts[p].core = NULL;
 		} else if (rejected[i]) {
-			log_info("partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
-				 "(sla.dead_letters)",
-				 (int)p, counts[i], core_timer_count(d->parts[p].core), rejected[i]);
+			log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
+				   "partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
+				   "(sla.dead_letters)",
+				   (int)p, counts[i], core_timer_count(d->parts[p].core), rejected[i]);
 		} else {
-			log_info("partition=%d: %zu tickets restored, %zu timers armed", (int)p, counts[i],
-				 core_timer_count(d->parts[p].core));
+			log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
+				   "partition=%d: %zu tickets restored, %zu timers armed", (int)p, counts[i],
+				   core_timer_count(d->parts[p].core));
 		}
 	}
 	free(todo);
@@ -476,14 +480,16 @@ static bool apart_load(struct daemon *d, int32_t p)
 	metrics_state_rows_rejected(d->metrics, "sla.partner_state", rejected);
 	d->dead += rejected;
 	if (!ok) {
-		log_error("assessments partition=%d: loading partners: %s", (int)p, redacted(d, err));
+		log_error_f(&(struct log_fields){.topic = d->topics[TOPIC_ASSESSMENTS], .partition = LOG_NUM(p)},
+			    "assessments partition=%d: loading partners: %s", (int)p, redacted(d, err));
 		partners_free(ps);
 		return false;
 	}
 	d->parts[p].ps = ps;
 	d->parts[p].amaxev = SLA_TIME_NONE;
-	log_info("assessments partition=%d: %zu partners restored, %zu timers armed", (int)p, count,
-		 partners_timer_count(ps));
+	log_info_f(&(struct log_fields){.topic = d->topics[TOPIC_ASSESSMENTS], .partition = LOG_NUM(p)},
+		   "assessments partition=%d: %zu partners restored, %zu timers armed", (int)p, count,
+		   partners_timer_count(ps));
 	return true;
 }
 
@@ -606,9 +612,11 @@ static bool bisect(struct daemon *d, size_t nevents)
 			if (px->bare)
 				return false; /* even a dead letter without the payload is refused */
 			px->bare = true;
-			log_warn("topic=%s partition=%d offset=%lld: PostgreSQL rejects its dead letter too (%s %s): "
-				 "writing the dead letter without the payload",
-				 tname, (int)px->partition, (long long)px->offset, state, msg);
+			log_warn_f(&(struct log_fields){.topic = tname, .partition = LOG_NUM(px->partition),
+							.offset = LOG_NUM(px->offset), .reason = "BAD_VALUE"},
+				   "topic=%s partition=%d offset=%lld: PostgreSQL rejects its dead letter too (%s %s): "
+				   "writing the dead letter without the payload",
+				   tname, (int)px->partition, (long long)px->offset, state, msg);
 		} else {
 			if (d->npoison == POISON_MAX)
 				return false;
@@ -618,9 +626,11 @@ static bool bisect(struct daemon *d, size_t nevents)
 			px->partition = d->batch_first.partition;
 			px->offset = d->batch_first.offset;
 			snprintf(px->detail, sizeof(px->detail), "rejected by PostgreSQL: %.5s %.200s", state, msg);
-			log_error("topic=%s partition=%d offset=%lld: PostgreSQL rejects what this message writes (%s %s): "
-				  "dead-lettering it (BAD_VALUE); it is not applied",
-				  tname, (int)px->partition, (long long)px->offset, state, msg);
+			log_error_f(&(struct log_fields){.topic = tname, .partition = LOG_NUM(px->partition),
+							 .offset = LOG_NUM(px->offset), .reason = "BAD_VALUE"},
+				    "topic=%s partition=%d offset=%lld: PostgreSQL rejects what this message writes (%s %s): "
+				    "dead-lettering it (BAD_VALUE); it is not applied",
+				    tname, (int)px->partition, (long long)px->offset, state, msg);
 		}
 	} else {
 		if (d->bisect_limit == 0)
@@ -863,8 +873,11 @@ static void apply_pending(struct daemon *d, struct topic_part *tp, struct pendin
 	if (v == SV_DUPLICATE)
 		d->duplicates++;
 	else if (verdict_is_dead_letter(v))
-		log_debug("dead letter topic=%s partition=%d offset=%lld: %s", tname, (int)m->partition,
-			  (long long)m->offset, verdict_reason(v));
+		log_debug_f(&(struct log_fields){.topic = tname, .partition = LOG_NUM(m->partition),
+						 .offset = LOG_NUM(m->offset), .reason = verdict_reason(v),
+						 .ticket = pe->ev && pe->ev->ticket_id[0] ? pe->ev->ticket_id : NULL},
+			    "dead letter topic=%s partition=%d offset=%lld: %s", tname, (int)m->partition,
+			    (long long)m->offset, verdict_reason(v));
 	else
 		d->applied++;
 	pending_free(pe);
@@ -1257,8 +1270,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			tp->next = tp->fetched = tp->committed;
 			if (!d->degraded && topic == TOPIC_ASSESSMENTS && !apart_load(d, tpl->partition))
 				enter_degraded(d, "database error");
-			log_info("assigned %s [%d] from offset %lld", tpl->topic, (int)tpl->partition,
-				 (long long)tp->committed);
+			log_info_f(&(struct log_fields){.topic = tpl->topic, .partition = LOG_NUM(tpl->partition)},
+				   "assigned %s [%d] from offset %lld", tpl->topic, (int)tpl->partition,
+				   (long long)tp->committed);
 		}
 		/* Every newly assigned work-order and clock-in partition in one load. */
 		if (!d->degraded && !load_ticket_parts(d))
@@ -1279,7 +1293,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			struct topic_part *tp = topic >= 0 ? tp_find(d, topic, parts->elems[i].partition) : NULL;
 			if (!tp)
 				continue;
-			log_info("revoked %s [%d]", parts->elems[i].topic, (int)tp->partition);
+			log_info_f(&(struct log_fields){.topic = parts->elems[i].topic, .partition = LOG_NUM(tp->partition)},
+				   "revoked %s [%d]", parts->elems[i].topic, (int)tp->partition);
 			tp_clear_queue(tp); /* not applied: the next owner reads them from the committed offset */
 			/* The next owner isolates its poison messages itself. */
 			for (size_t k = d->npoison; k-- > 0;)
@@ -1524,6 +1539,11 @@ static bool reload(struct daemon *d)
 	config_reload(d->cfg, &fresh, restart_needed, NULL);
 	if (!log_level_parse(d->cfg->log_level, &log_min_level))
 		log_warn("reload: log.level %s not understood", d->cfg->log_level);
+	enum log_format fmt;
+	if (log_format_parse(d->cfg->log_format, &fmt))
+		log_set_format(fmt); /* from the next line on: "reloaded: ..." already comes out in the new format */
+	else
+		log_warn("reload: log.format %s not understood", d->cfg->log_format);
 	policy_free(d->pol); /* the cores move to the new one below; milestones keep their due times */
 	d->pol = pol;
 	pol = NULL;

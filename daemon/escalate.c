@@ -13,6 +13,7 @@
 
 struct escalator {
 	rd_kafka_t *rk;
+	const struct config *cfg; /* the daemon's, reloaded in place: its secrets scrub librdkafka's log lines */
 	char *topic;
 	struct store_escalation *inflight; /* the rows sent and not yet acknowledged */
 	size_t ninflight, nreported;
@@ -27,15 +28,36 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
 	struct escalator *e = opaque;
 	const struct store_escalation *row = m->_private; /* an element of e->inflight */
+	bool ours = row >= e->inflight && row < e->inflight + e->ninflight;
 	(void)rk;
 	e->nreported++;
 	if (m->err) {
-		log_warn("escalations: %s not delivered: %s", e->topic, rd_kafka_err2str(m->err));
+		log_warn_f(&(struct log_fields){.topic = e->topic, .ticket = ours ? row->ticket_id : NULL},
+			   "escalations: %s not delivered: %s", e->topic, rd_kafka_err2str(m->err));
 		e->failed = true;
 		return;
 	}
-	if (row >= e->inflight && row < e->inflight + e->ninflight)
+	if (ours)
 		e->acked[e->nacked++] = *row;
+}
+
+/* The producer's librdkafka log lines, served by rd_kafka_poll on the loop
+ * thread (log.queue), through slad's log: in its format, without secrets. */
+static void on_producer_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	const struct escalator *e = rd_kafka_opaque(rk);
+	char line[1024];
+	snprintf(line, sizeof(line), "%s", buf);
+	if (e && e->cfg)
+		config_redact(e->cfg, line);
+	if (level <= 2)
+		log_error("kafka producer: %s: %s", fac, line);
+	else if (level <= 4)
+		log_warn("kafka producer: %s: %s", fac, line);
+	else if (level <= 6)
+		log_info("kafka producer: %s: %s", fac, line);
+	else
+		log_debug("kafka producer: %s: %s", fac, line);
 }
 
 struct escalator *escalator_new(const struct config *cfg, char *err, size_t errlen)
@@ -45,6 +67,7 @@ struct escalator *escalator_new(const struct config *cfg, char *err, size_t errl
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	if (!e || !conf)
 		goto fail;
+	e->cfg = cfg;
 	e->topic = strdup(cfg->topic_escalations);
 	e->inflight = calloc(ESCALATE_BATCH, sizeof(*e->inflight));
 	e->acked = calloc(ESCALATE_BATCH, sizeof(*e->acked));
@@ -56,17 +79,23 @@ struct escalator *escalator_new(const struct config *cfg, char *err, size_t errl
 					sizeof(errstr));
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, errstr, sizeof(errstr)) ||
 	    rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr))) {
+	    rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr)) ||
+	    rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof(errstr))) {
 		snprintf(err, errlen, "escalations producer: %s", errstr);
 		goto fail;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_log_cb(conf, on_producer_log);
 	rd_kafka_conf_set_opaque(conf, e);
 	e->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (!e->rk) {
 		snprintf(err, errlen, "escalations producer: %s", errstr);
 		goto fail;
 	}
+	/* Log lines to the main queue, which escalator_run's rd_kafka_poll serves. */
+	rd_kafka_resp_err_t qe = rd_kafka_set_log_queue(e->rk, NULL);
+	if (qe)
+		log_warn("escalations: the producer's log lines stay on librdkafka's threads: %s", rd_kafka_err2str(qe));
 	return e; /* rd_kafka_new kept conf */
 fail:
 	if (conf && (!e || !e->rk))
@@ -122,7 +151,8 @@ static bool send_one(struct escalator *e, struct store_escalation *r)
 		RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
 	if (err) {
-		log_warn("escalations: producing to %s: %s", e->topic, rd_kafka_err2str(err));
+		log_warn_f(&(struct log_fields){.topic = e->topic, .ticket = r->ticket_id},
+			   "escalations: producing to %s: %s", e->topic, rd_kafka_err2str(err));
 		return false;
 	}
 	return true;

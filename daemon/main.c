@@ -146,6 +146,9 @@ int main(int argc, char **argv)
 	}
 	if (!log_level_parse(cfg.log_level, &log_min_level)) /* validated by config_load: cannot happen */
 		log_min_level = LOG_LVL_INFO;
+	enum log_format fmt = LOG_FORMAT_TEXT;
+	if (log_format_parse(cfg.log_format, &fmt)) /* validated by config_load too */
+		log_set_format(fmt);
 	if (strcmp(cmd, "migrate") == 0)
 		rc = cmd_migrate(&cfg);
 	else if (strcmp(cmd, "check-config") == 0)

@@ -840,10 +840,15 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 		}
 		if (rejected != NULL)
 			rejected[b->slot]++;
-		log_error("%spartition=%d %s=%.64s: its saved state (%zu bytes) does not restore: moved to "
-			  "sla.dead_letters (DECODE_ERROR) and left out; the %s comes back only with new events",
-			  table == STORE_TICKET_STATE ? "" : "assessments ", (int)b->partition, kind, b->id, b->len,
-			  kind);
+		log_error_f(&(struct log_fields){.topic = table == STORE_TICKET_STATE ? "sla.ticket_state"
+										  : "sla.partner_state",
+						 .partition = LOG_NUM(b->partition),
+						 .ticket = table == STORE_TICKET_STATE ? b->id : NULL,
+						 .reason = "DECODE_ERROR"},
+			    "%spartition=%d %s=%.64s: its saved state (%zu bytes) does not restore: moved to "
+			    "sla.dead_letters (DECODE_ERROR) and left out; the %s comes back only with new events",
+			    table == STORE_TICKET_STATE ? "" : "assessments ", (int)b->partition, kind, b->id, b->len,
+			    kind);
 	}
 	for (size_t i = 0; i < l.nbad; i++) {
 		free(l.bad[i].id);

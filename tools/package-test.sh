@@ -2,8 +2,9 @@
 # package-test.sh - builds slad's Debian package from a clean copy of the tree
 # and tests it on this machine: install with apt-get, the binaries, the
 # installed configuration passing `slad check-config` (against a throwaway
-# PostgreSQL cluster), the FHS layout, the slad user, the service neither
-# enabled nor running, then remove (conffiles stay) and purge (they go).
+# PostgreSQL cluster), the FHS layout, the man pages (man renders each without
+# a warning), the slad user, the service neither enabled nor running, then
+# remove (conffiles stay) and purge (they go).
 # Usage, as root on Debian 12: tools/package-test.sh [OUT_DIR]
 # The .deb (with its .buildinfo and .changes) lands in OUT_DIR, by default
 # build-deb/ in the tree (ignored by git). Installs the Debian packages it
@@ -30,8 +31,11 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 user_existed=no
 getent passwd slad >/dev/null && user_existed=yes
 made_run_pg=no
+slad_pid="" mock_pid=""
 cleanup() {
 	local rc=$?
+	[ -z "$slad_pid" ] || kill -9 "$slad_pid" 2>/dev/null || true
+	[ -z "$mock_pid" ] || kill -9 "$mock_pid" 2>/dev/null || true
 	if [ -f "$WORK/pg/data/postmaster.pid" ]; then
 		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
 	fi
@@ -139,10 +143,22 @@ doc=$(sed -n 's#^Documentation=file://##p' /lib/systemd/system/slad.service)
 [ -f "$doc" ] || fail "Documentation= names $doc, which is not installed"
 ok "$nfiles files, all in FHS places; conffiles $conffiles; unit's ExecStart $exec_bin and $doc exist"
 
-if ls /usr/share/man/man8/slad.8* >/dev/null 2>&1; then
-	man -w slad >/dev/null || fail "man -w slad finds no page though /usr/share/man/man8/slad.8* is installed"
-	ok "man -w slad: $(man -w slad)"
-fi
+# The man pages (compressed by dh_compress): man finds each by name and
+# renders it without a warning, and lexgrog reads its NAME (for whatis/apropos).
+for page in man8/slad.8 man1/slactl.1 man5/slad.conf.5; do
+	f=/usr/share/man/$page.gz
+	name=$(basename "$page")
+	sect=${name##*.} name=${name%.*}
+	grep -qx "$f" "$WORK/files.txt" || fail "the package lacks $f"
+	[ -f "$f" ] || fail "$f is listed but not on disk (a dpkg path-exclude for /usr/share/man?)"
+	LC_ALL=C.UTF-8 man -aw "$sect" "$name" 2>/dev/null | grep -qx "$f" ||
+		fail "man -aw $sect $name does not find $f: $(LC_ALL=C.UTF-8 man -aw "$sect" "$name" 2>&1)"
+	LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>"$WORK/man.warn" >/dev/null ||
+		fail "man -l $f: $(cat "$WORK/man.warn")"
+	[ ! -s "$WORK/man.warn" ] || fail "man --warnings $f: $(cat "$WORK/man.warn")"
+	LC_ALL=C.UTF-8 lexgrog "$f" | grep -q ": \"$name - " || fail "lexgrog $f: $(lexgrog "$f" 2>&1)"
+done
+ok "man pages slad(8), slactl(1), slad.conf(5) in /usr/share/man: found by man, no warnings, NAME for whatis"
 
 systemd-analyze verify /lib/systemd/system/slad.service >"$WORK/verify.log" 2>&1 ||
 	fail "systemd-analyze verify: $(cat "$WORK/verify.log")"
@@ -202,6 +218,50 @@ grep -qx 'configuration: /etc/slad/slad.conf' "$WORK/check-config.log" || fail "
 grep -q '^policies: /etc/slad/policies.yaml, version ' "$WORK/check-config.log" || fail "check-config did not read /etc/slad/policies.yaml"
 grep -qx 'configuration OK' "$WORK/check-config.log" || fail "check-config: $(cat "$WORK/check-config.log")"
 ok "runuser -u slad -- slad check-config: /etc/slad/slad.conf and policies.yaml as installed, OK ($(grep -c '^calendar ' "$WORK/check-config.log") calendars)"
+
+# 4. The installed slad started by hand, as systemd is not PID 1 here: as the
+# slad user, with the installed /etc/slad/slad.conf, JSON logs (log.format
+# from the environment, as an operator would set it for a collector), the
+# installed slactl's mock Kafka. It gets ready, consumes a published demo and
+# every line on stderr is one JSON object.
+slactl mock-kafka --partitions 2 >"$WORK/mock.out" 2>"$WORK/mock.log" &
+mock_pid=$!
+for _ in $(seq 100); do [ -s "$WORK/mock.out" ] && break; sleep 0.1; done
+brokers=$(head -n 1 "$WORK/mock.out")
+[ -n "$brokers" ] || fail "slactl mock-kafka printed no bootstrap servers"
+runuser -u slad -- env PGPORT="$port" SLAD_LOG_FORMAT=json SLAD_KAFKA_BROKERS="$brokers" \
+	SLAD_HTTP_LISTEN=127.0.0.1:0 slad >"$WORK/slad.out" 2>"$WORK/slad.json" &
+slad_pid=$!
+ready=""
+for _ in $(seq 300); do
+	ready=$(jq -r 'select(.message | startswith("ready:")) | .message' "$WORK/slad.json" 2>/dev/null | head -n 1)
+	[ -n "$ready" ] && break
+	kill -0 "$slad_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$ready" ] || fail "the installed slad did not log ready in JSON: $(tail -n 5 "$WORK/slad.json")"
+slactl gen --seed 3 --tickets 20 --out "$WORK/demo.jsonl" 2>/dev/null
+SLAD_KAFKA_BROKERS="$brokers" slactl publish "$WORK/demo.jsonl" >/dev/null 2>"$WORK/publish.log" ||
+	fail "slactl publish: $(cat "$WORK/publish.log")"
+want=$(grep -c . "$WORK/demo.jsonl")
+got=0
+for _ in $(seq 300); do
+	got=$(pg -d slad -c "SELECT count(*) FROM sla.ticket_events")
+	[ "$got" = "$want" ] && break
+	sleep 0.1
+done
+[ "$got" = "$want" ] || fail "the installed slad stored $got of $want events"
+# runuser waits for slad and passes its exit status on: the signal goes to slad.
+pkill -TERM -u slad -x slad || fail "no slad process of user slad"
+wait "$slad_pid" || fail "slad exited $? on SIGTERM"
+slad_pid=""
+kill -TERM "$mock_pid" && wait "$mock_pid" || true
+mock_pid=""
+lines=$(grep -c . "$WORK/slad.json")
+jq -s -e 'all(.[]; type == "object" and has("time") and has("level") and has("message"))' "$WORK/slad.json" >/dev/null 2>&1 ||
+	fail "a log line is not a JSON object with time, level and message: $(head -n 3 "$WORK/slad.json")"
+[ "$(jq -s length "$WORK/slad.json")" = "$lines" ] || fail "not one JSON object per line"
+ok "the installed slad as user slad (outside systemd): ready, consumed $want events, $lines JSON log lines, exit 0 on SIGTERM"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast -w stop >/dev/null
 
 # An upgrade (here: the same package again) keeps an edited conffile and its

@@ -243,7 +243,7 @@ int cmd_replay(int argc, char **argv)
 	FILE *in = NULL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'u': until_arg = optarg; break;

@@ -97,7 +97,7 @@ int cmd_ticket(int argc, char **argv)
 	const char *conninfo = "", *tz = NULL;
 	int c, rc = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'z': tz = optarg; break;

@@ -727,7 +727,7 @@ int cmd_whatif(int argc, char **argv)
 	memset(&gs, 0, sizeof(gs));
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'p': new_path = optarg; break;

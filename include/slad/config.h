@@ -17,6 +17,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/slad/slad.conf"
 #define CONFIG_WHERE_MAX 96 /* "path:line", "SLAD_X" or "default" */
+#define CONFIG_ENV_MAX 96   /* "SLAD_<SECTION>_<KEY>" */
 
 struct kafka_prop {
 	char *name; /* librdkafka property, e.g. "security.protocol" */
@@ -75,5 +76,24 @@ void config_redact(const struct config *cfg, char *msg);
 bool config_kafka_prop_secret(const char *name);
 /* Splits http.listen ("host:port", "[v6]:port", ":port" = every address) into host and port. */
 bool config_split_listen(const char *listen, char *host, size_t hostlen, int *port) __attribute__((warn_unused_result));
+
+/* One key of the table as documented: slad.conf(5) is made from these
+ * (tools/mkman.c). Every pointer is to static data. */
+struct config_key_info {
+	const char *name;           /* "batch.max_events" */
+	const char *type;           /* "string", "duration" or "integer" */
+	const char *def;            /* the default, as written in the file ("" for none) */
+	char min[32], max[32];      /* the bounds as written in the file; "" for strings */
+	const char *const *allowed; /* a string key's values, NULL-terminated; NULL: any the doc describes */
+	bool reloadable;            /* SIGHUP applies it; else it needs a restart */
+	bool secret;                /* never printed */
+	char env[CONFIG_ENV_MAX];   /* the environment variable that overrides it */
+	const char *doc;            /* what it means (one paragraph of plain text) */
+};
+/* The i-th key of the table, in the table's order; false past the last. */
+bool config_describe_key(size_t i, struct config_key_info *info) __attribute__((warn_unused_result));
+/* The i-th librdkafka property slad sets itself and refuses as kafka.<property>,
+ * and why in *why; NULL past the last. */
+const char *config_kafka_reserved(size_t i, const char **why);
 
 #endif
