@@ -153,7 +153,7 @@ build_release() {
 	log "building slad and slactl (Release) in $BENCH_DIR"
 	cmake -S "$SRC" -B "$BENCH_DIR" -DCMAKE_BUILD_TYPE=Release -DSLAD_BUILD_TESTS=OFF >"$BENCH_DIR/cmake.log" 2>&1 ||
 		{ cat "$BENCH_DIR/cmake.log" >&2; return 1; }
-	cmake --build "$BENCH_DIR" -j "$(nproc)" --target slad slactl sladshell >"$BENCH_DIR/build.log" 2>&1 ||
+	cmake --build "$BENCH_DIR" -j "$(nproc)" --target slad slactl sladshell sladjsonl >"$BENCH_DIR/build.log" 2>&1 ||
 		{ tail -n 40 "$BENCH_DIR/build.log" >&2; return 1; }
 	"$CC" "${CFLAGS[@]}" -o "$BENCH_DIR/gen_open" bench/gen_open.c daemon/core/timeutil.c || return 1
 	"$CC" "${CFLAGS[@]}" -o "$BENCH_DIR/notify_listen" bench/notify_listen.c || return 1
@@ -162,13 +162,13 @@ build_release() {
 		$(pkg-config --libs libpq) || return 1
 	# shellcheck disable=SC2046
 	"$CC" "${CFLAGS[@]}" -I"$BENCH_DIR/gen" $(pkg-config --cflags rdkafka) -o "$BENCH_DIR/paced_publish" \
-		bench/paced_publish.c "$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
+		bench/paced_publish.c "$BENCH_DIR/libsladjsonl.a" "$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
 		$(pkg-config --libs rdkafka libprotobuf-c json-c) -lm || return 1
 	local tool
 	for tool in core_bench timers_bench; do
 		# shellcheck disable=SC2046
 		"$CC" "${CFLAGS[@]}" -I"$BENCH_DIR/gen" -o "$BENCH_DIR/$tool" "bench/$tool.c" \
-			"$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
+			"$BENCH_DIR/libsladjsonl.a" "$BENCH_DIR/libsladshell.a" "$BENCH_DIR/libsladcore.a" \
 			$(pkg-config --libs rdkafka libprotobuf-c json-c) -lm || return 1
 	done
 	built=1

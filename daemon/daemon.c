@@ -19,7 +19,7 @@
 
 #include "slad/core.h"
 #include "slad/http.h"
-#include "slad/jsonl.h"
+#include "slad/topics.h"
 #include "slad/log.h"
 #include "slad/metrics.h"
 #include "slad/notify.h"

@@ -12,17 +12,6 @@
 
 #define ID_MAX 64 /* event_id, ticket_id, partner_id, source and every *_id */
 
-static const char *const topic_names[TOPIC_COUNT] = {
-	[TOPIC_WORKORDERS] = "fsm.workorders",
-	[TOPIC_CLOCKINS] = "fsm.clockins",
-	[TOPIC_ASSESSMENTS] = "fsm.assessments",
-};
-
-const char *topic_default_name(enum sla_topic t)
-{
-	return (unsigned)t < TOPIC_COUNT ? topic_names[t] : NULL;
-}
-
 /*
  * What each event type carries. The payload's fields, their types and their
  * oneof presence come from the protobuf-c descriptors, so a field added to

@@ -92,7 +92,8 @@ size_t core_timer_count(const struct sla_core *core)
 
 bool core_timer_push(struct sla_core *core, sla_time at, struct sla_ticket *t, enum timer_kind kind, int idx)
 {
-	return deadlines_push(&core->timers, (struct deadline){.at = at, .subject.ticket = t, .idx = idx, .kind = (int)kind});
+	struct deadline e = {.at = at, .subject.ticket = t, .idx = idx, .kind = (int)kind};
+	return deadlines_push(&core->timers, &e);
 }
 
 sla_time core_next_due(const struct sla_core *core)

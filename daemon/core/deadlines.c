@@ -22,7 +22,7 @@ void deadlines_free(struct deadlines *h)
 	h->n = h->cap = 0;
 }
 
-static void sift_down(struct deadlines *h, size_t i, struct deadline e)
+void deadlines_sift_down(struct deadlines *h, size_t i, struct deadline e)
 {
 	size_t n = h->n;
 	for (;;) {
@@ -39,7 +39,7 @@ static void sift_down(struct deadlines *h, size_t i, struct deadline e)
 	h->v[i] = e;
 }
 
-static void compact(struct deadlines *h)
+void deadlines_compact(struct deadlines *h)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < h->n; i++)
@@ -47,39 +47,17 @@ static void compact(struct deadlines *h)
 			h->v[k++] = h->v[i];
 	h->n = k;
 	for (size_t i = k / 2; i-- > 0;)
-		sift_down(h, i, h->v[i]);
+		deadlines_sift_down(h, i, h->v[i]);
 	h->compact_at = 2 * k + COMPACT_MIN;
 }
 
-bool deadlines_push(struct deadlines *h, struct deadline e)
+bool deadlines_reserve(struct deadlines *h)
 {
-	if (h->n >= h->compact_at && h->live)
-		compact(h);
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 256;
-		struct deadline *v = realloc(h->v, cap * sizeof(*v));
-		if (!v)
-			return false;
-		h->v = v;
-		h->cap = cap;
-	}
-	size_t i = h->n++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (h->v[p].at <= e.at)
-			break;
-		h->v[i] = h->v[p];
-		i = p;
-	}
-	h->v[i] = e;
+	size_t cap = h->cap ? h->cap * 2 : 256;
+	struct deadline *v = realloc(h->v, cap * sizeof(*v));
+	if (!v)
+		return false;
+	h->v = v;
+	h->cap = cap;
 	return true;
-}
-
-struct deadline deadlines_pop(struct deadlines *h)
-{
-	struct deadline top = h->v[0];
-	struct deadline last = h->v[--h->n];
-	if (h->n)
-		sift_down(h, 0, last);
-	return top;
 }

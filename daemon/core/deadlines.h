@@ -41,10 +41,40 @@ struct deadlines {
 
 void deadlines_init(struct deadlines *h, deadline_live_fn live, const void *ctx);
 void deadlines_free(struct deadlines *h);
-/* False: out of memory, the heap unchanged. */
-bool deadlines_push(struct deadlines *h, struct deadline e) __attribute__((warn_unused_result));
+/* Out of line, rare: drop the stale entries; make room for one more. */
+void deadlines_compact(struct deadlines *h);
+bool deadlines_reserve(struct deadlines *h) __attribute__((warn_unused_result));
+void deadlines_sift_down(struct deadlines *h, size_t i, struct deadline e);
+
+/* Inline (every event pushes a few, every timer pops one: B2 counts them).
+ * False: out of memory, the heap unchanged. */
+static inline __attribute__((warn_unused_result)) bool deadlines_push(struct deadlines *h, const struct deadline *e)
+{
+	if (h->n >= h->compact_at && h->live)
+		deadlines_compact(h);
+	if (h->n == h->cap && !deadlines_reserve(h))
+		return false;
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (h->v[p].at <= e->at)
+			break;
+		h->v[i] = h->v[p];
+		i = p;
+	}
+	h->v[i] = *e;
+	return true;
+}
+
 /* The earliest entry; the heap must not be empty. */
-struct deadline deadlines_pop(struct deadlines *h);
+static inline struct deadline deadlines_pop(struct deadlines *h)
+{
+	struct deadline top = h->v[0];
+	struct deadline last = h->v[--h->n];
+	if (h->n)
+		deadlines_sift_down(h, 0, last);
+	return top;
+}
 
 static inline bool deadlines_due(const struct deadlines *h, sla_time now)
 {

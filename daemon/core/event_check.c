@@ -9,6 +9,7 @@
 #include "check.h"
 #include "slad/core.h"
 #include "slad/scoring.h"
+#include "slad/topics.h"
 
 const char *verdict_reason(enum sla_verdict v)
 {
@@ -22,6 +23,17 @@ const char *verdict_reason(enum sla_verdict v)
 	case SV_OVERSIZE: return "OVERSIZE";
 	default: return NULL;
 	}
+}
+
+static const char *const topic_names[TOPIC_COUNT] = {
+	[TOPIC_WORKORDERS] = "fsm.workorders",
+	[TOPIC_CLOCKINS] = "fsm.clockins",
+	[TOPIC_ASSESSMENTS] = "fsm.assessments",
+};
+
+const char *topic_default_name(enum sla_topic t)
+{
+	return (unsigned)t < TOPIC_COUNT ? topic_names[t] : NULL;
 }
 
 /* ---- strings on the wire ----

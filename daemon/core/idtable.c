@@ -4,16 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t id_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static const char *key_of(const struct idtable *t, const void *item)
 {
 	return (const char *)item + t->key_off;
@@ -33,18 +23,6 @@ void idtable_free(struct idtable *t)
 	free(t->slots);
 	t->slots = NULL;
 	t->nslots = t->count = 0;
-}
-
-void *idtable_get(const struct idtable *t, const char *id)
-{
-	size_t mask = t->nslots - 1;
-	if (t->nslots == 0)
-		return NULL;
-	for (size_t i = id_hash(id) & mask;; i = (i + 1) & mask) {
-		void *item = t->slots[i];
-		if (!item || strcmp(key_of(t, item), id) == 0)
-			return item;
-	}
 }
 
 static void slot_insert(const struct idtable *t, void **slots, size_t nslots, void *item)

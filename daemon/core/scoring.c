@@ -160,13 +160,6 @@ void score_compute(const struct score_quarter *q, struct score *s)
 
 /* ---- calendar months ---- */
 
-static unsigned days_in_month(int y, unsigned m)
-{
-	static const unsigned d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : d[m - 1];
-}
-
 sla_time partners_add_months(sla_time t, int months)
 {
 	sla_time local = t + LOCAL_OFFSET;
@@ -635,8 +628,8 @@ static void requeue(struct partners *ps, struct partner *p)
 	if (next == SLA_TIME_NONE)
 		return;
 	/* Out of memory: the partner's next change (or a restore) tries again. */
-	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) &&
-	    deadlines_push(&ps->timers, (struct deadline){.at = next, .subject.partner = p}))
+	struct deadline e = {.at = next, .subject.partner = p};
+	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) && deadlines_push(&ps->timers, &e))
 		p->queued_at = next;
 }
 

@@ -56,7 +56,7 @@ static bool digits(const char *s, int n, int *out)
 	return true;
 }
 
-static unsigned days_in_month(int y, unsigned m)
+unsigned days_in_month(int y, unsigned m)
 {
 	static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))

@@ -7,11 +7,7 @@
 #include <stdint.h>
 
 #include "slad/timeutil.h"
-
-enum sla_topic { TOPIC_WORKORDERS = 0, TOPIC_CLOCKINS = 1, TOPIC_ASSESSMENTS = 2, TOPIC_COUNT };
-
-/* The default topic names: fsm.workorders, fsm.clockins, fsm.assessments. */
-const char *topic_default_name(enum sla_topic t);
+#include "slad/topics.h"
 
 struct jsonl_event {
 	uint8_t *payload; /* protobuf-packed slad.v1.Event, malloc'd, owned */

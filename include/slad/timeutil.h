@@ -16,6 +16,8 @@ typedef int64_t sla_time; /* milliseconds since 1970-01-01T00:00:00Z */
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t days_from_civil(int y, unsigned m, unsigned d);
 void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
+/* Days in month m (1-12) of proleptic Gregorian year y. */
+unsigned days_in_month(int y, unsigned m);
 /* 0 = Monday .. 6 = Sunday */
 unsigned weekday_from_days(int64_t z);
 

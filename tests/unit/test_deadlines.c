@@ -32,7 +32,7 @@ START_TEST(pops_in_time_order_ties_any)
 	unsigned x = 12345;
 	for (int i = 0; i < 5000; i++) {
 		x = x * 1103515245u + 12345u;
-		ck_assert(deadlines_push(&h, (struct deadline){.at = (sla_time)(x % 1000), .idx = i}));
+		ck_assert(deadlines_push(&h, &(struct deadline){.at = (sla_time)(x % 1000), .idx = i}));
 	}
 	ck_assert_int_eq(deadlines_next(&h), 0);
 	sla_time last = -1;
@@ -56,9 +56,9 @@ START_TEST(due_only_up_to_now)
 	struct deadlines h;
 	deadlines_init(&h, tenth_live, NULL);
 	all_live = true;
-	ck_assert(deadlines_push(&h, (struct deadline){.at = 30}));
-	ck_assert(deadlines_push(&h, (struct deadline){.at = 10}));
-	ck_assert(deadlines_push(&h, (struct deadline){.at = 20}));
+	ck_assert(deadlines_push(&h, &(struct deadline){.at = 30}));
+	ck_assert(deadlines_push(&h, &(struct deadline){.at = 10}));
+	ck_assert(deadlines_push(&h, &(struct deadline){.at = 20}));
 	ck_assert(deadlines_due(&h, 10));
 	ck_assert_int_eq(deadlines_pop(&h).at, 10);
 	ck_assert(!deadlines_due(&h, 19));
@@ -77,7 +77,7 @@ START_TEST(stale_entries_dropped_when_doubled)
 	 * live ones (30,000), where without compaction it would hold 300,000. */
 	size_t peak = 0;
 	for (int i = 0; i < 300000; i++) {
-		ck_assert(deadlines_push(&h, (struct deadline){.at = 300000 - i, .idx = i}));
+		ck_assert(deadlines_push(&h, &(struct deadline){.at = 300000 - i, .idx = i}));
 		if (h.n > peak)
 			peak = h.n;
 	}
@@ -102,8 +102,8 @@ START_TEST(entries_name_their_subject)
 	struct deadlines h;
 	int a, b; /* any two objects: the heap never looks inside */
 	deadlines_init(&h, tenth_live, NULL);
-	ck_assert(deadlines_push(&h, (struct deadline){.at = 2, .subject.ticket = (struct sla_ticket *)&a, .kind = 3}));
-	ck_assert(deadlines_push(&h, (struct deadline){.at = 1, .subject.partner = (struct partner *)&b, .kind = 7}));
+	ck_assert(deadlines_push(&h, &(struct deadline){.at = 2, .subject.ticket = (struct sla_ticket *)&a, .kind = 3}));
+	ck_assert(deadlines_push(&h, &(struct deadline){.at = 1, .subject.partner = (struct partner *)&b, .kind = 7}));
 	struct deadline e = deadlines_pop(&h);
 	ck_assert_ptr_eq(e.subject.partner, (struct partner *)&b);
 	ck_assert_int_eq(e.kind, 7);
