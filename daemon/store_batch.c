@@ -1,0 +1,425 @@
+/* store_batch.c - one batch's rows, from the core's outputs, as array
+ * literals, and the table of statements that write them: one unnest() per
+ * table, natural keys and ON CONFLICT (docs/storage.md). */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slad/core.h"
+#include "slad/pgarr.h"
+#include "slad/v1/events.pb-c.h"
+#include "store_internal.h"
+
+static const char *severity_name(int severity)
+{
+	static const char *const names[] = {NULL, "I", "II", "III", "IV"};
+
+	return severity >= 1 && severity <= 4 ? names[severity] : NULL;
+}
+
+enum { TK_ID, TK_TYPE, TK_CLASS, TK_SEV, TK_PARTNER, TK_ENGINEER, TK_CAL, TK_STATE, TK_CREATED, TK_CLOSED,
+       TK_UPDATED, TK_NCOLS };
+static const char sql_tickets[] =
+	"INSERT INTO sla.tickets AS t (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id,"
+	" calendar_id, state, created_at, closed_at, updated_at)"
+	" SELECT DISTINCT ON (u.ticket_id) u.ticket_id, u.ticket_type, u.sla_class, u.severity,"
+	" nullif(u.partner_id, ''), nullif(u.engineer_id, ''), nullif(u.calendar_id, ''), u.state,"
+	" " MS_TS("u.created_at") ", " MS_TS("u.closed_at") ", coalesce(" MS_TS("u.updated_at") ", now())"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],"
+	" $8::text[], $9::bigint[], $10::bigint[], $11::bigint[]) WITH ORDINALITY"
+	" AS u (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id, calendar_id, state,"
+	" created_at, closed_at, updated_at, ord)"
+	" ORDER BY u.ticket_id, u.ord DESC"
+	" ON CONFLICT (ticket_id) DO UPDATE SET ticket_type = excluded.ticket_type, sla_class = excluded.sla_class,"
+	" severity = excluded.severity, partner_id = excluded.partner_id, engineer_id = excluded.engineer_id,"
+	" calendar_id = excluded.calendar_id, state = excluded.state, created_at = excluded.created_at,"
+	" closed_at = excluded.closed_at, updated_at = excluded.updated_at, written_at = now()";
+
+enum { MS_ID, MS_NAME, MS_OCC, MS_STARTED, MS_DUE, MS_STOPPED, MS_STATUS, MS_PARTNER, MS_TTYPE, MS_PART, MS_NCOLS };
+/* policy_version: the version of the first write is kept, since an open
+ * milestone keeps the deadline it was armed with across reloads. */
+static const char sql_milestones[] =
+	"INSERT INTO sla.milestones AS m (ticket_id, milestone, occurrence, started_at, due_at, stopped_at, status,"
+	" partner_id, ticket_type, part_id, policy_version)"
+	" SELECT DISTINCT ON (u.ticket_id, u.milestone, u.occurrence) u.ticket_id, u.milestone, u.occurrence,"
+	" " MS_TS("u.started_at") ", " MS_TS("u.due_at") ", " MS_TS("u.stopped_at") ", u.status,"
+	" nullif(u.partner_id, ''), u.ticket_type, nullif(u.part_id, ''), $11::text"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[],"
+	" $8::text[], $9::text[], $10::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, milestone, occurrence, started_at, due_at, stopped_at, status, partner_id, ticket_type,"
+	" part_id, ord)"
+	" ORDER BY u.ticket_id, u.milestone, u.occurrence, u.ord DESC"
+	" ON CONFLICT (ticket_id, milestone, occurrence) DO UPDATE SET started_at = excluded.started_at,"
+	" due_at = excluded.due_at, stopped_at = excluded.stopped_at, status = excluded.status,"
+	" partner_id = excluded.partner_id, ticket_type = excluded.ticket_type, part_id = excluded.part_id,"
+	" policy_version = coalesce(m.policy_version, excluded.policy_version), written_at = now()";
+
+enum { VI_ID, VI_CODE, VI_MS, VI_OCC, VI_STATUS, VI_DUE, VI_OBSERVED, VI_DETECTED, VI_ENGINEER, VI_PARTNER,
+       VI_DETAILS, VI_NCOLS };
+/* detected_at is the first write's processing time: never updated. */
+static const char sql_violations[] =
+	"INSERT INTO sla.violations AS v (ticket_id, rule_code, milestone, occurrence, status, due_at, observed_at,"
+	" detected_at, engineer_id, partner_id, details, policy_version)"
+	" SELECT DISTINCT ON (u.ticket_id, u.rule_code, u.occurrence) u.ticket_id, u.rule_code, u.milestone,"
+	" u.occurrence, u.status, " MS_TS("u.due_at") ", " MS_TS("u.observed_at") ","
+	" coalesce(" MS_TS("u.detected_at") ", now()), nullif(u.engineer_id, ''), nullif(u.partner_id, ''),"
+	" coalesce(nullif(u.details, ''), '{}')::jsonb, $12::text"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[],"
+	" $8::bigint[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, rule_code, milestone, occurrence, status, due_at, observed_at, detected_at, engineer_id,"
+	" partner_id, details, ord)"
+	" ORDER BY u.ticket_id, u.rule_code, u.occurrence, u.ord DESC"
+	" ON CONFLICT (ticket_id, rule_code, occurrence) DO UPDATE SET milestone = excluded.milestone,"
+	" status = excluded.status, due_at = excluded.due_at, observed_at = excluded.observed_at,"
+	" engineer_id = excluded.engineer_id, partner_id = excluded.partner_id, details = excluded.details,"
+	" policy_version = coalesce(v.policy_version, excluded.policy_version), written_at = now()";
+
+/* Rows a re-derived ticket no longer has (core.c, resequence): sent before
+ * the tickets' rows, so that a row the new state writes again wins. Only
+ * rows already written change; one that never was stays unwritten. */
+enum { OR_ID, OR_NAME, OR_OCC, OR_NCOLS };
+static const char sql_orphan_milestones[] =
+	"UPDATE sla.milestones AS m SET status = 'CANCELLED', written_at = now()"
+	" FROM unnest($1::text[], $2::text[], $3::int[]) AS u (ticket_id, milestone, occurrence)"
+	" WHERE m.ticket_id = u.ticket_id AND m.milestone = u.milestone AND m.occurrence = u.occurrence"
+	" AND m.status <> 'CANCELLED'";
+static const char sql_orphan_violations[] =
+	"UPDATE sla.violations AS v SET status = 'RETRACTED', written_at = now()"
+	" FROM unnest($1::text[], $2::text[], $3::int[]) AS u (ticket_id, rule_code, occurrence)"
+	" WHERE v.ticket_id = u.ticket_id AND v.rule_code = u.rule_code AND v.occurrence = u.occurrence"
+	" AND v.status <> 'RETRACTED'";
+
+enum { ST_ID, ST_PART, ST_STATE, ST_NCOLS };
+static const char sql_states[] =
+	"INSERT INTO sla.ticket_state AS s (ticket_id, partition, state, updated_at)"
+	" SELECT DISTINCT ON (u.ticket_id) u.ticket_id, u.partition, u.state, now()"
+	" FROM unnest($1::text[], $2::int[], $3::bytea[]) WITH ORDINALITY AS u (ticket_id, partition, state, ord)"
+	" ORDER BY u.ticket_id, u.ord DESC"
+	" ON CONFLICT (ticket_id) DO UPDATE SET partition = excluded.partition, state = excluded.state,"
+	" updated_at = now()";
+
+enum { HI_ID, HI_CODE, HI_OCC, HI_STATUS, HI_CHANGED, HI_CAUSE, HI_NCOLS };
+static const char sql_history[] =
+	"INSERT INTO sla.violation_history (violation_id, status, changed_at, cause_event_id)"
+	" SELECT v.violation_id, u.status, coalesce(" MS_TS("u.changed_at") ", now()), nullif(u.cause, '')"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY"
+	" AS u (ticket_id, rule_code, occurrence, status, changed_at, cause, ord)"
+	" JOIN sla.violations v ON v.ticket_id = u.ticket_id AND v.rule_code = u.rule_code"
+	" AND v.occurrence = u.occurrence"
+	" ORDER BY u.ord"
+	" ON CONFLICT (violation_id, status, changed_at) DO NOTHING";
+
+enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
+static const char sql_dead[] =
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
+	" ORDER BY u.ord";
+/* The daemon's: a message re-applied after a state checkpoint (docs/architecture.md)
+ * was dead-lettered already. Not for slactl replay (group ''), whose positions are
+ * line numbers: two files may share them. */
+static const char sql_dead_once[] =
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
+	" WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
+	" AND d.partition = u.partition AND d.kafka_offset = u.kafka_offset)"
+	" ORDER BY u.ord";
+
+enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_NCOLS };
+static const char sql_escalations[] =
+	"INSERT INTO sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
+	" policy_version)"
+	" SELECT u.ticket_id, u.milestone, u.occurrence, u.level, " MS_TS("u.at") ", nullif(u.partner, ''),"
+	" nullif(u.engineer, ''), $8"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[])"
+	" WITH ORDINALITY AS u (ticket_id, milestone, occurrence, level, at, partner, engineer, ord)"
+	" ORDER BY u.ord"
+	" ON CONFLICT (ticket_id, milestone, occurrence, level) DO NOTHING";
+
+enum { EV_TICKET, EV_ID, EV_TYPE, EV_AT, EV_APPLIED, EV_TOPIC, EV_PART, EV_OFFSET, EV_PAYLOAD, EV_NCOLS };
+static const char sql_events[] =
+	"INSERT INTO sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
+	" kafka_offset, payload)"
+	" SELECT u.ticket_id, u.event_id, u.type, " MS_TS("u.occurred_at") ", " MS_TS("u.applied_at") ","
+	" nullif(u.topic, ''), u.partition, u.kafka_offset, u.payload"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::int[],"
+	" $8::bigint[], $9::bytea[]) WITH ORDINALITY"
+	" AS u (ticket_id, event_id, type, occurred_at, applied_at, topic, partition, kafka_offset, payload, ord)"
+	" ORDER BY u.ord"
+	" ON CONFLICT (ticket_id, event_id, occurred_at) DO NOTHING";
+
+/* One engineer across tickets (schema/0006): record the batch's ONE_OFF
+ * clock-ins; every commit then evaluates what the group's watermark passed. */
+enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
+static const char sql_eng_clocks[] =
+	"INSERT INTO sla.engineer_clocks (engineer_id, ticket_id, event_id, partner_id, kind, at, local_day)"
+	" SELECT u.engineer_id, u.ticket_id, u.event_id, nullif(u.partner_id, ''), u.kind, " MS_TS("u.at") ","
+	" date '1970-01-01' + u.day"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
+	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
+	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+/* The rows of one batch as array literals. */
+struct batch {
+	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
+	struct pgarr es[ES_NCOLS];
+	struct pgarr ev[EV_NCOLS];
+	struct pgarr ec[EC_NCOLS];
+	struct pgarr om[OR_NCOLS], ov[OR_NCOLS]; /* orphan milestones and violations */
+};
+
+struct batch *batch_new(void)
+{
+	return calloc(1, sizeof(struct batch));
+}
+
+void batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	arrs_free(b->tk, TK_NCOLS);
+	arrs_free(b->ms, MS_NCOLS);
+	arrs_free(b->vi, VI_NCOLS);
+	arrs_free(b->st, ST_NCOLS);
+	arrs_free(b->hi, HI_NCOLS);
+	arrs_free(b->dl, DL_NCOLS);
+	arrs_free(b->es, ES_NCOLS);
+	arrs_free(b->ev, EV_NCOLS);
+	arrs_free(b->ec, EC_NCOLS);
+	arrs_free(b->om, OR_NCOLS);
+	arrs_free(b->ov, OR_NCOLS);
+	free(b);
+}
+
+static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
+{
+	const char *ttype = ticket_type_name(t->type);
+
+	arr_text(&b->tk[TK_ID], t->ticket_id);
+	arr_text(&b->tk[TK_TYPE], ttype);
+	arr_text(&b->tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+	arr_text(&b->tk[TK_SEV], severity_name(t->severity));
+	arr_text(&b->tk[TK_PARTNER], t->partner_id);
+	arr_text(&b->tk[TK_ENGINEER], t->engineer_id);
+	arr_text(&b->tk[TK_CAL], t->calendar_id);
+	arr_text(&b->tk[TK_STATE], ticket_state_name(t->state));
+	arr_time(&b->tk[TK_CREATED], t->created_at);
+	arr_time(&b->tk[TK_CLOSED], t->closed_at);
+	arr_time(&b->tk[TK_UPDATED], t->updated_at);
+
+	for (int i = 0; i < t->nms; i++) {
+		const struct sla_milestone *m = &t->ms[i];
+
+		if (!m->dirty)
+			continue;
+		arr_text(&b->ms[MS_ID], t->ticket_id);
+		arr_text(&b->ms[MS_NAME], milestone_name(m->kind));
+		arr_int(&b->ms[MS_OCC], m->occurrence);
+		arr_time(&b->ms[MS_STARTED], m->started_at);
+		arr_time(&b->ms[MS_DUE], m->due_at);
+		arr_time(&b->ms[MS_STOPPED], m->stopped_at);
+		arr_text(&b->ms[MS_STATUS], ms_status_name(m->status));
+		arr_text(&b->ms[MS_PARTNER], t->partner_id);
+		arr_text(&b->ms[MS_TTYPE], ttype);
+		arr_text(&b->ms[MS_PART], m->part_id);
+	}
+
+	for (int i = 0; i < t->nvs; i++) {
+		const struct sla_violation *v = &t->vs[i];
+		char code[64];
+
+		if (!v->dirty)
+			continue;
+		arr_text(&b->vi[VI_ID], t->ticket_id);
+		arr_text(&b->vi[VI_CODE], violation_code(v, code, sizeof code));
+		arr_text(&b->vi[VI_MS], v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL);
+		arr_int(&b->vi[VI_OCC], v->occurrence);
+		arr_text(&b->vi[VI_STATUS], v_status_name(v->status));
+		arr_time(&b->vi[VI_DUE], v->due_at);
+		arr_time(&b->vi[VI_OBSERVED], v->observed_at);
+		arr_time(&b->vi[VI_DETECTED], v->detected_at);
+		arr_text(&b->vi[VI_ENGINEER], v->engineer_id);
+		arr_text(&b->vi[VI_PARTNER], t->partner_id);
+		arr_text(&b->vi[VI_DETAILS], v->details);
+	}
+}
+
+static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *err, size_t errlen)
+{
+	uint8_t *state = NULL;
+	size_t len = 0;
+
+	if (!ticket_encode(t, &state, &len)) {
+		pg_set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
+		return false;
+	}
+	arr_text(&b->st[ST_ID], t->ticket_id);
+	arr_int(&b->st[ST_PART], t->partition);
+	arr_bytea_bin(&b->st[ST_STATE], state, len);
+	free(state);
+	return true;
+}
+
+bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < out->norphans; i++) {
+		const struct sla_ticket *o = out->orphans[i];
+		char code[64];
+
+		for (int j = 0; j < o->nms; j++) {
+			arr_text(&b->om[OR_ID], o->ticket_id);
+			arr_text(&b->om[OR_NAME], milestone_name(o->ms[j].kind));
+			arr_int(&b->om[OR_OCC], o->ms[j].occurrence);
+		}
+		for (int j = 0; j < o->nvs; j++) {
+			arr_text(&b->ov[OR_ID], o->ticket_id);
+			arr_text(&b->ov[OR_NAME], violation_code(&o->vs[j], code, sizeof code));
+			arr_int(&b->ov[OR_OCC], o->vs[j].occurrence);
+		}
+	}
+	for (size_t i = 0; i < out->ndirty; i++) {
+		const struct sla_ticket *t = out->dirty[i];
+
+		/* A placeholder (not created yet) has no rows, only its state:
+		 * the early events it holds must survive a restart too. */
+		if (t->created)
+			batch_add_ticket_rows(b, t);
+		if (!out->defer_state && !batch_add_state(b, t, err, errlen))
+			return false;
+	}
+	for (size_t i = 0; i < out->nstates; i++)
+		if (!batch_add_state(b, out->states[i], err, errlen))
+			return false;
+
+	for (size_t i = 0; i < out->nhist; i++) {
+		const struct sla_history *h = &out->hist[i];
+
+		arr_text(&b->hi[HI_ID], h->ticket_id);
+		arr_text(&b->hi[HI_CODE], h->rule_code);
+		arr_int(&b->hi[HI_OCC], h->occurrence);
+		arr_text(&b->hi[HI_STATUS], v_status_name(h->status));
+		arr_time(&b->hi[HI_CHANGED], h->changed_at);
+		arr_text(&b->hi[HI_CAUSE], h->cause_event_id);
+	}
+
+	for (size_t i = 0; i < out->ndead; i++) {
+		const struct sla_dead *d = &out->dead[i];
+		const char *reason = verdict_reason(d->reason);
+		char fallback[32];
+
+		if (reason == NULL) {
+			/* Not a dead-letter verdict: a core bug, but keep the message. */
+			snprintf(fallback, sizeof fallback, "VERDICT_%d", (int)d->reason);
+			reason = fallback;
+		}
+		arr_text(&b->dl[DL_TOPIC], d->topic);
+		arr_int(&b->dl[DL_PART], d->partition);
+		arr_int(&b->dl[DL_OFFSET], d->offset);
+		arr_text(&b->dl[DL_REASON], reason);
+		arr_text(&b->dl[DL_DETAIL], d->detail);
+		arr_bytea_bin(&b->dl[DL_PAYLOAD], d->len ? d->payload : (const uint8_t *)"", d->len);
+	}
+
+	for (size_t i = 0; i < out->nesc; i++) {
+		const struct sla_escalation *e = &out->esc[i];
+
+		arr_text(&b->es[ES_ID], e->ticket_id);
+		arr_text(&b->es[ES_MS], milestone_name(e->milestone));
+		arr_int(&b->es[ES_OCC], e->occurrence);
+		arr_text(&b->es[ES_LEVEL], esc_level_name(e->level));
+		arr_time(&b->es[ES_AT], e->at);
+		arr_text(&b->es[ES_PARTNER], e->partner_id);
+		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
+	}
+
+	for (size_t i = 0; i < out->napplied; i++) {
+		const struct sla_applied *a = &out->applied[i];
+		const ProtobufCEnumValue *tv =
+			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+
+		arr_text(&b->ev[EV_TICKET], a->ticket_id);
+		arr_text(&b->ev[EV_ID], a->event_id);
+		arr_text(&b->ev[EV_TYPE], tv ? tv->name : "UNKNOWN");
+		arr_time(&b->ev[EV_AT], a->occurred_at);
+		arr_time(&b->ev[EV_APPLIED], a->applied_at);
+		arr_text(&b->ev[EV_TOPIC], a->topic);
+		arr_int(&b->ev[EV_PART], a->partition);
+		arr_int(&b->ev[EV_OFFSET], a->offset);
+		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
+	}
+
+	for (size_t i = 0; i < out->neng; i++) {
+		const struct sla_engclock *e = &out->eng[i];
+
+		arr_text(&b->ec[EC_ENG], e->engineer_id);
+		arr_text(&b->ec[EC_TICKET], e->ticket_id);
+		arr_text(&b->ec[EC_EVENT], e->event_id);
+		arr_text(&b->ec[EC_PARTNER], e->partner_id);
+		arr_text(&b->ec[EC_KIND], e->kind);
+		arr_time(&b->ec[EC_AT], e->at);
+		arr_int(&b->ec[EC_DAY], e->local_day);
+	}
+	return true;
+}
+
+
+/* The statements of a batch, in commit order (the offsets' compare-and-set
+ * goes before them, the partition clocks and the cross-ticket evaluation
+ * after: store_commit.c). */
+enum stmt_for { FOR_ALL, FOR_DAEMON, FOR_REPLAY };
+static const struct batch_table {
+	const char *sql;
+	size_t cols; /* offsetof(struct batch, its columns) */
+	int ncols;
+	bool with_version; /* policy_version as the last parameter */
+	enum stmt_for who;
+	const char *what;
+} batch_tables[] = {
+	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets"},
+	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones"},
+	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations"},
+	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones"},
+	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations"},
+	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state"},
+	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history"},
+	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters"},
+	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters"},
+	{sql_escalations, offsetof(struct batch, es), ES_NCOLS, true, FOR_ALL, "writing sla.escalations"},
+	{sql_events, offsetof(struct batch, ev), EV_NCOLS, false, FOR_ALL, "writing sla.ticket_events"},
+	{sql_eng_clocks, offsetof(struct batch, ec), EC_NCOLS, false, FOR_ALL, "writing sla.engineer_clocks"},
+};
+
+size_t batch_nstatements(void)
+{
+	return sizeof(batch_tables) / sizeof(batch_tables[0]);
+}
+
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
+					    struct batch_statement *s, char *err, size_t errlen)
+{
+	const struct batch_table *t = &batch_tables[i];
+	struct pgarr *cols = (struct pgarr *)(void *)((char *)b + t->cols);
+
+	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0)
+		return BATCH_SKIP;
+	for (int c = 0; c < t->ncols; c++) {
+		s->vals[c] = arr_finish(&cols[c]);
+		if (s->vals[c] == NULL || cols[c].len > INT_MAX) {
+			pg_set_err(err, errlen, "%s: out of memory", t->what);
+			return BATCH_ERROR;
+		}
+		s->lengths[c] = cols[c].bin ? (int)cols[c].len : 0;
+		s->formats[c] = cols[c].bin ? 1 : 0;
+	}
+	s->vals[t->ncols] = policy_version;
+	s->lengths[t->ncols] = 0;
+	s->formats[t->ncols] = 0;
+	s->nparams = t->ncols + (t->with_version ? 1 : 0);
+	s->sql = t->sql;
+	s->what = t->what;
+	return BATCH_SEND;
+}

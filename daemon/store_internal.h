@@ -1,0 +1,85 @@
+/* store_internal.h - what the store's files share: the connection object and
+ * its helpers (store.c), loading saved states (store_load.c), a batch's rows
+ * and the statements that write them (store_batch.c), the exactly-once commit
+ * (store_commit.c). Not for use outside daemon/store*.c. */
+#ifndef SLAD_STORE_INTERNAL_H
+#define SLAD_STORE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "slad/core.h"
+#include "slad/store.h"
+
+/* Statements a batch hook may queue. */
+#define STORE_HOOK_MAX 16
+
+/* Month partitions tracked by the store: 1970-01 to 2169-12; rows outside
+ * go to the default partition. */
+#define STORE_MONTHS 2400
+
+struct store {
+	PGconn *conn;
+	/* Identity of the current server session, to end it after a COMMIT
+	 * whose answer was lost (pid alone may be reused). */
+	int backend_pid;
+	long long backend_start_us;
+	unsigned long long commit_seq;
+	store_batch_hook batch_hook; /* more statements for every batch; may be NULL */
+	void *batch_hook_arg;
+	/* The statement that failed the last store_commit (store_last_sqlstate). */
+	char last_sqlstate[6];
+	char last_message[256];
+	/* Months (UTC, since 1970-01) whose partitions of the append-only
+	 * tables exist: sla.ensure_months ran for them (schema/0010). */
+	uint8_t months[STORE_MONTHS / 8];
+};
+
+/* milliseconds since the epoch (bigint) -> timestamptz, exactly. */
+#define MS_TS(x) "('epoch'::timestamptz + (" x ") * interval '1 millisecond')"
+
+static inline const char *empty_to_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static inline bool store_conn_usable(const struct store *st)
+{
+	return st != NULL && st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
+/* store.c */
+/* Runs a command without parameters; COMMAND_OK or TUPLES_OK expected. */
+bool store_exec_simple(struct store *st, const char *sql, const char *what, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Runs a parameterised query; NULL (and err) unless COMMAND_OK/TUPLES_OK. */
+PGresult *store_exec_params(struct store *st, const char *sql, int n, const char *const *vals, const char *what,
+			    char *err, size_t errlen);
+/* Ends an open or failed transaction; used on error paths only. */
+void store_rollback_quietly(struct store *st);
+
+/* store_batch.c: the rows of one batch as array literals, one unnest()
+ * statement per table, in commit order. */
+struct batch;
+struct batch *batch_new(void);
+void batch_free(struct batch *b);
+bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Statement i (0 <= i < batch_nstatements()) ready to send. */
+struct batch_statement {
+	const char *sql, *what;
+	int nparams;
+	const char *vals[16];
+	int lengths[16], formats[16]; /* format 1: binary, of that length */
+};
+enum batch_statement_result { BATCH_SKIP, BATCH_SEND, BATCH_ERROR };
+size_t batch_nstatements(void);
+/* BATCH_SKIP: no rows, or a statement of the other caller (daemon: slad, which
+ * skips a dead letter written already; else slactl replay). */
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
+					    struct batch_statement *s, char *err, size_t errlen);
+
+#endif
