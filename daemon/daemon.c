@@ -1,169 +1,10 @@
 /* daemon.c - the loop: Kafka intake through an io-event pipe, one core per partition,
  * one PostgreSQL transaction per batch (results + offsets), deadline timers, signals,
- * reloads, the bounded drain, health and metrics pages, systemd notifications. */
+ * reloads, the bounded drain, systemd notifications. The consumer's configuration is
+ * in consumer.c, /healthz, /metrics and STATUS= in health.c. */
 #include "slad/daemon.h"
 
-#include <errno.h>
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <fcntl.h>
-#include <json-c/json.h>
-#include <librdkafka/rdkafka.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "slad/core.h"
-#include "slad/http.h"
-#include "slad/topics.h"
-#include "slad/log.h"
-#include "slad/metrics.h"
-#include "slad/notify.h"
-#include "slad/policy.h"
-#include "slad/escalate.h"
-#include "slad/policy_file.h"
-#include "slad/scoring.h"
-#include "slad/store_partners.h"
-#include "slad/store.h"
-
-#define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
-#define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 30000
-#define READY_WAIT_MS 30000  /* READY=1 at the latest this long after start (on_ready_wait) */
-#define TICK_MS 1000          /* periodic chores: watchdog, PostgreSQL ping, STATUS= */
-#define PING_IDLE_MS 2000     /* ping PostgreSQL when no commit proved it alive for this long */
-#define KAFKA_STATS_MS "5000" /* librdkafka statistics: broker states for /healthz */
-
-/* A consumed message waiting for its turn in the event-time merge. */
-struct pending {
-	rd_kafka_message_t *msg;
-	Slad__V1__Event *ev; /* NULL when it did not decode */
-	enum sla_verdict verdict;
-	char detail[160];
-};
-
-/* One assigned topic-partition, the offsets of the batch in progress, and
- * the messages consumed but not yet applied. */
-struct topic_part {
-	enum sla_topic topic;
-	int32_t partition;
-	int64_t committed; /* next_offset in PostgreSQL; -1 when no row */
-	int64_t next;      /* next offset after the last applied message */
-	int64_t fetched;   /* next offset after the last consumed message */
-	bool eof;          /* caught up at the last look */
-	int64_t bisect_until; /* isolating: back to full batches once committed reaches it; -1: none */
-	sla_time clock_written; /* the processing clock last committed for it */
-	struct pending *q; /* FIFO: q[qhead..qtail) */
-	size_t qhead, qtail, qcap;
-};
-
-#define MERGE_MAX_WAIT 100000 /* past this many waiting messages, stop waiting for the other topic */
-#define POISON_MAX 16 /* messages isolated as rejected by PostgreSQL whose dead letters are not yet committed */
-
-/* A message PostgreSQL rejects what it writes (a data error: store_sqlstate_is_data_error),
- * found by bisecting the batch. When it is consumed again it is dead-lettered, never applied. */
-struct poison {
-	enum sla_topic topic;
-	int32_t partition;
-	int64_t offset;
-	char detail[256]; /* "rejected by PostgreSQL: <SQLSTATE> <message>" */
-	bool bare;        /* its dead letter was rejected too: written without the payload */
-	bool in_batch;    /* its dead letter is in the batch in progress */
-};
-
-/* The state of one partition number: its tickets live in one core. */
-struct part {
-	struct sla_core *core;
-	sla_time maxev; /* largest occurred_at consumed: the processing clock while lagging */
-	struct partners *ps; /* the partners of assessment partition p (scoring.md) */
-	sla_time amaxev;     /* its processing clock while lagging */
-	/* Read at start while the group forms (prefetch_states): adopted at the
-	 * first assignment if the partition's offsets have not moved since. */
-	struct sla_core *pf_core;
-	int64_t pf_workorders, pf_clockins; /* the offsets of that snapshot (-1: no row) */
-	size_t pf_count;
-	bool pf_bad; /* a state did not restore: load it the normal way (dead letter) */
-};
-
-struct daemon {
-	struct config *cfg; /* the reloadable keys change on SIGHUP */
-	const char *config_path;
-	struct sla_policy *pol; /* owned; the cores borrow it */
-	struct calendar_set cals;
-	struct store *st;
-	struct event_base *base;
-	rd_kafka_t *rk;
-	rd_kafka_queue_t *queue;
-	int pipefd[2];
-	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick, *ev_ready;
-	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
-	struct metrics *metrics;
-	struct http_server *http;
-	struct escalator *esc; /* the escalation outbox -> kafka.topics.escalations */
-	const char *topics[TOPIC_COUNT];
-
-	struct topic_part *tps;
-	size_t ntps;
-	struct part *parts;
-	int nparts;
-	struct sla_out out;
-	struct partners_out pout; /* joins each batch through the store's batch hook */
-	size_t batch_events;
-	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
-	/* Isolating a message PostgreSQL rejects: batches hold at most this many
-	 * messages, halved at each rejected commit; 0: batch.max_events. */
-	size_t bisect_limit;
-	struct poison poison[POISON_MAX];
-	size_t npoison;
-	bool rebuilding; /* paused only to rebuild the cores from the committed state (not an outage) */
-	/* State checkpoints (docs/architecture.md): work-order and clock-in offsets move, and the
-	 * changed ticket states are written, only with a checkpoint batch. */
-	int64_t checkpoint_at;   /* monotonic ms of the last checkpoint */
-	bool lagged;             /* a full batch since the last checkpoint: a backlog */
-	bool force_checkpoint;   /* the next flush checkpoints (revoke, shutdown) */
-
-	bool stopping, degraded;
-	bool ready;           /* READY=1 sent: the first assignment is restored (or READY_WAIT_MS passed) */
-	int64_t started_at;   /* monotonic ms at start */
-	bool closing;         /* leaving the consumer group (rd_kafka_consumer_close_queue) */
-	bool pg_up, kafka_up; /* for /healthz, /metrics and STATUS= */
-	char degraded_why[64];
-	int64_t db_ok_at; /* monotonic ms of the last proof that PostgreSQL answers */
-	char status[256]; /* the last STATUS= sent */
-	int retry_ms;
-	unsigned long long consumed, applied, duplicates, dead;
-};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timeval ms_to_tv(int64_t ms)
-{
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	return tv;
-}
-
-/* Error text from libpq or librdkafka may quote the configuration: never a secret in the log. */
-static char *redacted(const struct daemon *d, char *msg)
-{
-	config_redact(d->cfg, msg);
-	return msg;
-}
-
-static sla_time wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (sla_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "daemon_internal.h"
 
 static int topic_index(const struct daemon *d, const char *name)
 {
@@ -195,7 +36,7 @@ static bool part_caught_up(const struct daemon *d, int32_t p)
 }
 
 /* The processing clock of a partition (rules.md section 1). */
-static sla_time part_now(const struct daemon *d, int32_t p)
+sla_time part_now(const struct daemon *d, int32_t p)
 {
 	sla_time now = d->parts[p].maxev;
 	if (strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p)) {
@@ -532,7 +373,6 @@ static void part_drop(struct daemon *d, int32_t p)
 
 static void arm_timer(struct daemon *d);
 static void publish_escalations(struct daemon *d);
-static void update_status(struct daemon *d);
 static void enter_degraded(struct daemon *d, const char *why);
 static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms);
 
@@ -918,7 +758,7 @@ static void pump(struct daemon *d, int32_t p)
 	}
 }
 
-static void set_kafka_up(struct daemon *d, bool up, const char *why)
+void set_kafka_up(struct daemon *d, bool up, const char *why)
 {
 	if (up == d->kafka_up)
 		return;
@@ -1140,13 +980,6 @@ static bool reset_from_store(struct daemon *d)
 	return true;
 }
 
-struct totals {
-	size_t open_tickets, armed_timers;
-	int64_t lag; /* sum over assigned partitions whose watermark is known */
-};
-
-static void totals(const struct daemon *d, struct totals *t);
-
 /* READY=1 once consumption has started: the first partition assignment is
  * restored from PostgreSQL with every deadline armed. */
 static void mark_ready(struct daemon *d)
@@ -1156,7 +989,7 @@ static void mark_ready(struct daemon *d)
 		return;
 	d->ready = true;
 	event_del(d->ev_ready);
-	totals(d, &t);
+	health_totals(d, &t);
 	log_info("ready: %zu open tickets restored, %zu timers armed, %lld ms after start", t.open_tickets,
 		 t.armed_timers, (long long)(mono_ms() - d->started_at));
 	notify_send("READY=1");
@@ -1199,7 +1032,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 			d->rebuilding = false;
 			if (d->ntps > 0)
 				mark_ready(d);
-			update_status(d);
+			health_update_status(d);
 			consume(d);
 			return;
 		}
@@ -1235,12 +1068,12 @@ static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms)
 	d->degraded = true;
 	d->rebuilding = true;
 	snprintf(d->degraded_why, sizeof(d->degraded_why), "%s", why);
-	update_status(d);
+	health_update_status(d);
 	struct timeval tv = ms_to_tv(delay_ms);
 	evtimer_add(d->ev_retry, &tv);
 }
 
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			 void *opaque)
 {
 	struct daemon *d = opaque;
@@ -1320,118 +1153,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	rd_kafka_assign(rk, NULL);
 }
 
-/* ---- health, metrics, status ---- */
-
-/* Messages between what was applied and the partition's high watermark, or
- * -1 when librdkafka has not learned the watermark yet (cached: never blocks). */
-static int64_t tp_lag(const struct daemon *d, const struct topic_part *tp)
-{
-	int64_t lo = -1, hi = -1;
-	if (rd_kafka_get_watermark_offsets(d->rk, d->topics[tp->topic], tp->partition, &lo, &hi) !=
-		    RD_KAFKA_RESP_ERR_NO_ERROR ||
-	    hi < 0)
-		return -1;
-	int64_t pos = tp->next >= 0 ? tp->next : lo;
-	if (pos < 0)
-		return -1;
-	return hi > pos ? hi - pos : 0;
-}
-
-static void totals(const struct daemon *d, struct totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (int p = 0; p < d->nparts; p++)
-		if (d->parts[p].core) {
-			t->open_tickets += core_ticket_count(d->parts[p].core);
-			t->armed_timers += core_timer_count(d->parts[p].core);
-		}
-	for (size_t i = 0; i < d->ntps; i++) {
-		int64_t l = tp_lag(d, &d->tps[i]);
-		if (l > 0)
-			t->lag += l;
-	}
-}
-
-static bool consuming(const struct daemon *d)
-{
-	return d->pg_up && d->kafka_up && !d->degraded && !d->stopping;
-}
-
-static void update_status(struct daemon *d)
-{
-	char st[256];
-	struct totals t;
-	totals(d, &t);
-	if (d->stopping)
-		snprintf(st, sizeof(st), "stopping");
-	else if (d->degraded)
-		snprintf(st, sizeof(st), "paused: %s; retrying", d->degraded_why);
-	else if (!d->kafka_up)
-		snprintf(st, sizeof(st), "waiting for Kafka; %zu open tickets", t.open_tickets);
-	else
-		snprintf(st, sizeof(st), "consuming: lag %lld messages, %zu open tickets, %zu timers", (long long)t.lag,
-			 t.open_tickets, t.armed_timers);
-	if (strcmp(st, d->status) != 0) {
-		snprintf(d->status, sizeof(d->status), "%s", st);
-		notify_send("STATUS=%s", st);
-	}
-}
-
-static int page_healthz(struct evbuffer *body, void *arg)
-{
-	struct daemon *d = arg;
-	struct totals t;
-	bool ok = consuming(d);
-	totals(d, &t);
-	evbuffer_add_printf(body,
-			    "{\"status\":\"%s\",\"postgres\":\"%s\",\"kafka\":\"%s\",\"consuming\":%s,\"lag\":%lld,"
-			    "\"open_tickets\":%zu,\"armed_timers\":%zu,\"partitions\":%zu,\"policy\":\"%s\"}\n",
-			    ok ? "ok" : d->stopping ? "stopping" : "unavailable", d->pg_up ? "up" : "down",
-			    d->kafka_up ? "up" : "down", ok ? "true" : "false", (long long)t.lag, t.open_tickets,
-			    t.armed_timers, d->ntps, d->pol->version);
-	return ok ? 200 : 503;
-}
-
-static int page_metrics(struct evbuffer *body, void *arg)
-{
-	struct daemon *d = arg;
-	struct totals t;
-	struct metrics_lag *lags = calloc(d->ntps + 1, sizeof(*lags));
-	struct metrics_clock *clocks = calloc((size_t)d->nparts + 1, sizeof(*clocks));
-	struct metrics_gauges g = {0};
-	sla_time w = wall_now();
-	if (!lags || !clocks) {
-		free(lags);
-		free(clocks);
-		evbuffer_add_printf(body, "# out of memory\n");
-		return 503;
-	}
-	totals(d, &t);
-	for (size_t i = 0; i < d->ntps; i++)
-		lags[g.nlags++] = (struct metrics_lag){d->topics[d->tps[i].topic], d->tps[i].partition, tp_lag(d, &d->tps[i])};
-	for (int p = 0; p < d->nparts; p++) {
-		if (!d->parts[p].core)
-			continue;
-		sla_time now = part_now(d, p);
-		if (now == SLA_TIME_NONE)
-			continue;
-		clocks[g.nclocks++] = (struct metrics_clock){p, w > now ? (double)(w - now) / 1000.0 : 0.0};
-	}
-	g.postgres_up = d->pg_up;
-	g.kafka_up = d->kafka_up;
-	g.consuming = consuming(d);
-	g.open_tickets = t.open_tickets;
-	g.armed_timers = t.armed_timers;
-	g.lags = lags;
-	g.clocks = clocks;
-	g.policy_version = d->pol->version;
-	g.calendars = d->cals.ncals;
-	metrics_render(d->metrics, &g, body);
-	free(lags);
-	free(clocks);
-	return 200;
-}
-
 /* Sends the outbox's escalations of this instance's tickets (and marks the acknowledged ones). */
 static void publish_escalations(struct daemon *d)
 {
@@ -1468,7 +1189,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 			enter_degraded(d, "database unreachable");
 		}
 	}
-	update_status(d);
+	health_update_status(d);
 }
 
 /* ---- reload (SIGHUP) ---- */
@@ -1643,7 +1364,7 @@ static void begin_shutdown(struct daemon *d)
 {
 	d->stopping = true;
 	notify_send("STOPPING=1");
-	update_status(d);
+	health_update_status(d);
 	log_info("stopping: committing the current batch, leaving the consumer group (shutdown.timeout %lld ms)",
 		 (long long)d->cfg->shutdown_timeout);
 	event_del(d->ev_retry);
@@ -1684,134 +1405,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	if (d->ready) /* before the first assignment, READY=1 is still to come */
 		notify_send("READY=1");
 	d->status[0] = '\0';
-	update_status(d);
-}
-
-/* ---- Kafka ---- */
-
-static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	struct daemon *d = opaque;
-	char buf[512];
-	snprintf(buf, sizeof(buf), "%s", reason);
-	redacted(d, buf);
-	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-		set_kafka_up(d, false, buf);
-	} else if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		char why[512];
-		rd_kafka_fatal_error(rk, why, sizeof(why));
-		log_error("kafka: fatal error: %s", redacted(d, why));
-		set_kafka_up(d, false, "fatal error");
-	} else {
-		log_debug("kafka: %s", buf); /* librdkafka's own log line (on_kafka_log) said it already */
-	}
-}
-
-/* librdkafka's log lines, served on the loop thread (log.queue), in our format. */
-static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	struct daemon *d = rd_kafka_opaque(rk);
-	char line[1024];
-	snprintf(line, sizeof(line), "%s", buf);
-	redacted(d, line);
-	if (level <= 2)
-		log_error("kafka: %s: %s", fac, line);
-	else if (level >= 7 || !d->kafka_up) /* reported unreachable already: no line per reconnect attempt */
-		log_debug("kafka: %s: %s", fac, line);
-	else if (level <= 4)
-		log_warn("kafka: %s: %s", fac, line);
-	else
-		log_info("kafka: %s: %s", fac, line);
-}
-
-/* librdkafka's statistics, every KAFKA_STATS_MS: is any broker connection up? */
-static int on_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
-{
-	struct daemon *d = opaque;
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *root = NULL, *brokers;
-	(void)rk;
-	if (tok)
-		root = json_tokener_parse_ex(tok, json, (int)(len > 0x7fffffff ? 0x7fffffff : len));
-	if (root && json_object_object_get_ex(root, "brokers", &brokers) && json_object_is_type(brokers, json_type_object)) {
-		int known = 0, up = 0;
-		json_object_object_foreach(brokers, name, b)
-		{
-			struct json_object *state, *nodeid;
-			(void)name;
-			if (!json_object_object_get_ex(b, "nodeid", &nodeid) || json_object_get_int(nodeid) < 0)
-				continue; /* bootstrap and internal entries */
-			known++;
-			if (json_object_object_get_ex(b, "state", &state) &&
-			    strcmp(json_object_get_string(state), "UP") == 0)
-				up++;
-		}
-		if (known > 0)
-			set_kafka_up(d, up > 0, "no broker connection is up");
-	}
-	json_object_put(root);
-	if (tok)
-		json_tokener_free(tok);
-	return 0; /* librdkafka frees json */
-}
-
-static rd_kafka_t *kafka_consumer(struct daemon *d)
-{
-	char errstr[512];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *fixed[][2] = {
-		{"bootstrap.servers", d->cfg->kafka_brokers},
-		{"group.id", d->cfg->kafka_group},
-		{"enable.auto.commit", "false"},
-		{"enable.auto.offset.store", "false"},
-		{"enable.partition.eof", "true"},
-		{"auto.offset.reset", "earliest"},
-		/* range co-partitions the work-order and clock-in topics: partition p of both on one instance */
-		{"partition.assignment.strategy", "range"},
-		{"log.queue", "true"}, /* log lines come through the consumer queue, on the loop thread */
-	};
-	/* Defaults a kafka.* key may override. */
-	const char *defaults[][2] = {
-		{"queued.max.messages.kbytes", "65536"},
-		{"statistics.interval.ms", KAFKA_STATS_MS},
-	};
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka %s: %s", defaults[i][0], errstr);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
-	for (size_t i = 0; i < d->cfg->nkafka_props; i++)
-		if (rd_kafka_conf_set(conf, d->cfg->kafka_props[i].name, d->cfg->kafka_props[i].value, errstr,
-				      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka.%s: %s", d->cfg->kafka_props[i].name,
-				  config_kafka_prop_secret(d->cfg->kafka_props[i].name) ? "invalid value"
-											: redacted(d, errstr));
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka %s: %s", fixed[i][0], errstr);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
-	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-	rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-	rd_kafka_conf_set_stats_cb(conf, on_kafka_stats);
-	rd_kafka_conf_set_log_cb(conf, on_kafka_log);
-	rd_kafka_conf_set_opaque(conf, d);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk) {
-		log_error("kafka: %s", redacted(d, errstr));
-		rd_kafka_conf_destroy(conf); /* rd_kafka_new keeps conf only on success */
-		return NULL;
-	}
-	rd_kafka_poll_set_consumer(rk);
-	rd_kafka_resp_err_t e = rd_kafka_set_log_queue(rk, NULL); /* the main queue, forwarded to the consumer's */
-	if (e)
-		log_warn("kafka: log lines stay on librdkafka's threads: %s", rd_kafka_err2str(e));
-	return rk;
+	health_update_status(d);
 }
 
 static volatile sig_atomic_t early_stop;
@@ -1912,7 +1506,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 	d->base = event_base_new();
 	if (!d->base || pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(d->stoppipe, O_NONBLOCK | O_CLOEXEC) != 0)
 		goto fail;
-	d->rk = kafka_consumer(d);
+	d->rk = consumer_new(d);
 	if (!d->rk)
 		goto fail;
 	d->esc = escalator_new(cfg, err, sizeof(err));
@@ -1947,7 +1541,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 		goto fail;
 
 	if (cfg->http_listen[0]) {
-		struct http_pages pages = {page_healthz, page_metrics, d};
+		struct http_pages pages = {health_page_healthz, health_page_metrics, d};
 		d->http = http_setup(d->base, cfg->http_listen, &pages, err, sizeof(err));
 		if (!d->http) {
 			log_error("%s", err);
@@ -1971,7 +1565,7 @@ int daemon_run(struct config *cfg, const char *config_path)
 		 d->topics[1], d->topics[2], cfg->kafka_group, cfg->kafka_brokers, d->pol->version, d->cals.ncals,
 		 masked[0] ? redacted(d, masked) : "libpq environment");
 	d->kafka_up = true; /* until librdkafka says otherwise */
-	update_status(d);
+	health_update_status(d);
 	struct timeval ready_tv = ms_to_tv(READY_WAIT_MS);
 	evtimer_add(d->ev_ready, &ready_tv); /* READY=1 comes with the first assignment (mark_ready) */
 	if (d->cfg->recovery_prefetch)

@@ -1,0 +1,193 @@
+/* daemon_internal.h - what the daemon's files share (daemon.c: the loop,
+ * partitions, batches, reload and stopping; consumer.c: the Kafka consumer's
+ * configuration and callbacks; health.c: /healthz, /metrics and STATUS=).
+ * Not for use outside daemon/. */
+#ifndef SLAD_DAEMON_INTERNAL_H
+#define SLAD_DAEMON_INTERNAL_H
+
+#include "slad/daemon.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slad/core.h"
+#include "slad/http.h"
+#include "slad/topics.h"
+#include "slad/log.h"
+#include "slad/metrics.h"
+#include "slad/notify.h"
+#include "slad/policy.h"
+#include "slad/escalate.h"
+#include "slad/policy_file.h"
+#include "slad/scoring.h"
+#include "slad/store_partners.h"
+#include "slad/store.h"
+
+
+#define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 30000
+#define READY_WAIT_MS 30000  /* READY=1 at the latest this long after start (on_ready_wait) */
+#define TICK_MS 1000          /* periodic chores: watchdog, PostgreSQL ping, STATUS= */
+#define PING_IDLE_MS 2000     /* ping PostgreSQL when no commit proved it alive for this long */
+#define KAFKA_STATS_MS "5000" /* librdkafka statistics: broker states for /healthz */
+
+/* A consumed message waiting for its turn in the event-time merge. */
+struct pending {
+	rd_kafka_message_t *msg;
+	Slad__V1__Event *ev; /* NULL when it did not decode */
+	enum sla_verdict verdict;
+	char detail[160];
+};
+
+/* One assigned topic-partition, the offsets of the batch in progress, and
+ * the messages consumed but not yet applied. */
+struct topic_part {
+	enum sla_topic topic;
+	int32_t partition;
+	int64_t committed; /* next_offset in PostgreSQL; -1 when no row */
+	int64_t next;      /* next offset after the last applied message */
+	int64_t fetched;   /* next offset after the last consumed message */
+	bool eof;          /* caught up at the last look */
+	int64_t bisect_until; /* isolating: back to full batches once committed reaches it; -1: none */
+	sla_time clock_written; /* the processing clock last committed for it */
+	struct pending *q; /* FIFO: q[qhead..qtail) */
+	size_t qhead, qtail, qcap;
+};
+
+#define MERGE_MAX_WAIT 100000 /* past this many waiting messages, stop waiting for the other topic */
+#define POISON_MAX 16 /* messages isolated as rejected by PostgreSQL whose dead letters are not yet committed */
+
+/* A message PostgreSQL rejects what it writes (a data error: store_sqlstate_is_data_error),
+ * found by bisecting the batch. When it is consumed again it is dead-lettered, never applied. */
+struct poison {
+	enum sla_topic topic;
+	int32_t partition;
+	int64_t offset;
+	char detail[256]; /* "rejected by PostgreSQL: <SQLSTATE> <message>" */
+	bool bare;        /* its dead letter was rejected too: written without the payload */
+	bool in_batch;    /* its dead letter is in the batch in progress */
+};
+
+/* The state of one partition number: its tickets live in one core. */
+struct part {
+	struct sla_core *core;
+	sla_time maxev; /* largest occurred_at consumed: the processing clock while lagging */
+	struct partners *ps; /* the partners of assessment partition p (scoring.md) */
+	sla_time amaxev;     /* its processing clock while lagging */
+	/* Read at start while the group forms (prefetch_states): adopted at the
+	 * first assignment if the partition's offsets have not moved since. */
+	struct sla_core *pf_core;
+	int64_t pf_workorders, pf_clockins; /* the offsets of that snapshot (-1: no row) */
+	size_t pf_count;
+	bool pf_bad; /* a state did not restore: load it the normal way (dead letter) */
+};
+
+struct daemon {
+	struct config *cfg; /* the reloadable keys change on SIGHUP */
+	const char *config_path;
+	struct sla_policy *pol; /* owned; the cores borrow it */
+	struct calendar_set cals;
+	struct store *st;
+	struct event_base *base;
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;
+	int pipefd[2];
+	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick, *ev_ready;
+	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
+	struct metrics *metrics;
+	struct http_server *http;
+	struct escalator *esc; /* the escalation outbox -> kafka.topics.escalations */
+	const char *topics[TOPIC_COUNT];
+
+	struct topic_part *tps;
+	size_t ntps;
+	struct part *parts;
+	int nparts;
+	struct sla_out out;
+	struct partners_out pout; /* joins each batch through the store's batch hook */
+	size_t batch_events;
+	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
+	/* Isolating a message PostgreSQL rejects: batches hold at most this many
+	 * messages, halved at each rejected commit; 0: batch.max_events. */
+	size_t bisect_limit;
+	struct poison poison[POISON_MAX];
+	size_t npoison;
+	bool rebuilding; /* paused only to rebuild the cores from the committed state (not an outage) */
+	/* State checkpoints (docs/architecture.md): work-order and clock-in offsets move, and the
+	 * changed ticket states are written, only with a checkpoint batch. */
+	int64_t checkpoint_at;   /* monotonic ms of the last checkpoint */
+	bool lagged;             /* a full batch since the last checkpoint: a backlog */
+	bool force_checkpoint;   /* the next flush checkpoints (revoke, shutdown) */
+
+	bool stopping, degraded;
+	bool ready;           /* READY=1 sent: the first assignment is restored (or READY_WAIT_MS passed) */
+	int64_t started_at;   /* monotonic ms at start */
+	bool closing;         /* leaving the consumer group (rd_kafka_consumer_close_queue) */
+	bool pg_up, kafka_up; /* for /healthz, /metrics and STATUS= */
+	char degraded_why[64];
+	int64_t db_ok_at; /* monotonic ms of the last proof that PostgreSQL answers */
+	char status[256]; /* the last STATUS= sent */
+	int retry_ms;
+	unsigned long long consumed, applied, duplicates, dead;
+};
+
+struct totals {
+	size_t open_tickets, armed_timers;
+	int64_t lag; /* sum over assigned partitions whose watermark is known */
+};
+
+static inline int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline struct timeval ms_to_tv(int64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	return tv;
+}
+
+/* Error text from libpq or librdkafka may quote the configuration: never a secret in the log. */
+static inline char *redacted(const struct daemon *d, char *msg)
+{
+	config_redact(d->cfg, msg);
+	return msg;
+}
+
+static inline sla_time wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (sla_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* daemon.c */
+sla_time part_now(const struct daemon *d, int32_t p);
+void set_kafka_up(struct daemon *d, bool up, const char *why);
+void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* consumer.c: the consumer, configured from kafka.* with slad's fixed properties. */
+rd_kafka_t *consumer_new(struct daemon *d);
+
+/* health.c */
+void health_totals(const struct daemon *d, struct totals *t);
+/* STATUS= to systemd when it changed. */
+void health_update_status(struct daemon *d);
+int health_page_healthz(struct evbuffer *body, void *arg);
+int health_page_metrics(struct evbuffer *body, void *arg);
+
+#endif
