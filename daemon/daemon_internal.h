@@ -176,9 +176,28 @@ static inline sla_time wall_now(void)
 }
 
 /* daemon.c */
-sla_time part_now(const struct daemon *d, int32_t p);
+struct topic_part *tp_find(struct daemon *d, int topic, int32_t partition);
+/* Pauses consumption (the database is down, a commit failed): retried with back-off. */
+void enter_degraded(struct daemon *d, const char *why);
 void set_kafka_up(struct daemon *d, bool up, const char *why);
 void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* partition.c: the ticket cores of the work-order and clock-in partitions
+ * (part_*) and the partner scores of the assessment partitions (apart_*). */
+bool part_caught_up(const struct daemon *d, int32_t p);
+/* The partition's processing clock (docs/architecture.md); SLA_TIME_NONE before its first event. */
+sla_time part_now(const struct daemon *d, int32_t p);
+/* Reads every state and offset once, while the group forms (recovery.prefetch). */
+void part_prefetch(struct daemon *d);
+void part_prefetch_free(struct daemon *d);
+/* Restores the assigned ticket partitions without a core: the read-ahead when
+ * its offsets still hold, else one binary COPY. */
+bool part_load_assigned(struct daemon *d) __attribute__((warn_unused_result));
+void part_drop(struct daemon *d, int32_t p);
+bool apart_load(struct daemon *d, int32_t p) __attribute__((warn_unused_result));
+void apart_drop(struct daemon *d, int32_t p);
+bool apart_caught_up(struct daemon *d, int32_t p);
+sla_time apart_now(struct daemon *d, int32_t p);
 
 /* consumer.c: the consumer, configured from kafka.* with slad's fixed properties. */
 rd_kafka_t *consumer_new(struct daemon *d);
