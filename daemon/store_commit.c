@@ -220,14 +220,30 @@ static int month_of(sla_time t)
 struct month_need {
 	int v[16];
 	size_t n;
+	/* The month of the last row looked at, [lo, hi) in ms, when its
+	 * partitions exist: a batch's rows mostly share it, and then cost a
+	 * comparison instead of a civil-date conversion each. */
+	sla_time lo, hi;
 };
+
+static sla_time month_start(int mo)
+{
+	return (sla_time)days_from_civil(1970 + mo / 12, (unsigned)(mo % 12) + 1, 1) * SLA_DAY;
+}
 
 static void month_need_add(const struct store *st, struct month_need *nd, sla_time t)
 {
+	if (t >= nd->lo && t < nd->hi)
+		return;
 	int mo = month_of(t);
 
-	if (mo < 0 || (st->months[mo / 8] >> (mo % 8)) & 1)
+	if (mo < 0)
 		return;
+	if ((st->months[mo / 8] >> (mo % 8)) & 1) {
+		nd->lo = month_start(mo);
+		nd->hi = month_start(mo + 1);
+		return;
+	}
 	for (size_t i = 0; i < nd->n; i++)
 		if (nd->v[i] == mo)
 			return;
@@ -242,7 +258,7 @@ static void month_need_add(const struct store *st, struct month_need *nd, sla_ti
 static void ensure_months(struct store *st, const struct sla_out *out)
 {
 	static const char sql[] = "SELECT sla.ensure_months(" MS_TS("$1::bigint") ", " MS_TS("$1::bigint") ")";
-	struct month_need nd = {.n = 0};
+	struct month_need nd = {.n = 0, .lo = 0, .hi = 0};
 
 	month_need_add(st, &nd, (sla_time)time(NULL) * 1000);
 	for (size_t i = 0; i < out->napplied; i++)
@@ -254,8 +270,7 @@ static void ensure_months(struct store *st, const struct sla_out *out)
 		char from[24];
 		const char *vals[1] = {from};
 
-		snprintf(from, sizeof from, "%" PRId64,
-			 (int64_t)days_from_civil(1970 + mo / 12, (unsigned)(mo % 12) + 1, 1) * SLA_DAY);
+		snprintf(from, sizeof from, "%" PRId64, (int64_t)month_start(mo));
 		PGresult *res = PQexecParams(st->conn, sql, 1, NULL, vals, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			st->months[mo / 8] |= (uint8_t)(1u << (mo % 8));
