@@ -802,7 +802,7 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
-	int c;
+	int c, st = -1;
 
 	*status = 2;
 	opts->seed = 1;
@@ -810,9 +810,8 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 	opts->day = GEN_DEFAULT_DAY;
 	opts->late_pct = 0.0;
 	opts->out = NULL;
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", longopts, "gen", gen_usage, &st)) != -1) {
 		switch (c) {
 		case OPT_SEED:
 			errno = 0;
@@ -851,21 +850,11 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 		case OPT_OUT:
 			opts->out = optarg;
 			break;
-		case 'h':
-			gen_usage(stdout);
-			*status = 0;
-			return false;
-		case 'V':
-			slactl_print_version();
-			*status = 0;
-			return false;
-		case ':':
-			fprintf(stderr, "slactl gen: option '%s' needs a value\n", argv[optind - 1]);
-			return false;
-		default:
-			fprintf(stderr, "slactl gen: unknown option '%s' (try 'slactl gen --help')\n", argv[optind - 1]);
-			return false;
 		}
+	}
+	if (st >= 0) {
+		*status = st;
+		return false;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "slactl gen: unexpected argument '%s'\n", argv[optind]);

@@ -64,14 +64,13 @@ static bool parse_args(int argc, char **argv, struct mock_opts *opts, int *statu
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, st = -1;
 
 	*status = 2;
 	opts->partitions = 4;
 	opts->brokers = 1;
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", longopts, "mock-kafka", mock_usage, &st)) != -1) {
 		switch (c) {
 		case OPT_PARTITIONS:
 			if (!parse_count("--partitions", optarg, 1000, &opts->partitions))
@@ -89,22 +88,11 @@ static bool parse_args(int argc, char **argv, struct mock_opts *opts, int *statu
 			}
 			opts->extra_topics[opts->n_extra++] = optarg;
 			break;
-		case 'h':
-			mock_usage(stdout);
-			*status = 0;
-			return false;
-		case 'V':
-			slactl_print_version();
-			*status = 0;
-			return false;
-		case ':':
-			fprintf(stderr, "slactl mock-kafka: option '%s' needs a value\n", argv[optind - 1]);
-			return false;
-		default:
-			fprintf(stderr, "slactl mock-kafka: unknown option '%s' (try 'slactl mock-kafka --help')\n",
-				argv[optind - 1]);
-			return false;
 		}
+	}
+	if (st >= 0) {
+		*status = st;
+		return false;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "slactl mock-kafka: unexpected argument '%s'\n", argv[optind]);

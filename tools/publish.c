@@ -244,7 +244,7 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 		{ NULL, 0, NULL, 0 },
 	};
 	char errstr[512];
-	int c;
+	int c, st = -1;
 
 	*status = 2;
 	for (int t = 0; t < TOPIC_COUNT; t++)
@@ -256,9 +256,8 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 	rd_kafka_conf_set(opts->conf, "message.timeout.ms", "30000", NULL, 0);
 	rd_kafka_conf_set(opts->conf, "log_level", "2", NULL, 0);
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":b:X:hV", longopts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "b:X:", longopts, "publish", publish_usage, &st)) != -1) {
 		switch (c) {
 		case OPT_NO_CHECKS:
 			opts->checks = false;
@@ -291,26 +290,11 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 			}
 			break;
 		}
-		case 'h':
-			publish_usage(stdout);
-			*status = 0;
-			return false;
-		case 'V':
-			slactl_print_version();
-			*status = 0;
-			return false;
-		case ':':
-			fprintf(stderr, "slactl publish: option '%s' needs a value\n", argv[optind - 1]);
-			return false;
-		default:
-			if (optopt != 0)
-				fprintf(stderr, "slactl publish: unknown option '-%c' (try 'slactl publish --help')\n",
-					optopt);
-			else
-				fprintf(stderr, "slactl publish: unknown option '%s' (try 'slactl publish --help')\n",
-					argv[optind - 1]);
-			return false;
 		}
+	}
+	if (st >= 0) {
+		*status = st;
+		return false;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "slactl publish: expected exactly one FILE (or - for standard input)\n");

@@ -233,7 +233,7 @@ int cmd_replay(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *conninfo = NULL, *until_arg = NULL, *policies = NULL;
 	char err[512];
-	int c, rc = 1;
+	int c, rc = 1, optst = -1;
 	struct replay_event *evs = NULL;
 	size_t n = 0;
 	struct store *st = NULL;
@@ -243,16 +243,15 @@ int cmd_replay(int argc, char **argv)
 	FILE *in = NULL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", opts, "replay", replay_usage, &optst)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'u': until_arg = optarg; break;
 		case 'p': policies = optarg; break;
-		case 'h': replay_usage(stdout); return 0;
-		case 'V': slactl_print_version(); return 0;
-		default: replay_usage(stderr); return 2;
 		}
 	}
+	if (optst >= 0)
+		return optst;
 	if (optind + 1 != argc) {
 		fprintf(stderr, "slactl replay: expected one input file (or -)\n");
 		return 2;

@@ -263,23 +263,19 @@ int cmd_report(int argc, char **argv)
 	struct period p;
 	struct store *st = NULL;
 	char err[512];
-	int c, rc = 1;
+	int c, rc = 1, optst = -1;
 
 	optind = 1;
-	opterr = 0; /* one line of our own instead */
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", opts, "report", report_usage, &optst)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'p': partner = optarg; break;
 		case 'm': month = optarg; break;
 		case 'q': quarter = optarg; break;
-		case 'h': report_usage(stdout); return 0;
-		case 'V': slactl_print_version(); return 0;
-		default:
-			fprintf(stderr, "slactl report: bad option '%s' (try 'slactl report --help')\n", argv[optind - 1]);
-			return 2;
 		}
 	}
+	if (optst >= 0)
+		return optst;
 	if (optind != argc) {
 		fprintf(stderr, "slactl report: unexpected argument '%s'\n", argv[optind]);
 		return 2;

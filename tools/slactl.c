@@ -1,6 +1,7 @@
 /* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka, gen, report, ticket and whatif. */
 #include "slactl.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,43 @@ static const struct subcommand subcommands[] = {
 void slactl_print_version(void)
 {
 	printf("slactl %s\n", SLAD_VERSION);
+}
+
+int slactl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts, const char *prog,
+		  void (*usage)(FILE *), int *status)
+{
+	char spec[64];
+	int c;
+
+	/* ':' first: a missing value is ':' and an unknown option '?', and
+	 * getopt itself prints nothing (the messages name the subcommand). */
+	snprintf(spec, sizeof(spec), ":%shV", optstring);
+	opterr = 0;
+	c = getopt_long(argc, argv, spec, longopts, NULL);
+	switch (c) {
+	case 'h':
+		usage(stdout);
+		*status = 0;
+		return -1;
+	case 'V':
+		slactl_print_version();
+		*status = 0;
+		return -1;
+	case ':':
+		fprintf(stderr, "slactl %s: option '%s' needs a value\n", prog, argv[optind - 1]);
+		*status = 2;
+		return -1;
+	case '?':
+		if (optopt != 0)
+			fprintf(stderr, "slactl %s: unknown option '-%c' (try 'slactl %s --help')\n", prog, optopt, prog);
+		else
+			fprintf(stderr, "slactl %s: unknown option '%s' (try 'slactl %s --help')\n", prog,
+				argv[optind - 1], prog);
+		*status = 2;
+		return -1;
+	default:
+		return c;
+	}
 }
 
 static void usage(FILE *out)

@@ -25,6 +25,18 @@ int cmd_whatif(int argc, char **argv);
 /* "slactl " and the version, for every subcommand's --version. */
 void slactl_print_version(void);
 
+struct option;
+/* getopt_long over a subcommand's options plus those every subcommand has:
+ * -h/--help prints usage(stdout) and -V/--version the version (*status 0);
+ * an option without its value or an unknown one is reported as
+ * "slactl PROG: ..." (*status 2). longopts must list "help" as 'h' and
+ * "version" as 'V'; optstring holds the short options of the subcommand's own.
+ * Returns the next option of the subcommand's own, or -1: at the end of the
+ * options (*status untouched) or when the caller should return *status.
+ * Set optind = 1 before the first call. */
+int slactl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts, const char *prog,
+		  void (*usage)(FILE *), int *status);
+
 /* The replay of slactl replay, shared with slactl whatif (tools/replay.c).
  * prog names the subcommand in messages ("slactl PROG: ..."). */
 struct replay_event {

@@ -95,17 +95,16 @@ int cmd_ticket(int argc, char **argv)
 					     {"version", no_argument, NULL, 'V'},
 					     {NULL, 0, NULL, 0}};
 	const char *conninfo = "", *tz = NULL;
-	int c, rc = 1;
+	int c, rc = 1, optst = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", opts, "ticket", ticket_usage, &optst)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'z': tz = optarg; break;
-		case 'h': ticket_usage(stdout); return 0;
-		case 'V': slactl_print_version(); return 0;
-		default: ticket_usage(stderr); return 2;
 		}
 	}
+	if (optst >= 0)
+		return optst;
 	if (optind + 1 != argc) {
 		fprintf(stderr, "slactl ticket: expected one ticket id (see --help)\n");
 		return 2;

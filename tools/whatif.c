@@ -709,7 +709,7 @@ int cmd_whatif(int argc, char **argv)
 	bool from_db = false, have_cals = false;
 	long examples = 3;
 	char err[512], *end;
-	int c, rc = 1;
+	int c, rc = 1, optst = -1;
 	struct sla_policy *pol[NSIDES] = {NULL, NULL};
 	struct replay_event *evs = NULL;
 	size_t n = 0;
@@ -727,7 +727,7 @@ int cmd_whatif(int argc, char **argv)
 	memset(&gs, 0, sizeof(gs));
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+	while ((c = slactl_getopt(argc, argv, "", opts, "whatif", whatif_usage, &optst)) != -1) {
 		switch (c) {
 		case 'd': conninfo = optarg; break;
 		case 'p': new_path = optarg; break;
@@ -743,11 +743,10 @@ int cmd_whatif(int argc, char **argv)
 			}
 			break;
 		case 'f': format = optarg; break;
-		case 'h': whatif_usage(stdout); return 0;
-		case 'V': slactl_print_version(); return 0;
-		default: whatif_usage(stderr); return 2;
 		}
 	}
+	if (optst >= 0)
+		return optst;
 	if (!new_path) {
 		fprintf(stderr, "slactl whatif: --policies NEW.yaml is required\n");
 		return 2;
