@@ -450,172 +450,219 @@ static void gen_closure(struct ticket *t, sla_time left, sla_time work_started, 
  * MAINTENANCE and ONE_OFF: dispatch, assignment, reservation, authorisation,
  * one visit with GPS clock-ins, maybe a spare part, closure.
  */
-static void gen_field_visit(struct ticket *t, enum ticket_kind kind)
+/* A field visit as gen_field_visit draws it, phase by phase (each phase
+ * draws from the ticket's generator in the same order as one function did). */
+struct visit {
+	enum ticket_kind kind;
+	bool hourly;
+	int64_t line_index;
+	const char *product_line;
+	int required_skill;
+	sla_time created, required, assigned, reserved_at, effective;
+	sla_time depart, arrive, start, leave;
+	char engineer[16];
+};
+
+/* Required arrival: a few hours out; the evening's non-urgent work waits for the morning. */
+static sla_time visit_required(struct rng *r, sla_time created, bool hourly)
+{
+	sla_time required, tod;
+
+	if (hourly)
+		return round_up(created + rng_minutes(r, 120, 240), 15 * SLA_MINUTE);
+	required = round_up(created + rng_minutes(r, 240, 480), 30 * SLA_MINUTE);
+	tod = local_time_of_day(required);
+	if (tod >= 20 * SLA_HOUR || tod < 8 * SLA_HOUR)
+		required = local_midnight(required) + (tod >= 20 * SLA_HOUR ? SLA_DAY : 0) + 9 * SLA_HOUR +
+			   rng_range(r, 0, 6) * 30 * SLA_MINUTE;
+	return required;
+}
+
+/* Assignment: DISPATCH is WITHIN 10 (HOURLY) or OFFICE_HOURS 30; ~15 % late;
+ * ~3 % rejected back to the FSIP, who assigns someone else. */
+static void visit_assign(struct ticket *t, struct visit *v, sla_time dispatched)
 {
 	struct rng *r = &t->r;
-	bool hourly = kind == TK_MAINT_HOURLY;
-	sla_time created = draw_creation(t, hourly);
-	sla_time required, dispatched, assigned, reserved_at = SLA_TIME_NONE, effective, auth_at;
-	sla_time depart, arrive, start, leave, tod;
-	int64_t line_index = rng_range(r, 0, N_PRODUCT_LINES - 1);
-	const char *product_line = product_lines[line_index];
-	int required_skill = kind == TK_ONE_OFF ? (int)rng_range(r, 2, 4) : 0;
-	char engineer[16], part[16];
-	double u;
+	sla_time tod;
 
-	/* Required arrival: a few hours out; the evening's non-urgent work waits for the morning. */
-	if (hourly) {
-		required = round_up(created + rng_minutes(r, 120, 240), 15 * SLA_MINUTE);
-	} else {
-		required = round_up(created + rng_minutes(r, 240, 480), 30 * SLA_MINUTE);
-		tod = local_time_of_day(required);
-		if (tod >= 20 * SLA_HOUR || tod < 8 * SLA_HOUR)
-			required = local_midnight(required) + (tod >= 20 * SLA_HOUR ? SLA_DAY : 0) +
-				   9 * SLA_HOUR + rng_range(r, 0, 6) * 30 * SLA_MINUTE;
-	}
-	ev_created(t, kind, created, required, required_skill, product_line, 0);
-
-	dispatched = created + rng_minutes(r, 1, 10);
-	ev_plain(t, "TICKET_DISPATCHED", dispatched);
-
-	/* Assignment: DISPATCH is WITHIN 10 (HOURLY) or OFFICE_HOURS 30; ~15 % late. */
-	if (hourly)
-		assigned = dispatched + (rng_chance(r, 85.0) ? rng_minutes(r, 1, 9) : rng_minutes(r, 11, 45));
+	if (v->hourly)
+		v->assigned = dispatched + (rng_chance(r, 85.0) ? rng_minutes(r, 1, 9) : rng_minutes(r, 11, 45));
 	else if (in_office_hours(dispatched) || rng_chance(r, 60.0))
-		assigned = dispatched + (rng_chance(r, 85.0) ? rng_minutes(r, 3, 28) : rng_minutes(r, 31, 100));
+		v->assigned = dispatched + (rng_chance(r, 85.0) ? rng_minutes(r, 3, 28) : rng_minutes(r, 31, 100));
 	else {
 		tod = local_time_of_day(dispatched);
-		assigned = local_midnight(dispatched) + (tod >= 18 * SLA_HOUR ? SLA_DAY : 0) +
-			   (rng_chance(r, 90.0) ? 8 * SLA_HOUR + rng_minutes(r, 35, 59) : 9 * SLA_HOUR + rng_minutes(r, 5, 40));
+		v->assigned = local_midnight(dispatched) + (tod >= 18 * SLA_HOUR ? SLA_DAY : 0) +
+			      (rng_chance(r, 90.0) ? 8 * SLA_HOUR + rng_minutes(r, 35, 59)
+						   : 9 * SLA_HOUR + rng_minutes(r, 5, 40));
 	}
-	pick_engineer(t, engineer, sizeof(engineer), NULL);
-	if (kind == TK_ONE_OFF) {
+	pick_engineer(t, v->engineer, sizeof(v->engineer), NULL);
+	if (v->kind == TK_ONE_OFF) {
 		/* ~10 % under-skilled, ~5 % from another product line (SKILL_MISMATCH) */
-		int skill = rng_chance(r, 90.0) ? required_skill + (int)rng_range(r, 0, 1) : required_skill - 1;
-		const char *line = rng_chance(r, 95.0)
-					   ? product_line
-					   : product_lines[(line_index + rng_range(r, 1, N_PRODUCT_LINES - 1)) % N_PRODUCT_LINES];
+		int skill = rng_chance(r, 90.0) ? v->required_skill + (int)rng_range(r, 0, 1) : v->required_skill - 1;
+		const char *line =
+			rng_chance(r, 95.0)
+				? v->product_line
+				: product_lines[(v->line_index + rng_range(r, 1, N_PRODUCT_LINES - 1)) % N_PRODUCT_LINES];
 
-		ev_assigned(t, assigned, engineer, skill, line);
+		ev_assigned(t, v->assigned, v->engineer, skill, line);
 	} else {
-		ev_assigned(t, assigned, engineer, 0, NULL);
+		ev_assigned(t, v->assigned, v->engineer, 0, NULL);
 	}
-
-	/* ~3 %: the engineer rejects it back to the FSIP, who assigns someone else. */
 	if (rng_chance(r, 3.0)) {
 		char first[16];
 
-		memcpy(first, engineer, sizeof(first));
-		assigned += rng_minutes(r, 5, 25);
-		ev_with_reason(t, "TICKET_REJECTED", assigned, "rejected_by", "FSE", "engineer on another site");
-		assigned += rng_minutes(r, 3, 20);
-		pick_engineer(t, engineer, sizeof(engineer), first);
-		ev_assigned(t, assigned, engineer, kind == TK_ONE_OFF ? required_skill : 0,
-			    kind == TK_ONE_OFF ? product_line : NULL);
+		memcpy(first, v->engineer, sizeof(first));
+		v->assigned += rng_minutes(r, 5, 25);
+		ev_with_reason(t, "TICKET_REJECTED", v->assigned, "rejected_by", "FSE", "engineer on another site");
+		v->assigned += rng_minutes(r, 3, 20);
+		pick_engineer(t, v->engineer, sizeof(v->engineer), first);
+		ev_assigned(t, v->assigned, v->engineer, v->kind == TK_ONE_OFF ? v->required_skill : 0,
+			    v->kind == TK_ONE_OFF ? v->product_line : NULL);
 	}
+}
 
-	/* ~2 %: cancelled by the customer before anyone goes. */
-	if (rng_chance(r, 2.0)) {
-		ev_with_reason(t, "TICKET_CANCELLED", assigned + rng_minutes(r, 20, 120), NULL, NULL,
-			       "customer withdrew the request");
-		return;
-	}
+/* Reservation: confirm (55 %), earlier (15 %), later at the customer's
+ * request (25 %, a fifth of them without evidence), none (5 %); ~3 %
+ * re-booked after the agreed time had already passed. */
+static void visit_reserve(struct ticket *t, struct visit *v)
+{
+	struct rng *r = &t->r;
+	double u = rng_unit(r);
 
-	/* Reservation: confirm (55 %), earlier (15 %), later at the customer's
-	 * request (25 %, a fifth of them without evidence), none (5 %). */
-	effective = required;
-	u = rng_unit(r);
+	v->effective = v->required;
+	v->reserved_at = SLA_TIME_NONE;
 	if (u < 0.95) {
-		sla_time appointment = required;
+		sla_time appointment = v->required;
 		bool evidence = rng_chance(r, 60.0), customer_requested = false;
 
-		reserved_at = assigned + rng_minutes(r, 5, 45);
+		v->reserved_at = v->assigned + rng_minutes(r, 5, 45);
 		if (u >= 0.55 && u < 0.70) {
-			appointment = required - rng_range(r, 2, 6) * 15 * SLA_MINUTE;
-			if (appointment < reserved_at + 45 * SLA_MINUTE)
-				appointment = required;
+			appointment = v->required - rng_range(r, 2, 6) * 15 * SLA_MINUTE;
+			if (appointment < v->reserved_at + 45 * SLA_MINUTE)
+				appointment = v->required;
 		} else if (u >= 0.70) {
-			appointment = required + rng_range(r, 4, 16) * 15 * SLA_MINUTE;
+			appointment = v->required + rng_range(r, 4, 16) * 15 * SLA_MINUTE;
 			evidence = rng_chance(r, 80.0);
 			customer_requested = true;
 		}
-		ev_reservation(t, reserved_at, appointment, evidence, customer_requested);
-		effective = appointment;
+		ev_reservation(t, v->reserved_at, appointment, evidence, customer_requested);
+		v->effective = appointment;
 	}
-	/* ~3 %: re-booked after the agreed time had already passed. */
 	if (rng_chance(r, 3.0)) {
-		sla_time rebooked = effective + rng_minutes(r, 10, 40);
+		sla_time rebooked = v->effective + rng_minutes(r, 10, 40);
 
-		reserved_at = rebooked;
-		effective = round_up(rebooked + rng_minutes(r, 90, 180), 15 * SLA_MINUTE);
-		ev_reservation(t, rebooked, effective, true, true);
+		v->reserved_at = rebooked;
+		v->effective = round_up(rebooked + rng_minutes(r, 90, 180), 15 * SLA_MINUTE);
+		ev_reservation(t, rebooked, v->effective, true, true);
 	}
+}
 
-	/* The visit: ~85 % arrive before the effective required arrival. */
+/* The visit's clock-ins: ~85 % arrive before the effective required arrival. */
+static void visit_times(struct rng *r, struct visit *v)
+{
 	if (rng_chance(r, 85.0))
-		arrive = effective - rng_minutes(r, 5, 40);
+		v->arrive = v->effective - rng_minutes(r, 5, 40);
 	else
-		arrive = effective + rng_minutes(r, 5, 90);
-	if (arrive < assigned + 20 * SLA_MINUTE)
-		arrive = assigned + rng_minutes(r, 20, 50);
-	if (reserved_at != SLA_TIME_NONE && arrive < reserved_at + 10 * SLA_MINUTE)
-		arrive = reserved_at + rng_minutes(r, 10, 40);
-	depart = arrive - rng_minutes(r, 20, 60);
-	if (depart < assigned + SLA_MINUTE)
-		depart = assigned + SLA_MINUTE;
-	start = arrive + rng_minutes(r, 5, 20);
-	leave = start + rng_minutes(r, 40, 180);
+		v->arrive = v->effective + rng_minutes(r, 5, 90);
+	if (v->arrive < v->assigned + 20 * SLA_MINUTE)
+		v->arrive = v->assigned + rng_minutes(r, 20, 50);
+	if (v->reserved_at != SLA_TIME_NONE && v->arrive < v->reserved_at + 10 * SLA_MINUTE)
+		v->arrive = v->reserved_at + rng_minutes(r, 10, 40);
+	v->depart = v->arrive - rng_minutes(r, 20, 60);
+	if (v->depart < v->assigned + SLA_MINUTE)
+		v->depart = v->assigned + SLA_MINUTE;
+	v->start = v->arrive + rng_minutes(r, 5, 20);
+	v->leave = v->start + rng_minutes(r, 40, 180);
+}
 
-	/* Authorisation: ~88 % get a window around the visit (END_CUSTOMER
-	 * mostly, 3 % OTHER); ~5 % of windows open too late for the start. */
-	if (rng_chance(r, 88.0)) {
-		struct json_line l;
-		sla_time window_start = round_up(effective - SLA_HOUR, 30 * SLA_MINUTE);
-		sla_time window_end = window_start + 7 * SLA_HOUR;
-		double g = rng_unit(r);
+/* Authorisation: ~88 % get a window around the visit (END_CUSTOMER
+ * mostly, 3 % OTHER); ~5 % of windows open too late for the start. */
+static void visit_authorization(struct ticket *t, const struct visit *v)
+{
+	struct rng *r = &t->r;
+	struct json_line l;
+	sla_time window_start, window_end, auth_at;
+	double g;
 
-		auth_at = (reserved_at != SLA_TIME_NONE ? reserved_at : assigned) + rng_minutes(r, 2, 30);
-		if (auth_at > start - SLA_MINUTE)
-			auth_at = start - SLA_MINUTE;
-		if (rng_chance(r, 5.0)) {
-			window_start = round_up(start + rng_minutes(r, 60, 150), 30 * SLA_MINUTE);
-			window_end = window_start + 4 * SLA_HOUR;
-		}
-		ev_begin(t, &l, "AUTHORIZATION_GRANTED", auth_at);
-		jl_time(&l, "window_start", window_start);
-		jl_time(&l, "window_end", window_end);
-		jl_str(&l, "grantor", g < 0.92 ? "END_CUSTOMER" : g < 0.97 ? "DELEGATED_WITH_COMMITMENT" : "OTHER");
-		ev_end(t, &l, auth_at, false);
+	if (!rng_chance(r, 88.0))
+		return;
+	window_start = round_up(v->effective - SLA_HOUR, 30 * SLA_MINUTE);
+	window_end = window_start + 7 * SLA_HOUR;
+	g = rng_unit(r);
+	auth_at = (v->reserved_at != SLA_TIME_NONE ? v->reserved_at : v->assigned) + rng_minutes(r, 2, 30);
+	if (auth_at > v->start - SLA_MINUTE)
+		auth_at = v->start - SLA_MINUTE;
+	if (rng_chance(r, 5.0)) {
+		window_start = round_up(v->start + rng_minutes(r, 60, 150), 30 * SLA_MINUTE);
+		window_end = window_start + 4 * SLA_HOUR;
 	}
+	ev_begin(t, &l, "AUTHORIZATION_GRANTED", auth_at);
+	jl_time(&l, "window_start", window_start);
+	jl_time(&l, "window_end", window_end);
+	jl_str(&l, "grantor", g < 0.92 ? "END_CUSTOMER" : g < 0.97 ? "DELEGATED_WITH_COMMITMENT" : "OTHER");
+	ev_end(t, &l, auth_at, false);
+}
 
-	ev_clock(t, engineer, CK_DEPART, depart);
-	ev_clock(t, engineer, CK_ARRIVE, arrive);
-	ev_clock(t, engineer, CK_START, start);
+/* ~15 %: a spare part during the visit; confirmation is due WITHIN 15
+ * (HOURLY) or OFFICE_HOURS 60, ~15 % confirmed late. */
+static void visit_spare_part(struct ticket *t, struct visit *v)
+{
+	struct rng *r = &t->r;
+	sla_time requested, confirmed;
+	char part[16];
 
-	/* ~15 %: a spare part during the visit; confirmation is due WITHIN 15
-	 * (HOURLY) or OFFICE_HOURS 60, ~15 % confirmed late. */
-	if (rng_chance(r, 15.0)) {
-		sla_time requested = start + rng_minutes(r, 15, 60), confirmed;
+	if (!rng_chance(r, 15.0))
+		return;
+	requested = v->start + rng_minutes(r, 15, 60);
+	snprintf(part, sizeof(part), "PN-%06d", (int)rng_range(r, 100000, 999999));
+	if (v->hourly)
+		confirmed = requested + (rng_chance(r, 85.0) ? rng_minutes(r, 3, 14) : rng_minutes(r, 16, 40));
+	else
+		confirmed = requested + (rng_chance(r, 85.0) ? rng_minutes(r, 10, 55) : rng_minutes(r, 61, 120));
+	ev_spare(t, "SPARE_PART_REQUESTED", requested, part);
+	ev_spare(t, "SPARE_PART_CONFIRMED", confirmed, part);
+	if (v->leave < confirmed + 10 * SLA_MINUTE)
+		v->leave = confirmed + rng_minutes(r, 10, 60);
+}
 
-		snprintf(part, sizeof(part), "PN-%06d", (int)rng_range(r, 100000, 999999));
-		if (hourly)
-			confirmed = requested + (rng_chance(r, 85.0) ? rng_minutes(r, 3, 14) : rng_minutes(r, 16, 40));
-		else
-			confirmed = requested + (rng_chance(r, 85.0) ? rng_minutes(r, 10, 55) : rng_minutes(r, 61, 120));
-		ev_spare(t, "SPARE_PART_REQUESTED", requested, part);
-		ev_spare(t, "SPARE_PART_CONFIRMED", confirmed, part);
-		if (leave < confirmed + 10 * SLA_MINUTE)
-			leave = confirmed + rng_minutes(r, 10, 60);
+static void gen_field_visit(struct ticket *t, enum ticket_kind kind)
+{
+	struct rng *r = &t->r;
+	struct visit v = { .kind = kind, .hourly = kind == TK_MAINT_HOURLY };
+
+	v.created = draw_creation(t, v.hourly);
+	v.line_index = rng_range(r, 0, N_PRODUCT_LINES - 1);
+	v.product_line = product_lines[v.line_index];
+	v.required_skill = kind == TK_ONE_OFF ? (int)rng_range(r, 2, 4) : 0;
+	v.required = visit_required(r, v.created, v.hourly);
+	ev_created(t, kind, v.created, v.required, v.required_skill, v.product_line, 0);
+
+	sla_time dispatched = v.created + rng_minutes(r, 1, 10);
+	ev_plain(t, "TICKET_DISPATCHED", dispatched);
+	visit_assign(t, &v, dispatched);
+
+	/* ~2 %: cancelled by the customer before anyone goes. */
+	if (rng_chance(r, 2.0)) {
+		ev_with_reason(t, "TICKET_CANCELLED", v.assigned + rng_minutes(r, 20, 120), NULL, NULL,
+			       "customer withdrew the request");
+		return;
 	}
+	visit_reserve(t, &v);
+	visit_times(r, &v);
+	visit_authorization(t, &v);
+	ev_clock(t, v.engineer, CK_DEPART, v.depart);
+	ev_clock(t, v.engineer, CK_ARRIVE, v.arrive);
+	ev_clock(t, v.engineer, CK_START, v.start);
+	visit_spare_part(t, &v);
 	/* A visit stays on one local date: late visits wrap up before midnight. */
-	if (local_midnight(leave) != local_midnight(arrive)) {
-		sla_time before_midnight = local_midnight(arrive) + SLA_DAY - rng_minutes(r, 5, 15);
+	if (local_midnight(v.leave) != local_midnight(v.arrive)) {
+		sla_time before_midnight = local_midnight(v.arrive) + SLA_DAY - rng_minutes(r, 5, 15);
 
-		if (before_midnight > start + 10 * SLA_MINUTE)
-			leave = before_midnight;
+		if (before_midnight > v.start + 10 * SLA_MINUTE)
+			v.leave = before_midnight;
 	}
-	ev_clock(t, engineer, CK_LEAVE, leave);
-	gen_closure(t, leave, start, 92.0);
+	ev_clock(t, v.engineer, CK_LEAVE, v.leave);
+	gen_closure(t, v.leave, v.start, 92.0);
 }
 
 /* INCIDENT: the response ladder against WITHIN deadlines by severity. */

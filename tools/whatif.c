@@ -692,7 +692,16 @@ static struct sla_policy *load_policy(const char *path, bool optional, const cha
 	return policy_load_file(path, err, errlen);
 }
 
-int cmd_whatif(int argc, char **argv)
+/* What the command line asked for. */
+struct whatif_opts {
+	const char *conninfo, *new_path, *cur_path, *format, *input;
+	bool from_db;
+	sla_time until;
+	long examples;
+};
+
+/* Returns -1 when the options are good, else the exit status. */
+static int whatif_parse_args(int argc, char **argv, struct whatif_opts *o)
 {
 	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
 					     {"policies", required_argument, NULL, 'p'},
@@ -704,185 +713,244 @@ int cmd_whatif(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
 					     {NULL, 0, NULL, 0}};
-	const char *conninfo = NULL, *new_path = NULL, *cur_path = NULL, *until_arg = NULL, *format = "text";
-	const char *cur_label = NULL, *new_label = NULL, *input = NULL;
-	bool from_db = false, have_cals = false;
-	long examples = 3;
-	char err[512], *end;
-	int c, rc = 1, optst = -1;
-	struct sla_policy *pol[NSIDES] = {NULL, NULL};
-	struct replay_event *evs = NULL;
-	size_t n = 0;
-	struct store *admin = NULL;
-	struct calendar_set cals = {0};
-	struct scratch sc[NSIDES];
-	struct replay_stats stats[NSIDES];
-	struct groups gs;
-	FILE *in = NULL;
-	struct sigaction sa, old[4];
-	static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-	bool handlers = false;
-	memset(sc, 0, sizeof(sc));
-	memset(stats, 0, sizeof(stats));
-	memset(&gs, 0, sizeof(gs));
+	const char *until_arg = NULL;
+	char *end;
+	int c, optst = -1;
 
+	memset(o, 0, sizeof(*o));
+	o->format = "text";
+	o->examples = 3;
+	o->until = SLA_TIME_NONE;
 	optind = 1;
 	while ((c = slactl_getopt(argc, argv, "", opts, "whatif", whatif_usage, &optst)) != -1) {
 		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'p': new_path = optarg; break;
-		case 'c': cur_path = optarg; break;
-		case 'F': from_db = true; break;
+		case 'd': o->conninfo = optarg; break;
+		case 'p': o->new_path = optarg; break;
+		case 'c': o->cur_path = optarg; break;
+		case 'F': o->from_db = true; break;
 		case 'u': until_arg = optarg; break;
 		case 'e':
 			errno = 0;
-			examples = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || examples < 0 || examples > 1000) {
+			o->examples = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->examples < 0 || o->examples > 1000) {
 				fprintf(stderr, "slactl whatif: --examples: expected a whole number from 0 to 1000\n");
 				return 2;
 			}
 			break;
-		case 'f': format = optarg; break;
+		case 'f': o->format = optarg; break;
 		}
 	}
 	if (optst >= 0)
 		return optst;
-	if (!new_path) {
+	if (!o->new_path) {
 		fprintf(stderr, "slactl whatif: --policies NEW.yaml is required\n");
 		return 2;
 	}
-	if (strcmp(format, "text") != 0 && strcmp(format, "csv") != 0) {
-		fprintf(stderr, "slactl whatif: --format: text or csv, not %s\n", format);
+	if (strcmp(o->format, "text") != 0 && strcmp(o->format, "csv") != 0) {
+		fprintf(stderr, "slactl whatif: --format: text or csv, not %s\n", o->format);
 		return 2;
 	}
-	if (from_db ? optind != argc : optind + 1 != argc) {
+	if (o->from_db ? optind != argc : optind + 1 != argc) {
 		fprintf(stderr, "slactl whatif: expected one input: FILE, - or --from-db\n");
 		return 2;
 	}
-	sla_time until = SLA_TIME_NONE;
-	if (until_arg && !replay_parse_until(until_arg, &until)) {
+	if (until_arg && !replay_parse_until(until_arg, &o->until)) {
 		fprintf(stderr, "slactl whatif: --until: not an RFC 3339 time: %s\n", until_arg);
 		return 2;
 	}
-	gs.max_examples = (size_t)examples;
+	o->input = o->from_db ? "the archive of --db" : argv[optind];
+	return -1;
+}
 
-	pol[CUR] = load_policy(cur_path ? cur_path : WHATIF_DEFAULT_POLICIES, !cur_path, &cur_label, err, sizeof(err));
-	if (!pol[CUR]) {
-		fprintf(stderr, "slactl whatif: --current: %s\n", err);
-		goto done;
-	}
-	pol[NEW] = load_policy(new_path, false, &new_label, err, sizeof(err));
-	if (!pol[NEW]) {
-		fprintf(stderr, "slactl whatif: --policies: %s\n", err);
-		goto done;
-	}
+/* One run: everything cmd_whatif acquires, freed by whatif_run_free. */
+struct whatif_run {
+	struct sla_policy *pol[NSIDES];
+	const char *label[NSIDES];
+	struct replay_event *evs;
+	size_t n;
+	struct store *admin;
+	struct calendar_set cals;
+	bool have_cals;
+	struct scratch sc[NSIDES];
+	struct replay_stats stats[NSIDES];
+	struct groups gs;
+	FILE *in;
+	struct sigaction old[4];
+	bool handlers;
+};
 
-	/* A signal stops the run at the next event or statement; the scratch
-	 * databases are dropped on the way out. A second signal kills. */
+static const int whatif_signals[4] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+/* A signal stops the run at the next event or statement; the scratch
+ * databases are dropped on the way out. A second signal kills. */
+static void whatif_signals_install(struct whatif_run *r)
+{
+	struct sigaction sa;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	for (int i = 0; i < 3; i++)
-		(void)sigaction(sigs[i], &sa, &old[i]);
+		(void)sigaction(whatif_signals[i], &sa, &r->old[i]);
 	/* A closed output pipe is an error to report, not a death that skips the cleanup. */
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
-	(void)sigaction(SIGPIPE, &sa, &old[3]);
-	handlers = true;
+	(void)sigaction(SIGPIPE, &sa, &r->old[3]);
+	r->handlers = true;
+}
 
-	if (!from_db) {
-		input = argv[optind];
-		in = strcmp(input, "-") == 0 ? stdin : fopen(input, "r");
-		if (!in) {
-			fprintf(stderr, "slactl whatif: cannot open %s\n", input);
-			goto done;
-		}
-		if (!replay_read_events(in, "whatif", input, &evs, &n))
-			goto done;
+static bool whatif_load_policies(struct whatif_run *r, const struct whatif_opts *o)
+{
+	char err[512];
+
+	r->pol[CUR] = load_policy(o->cur_path ? o->cur_path : WHATIF_DEFAULT_POLICIES, !o->cur_path, &r->label[CUR], err,
+				  sizeof(err));
+	if (!r->pol[CUR]) {
+		fprintf(stderr, "slactl whatif: --current: %s\n", err);
+		return false;
 	}
+	r->pol[NEW] = load_policy(o->new_path, false, &r->label[NEW], err, sizeof(err));
+	if (!r->pol[NEW]) {
+		fprintf(stderr, "slactl whatif: --policies: %s\n", err);
+		return false;
+	}
+	return true;
+}
 
-	admin = store_connect(conninfo ? conninfo : "", err, sizeof(err));
-	if (!admin) {
+/* The events (from the file, or the archive of --db) in event-time order,
+ * and --db's calendars when it has slad's schema. */
+static bool whatif_load_events(struct whatif_run *r, const struct whatif_opts *o)
+{
+	char err[512];
+
+	if (!o->from_db) {
+		r->in = strcmp(o->input, "-") == 0 ? stdin : fopen(o->input, "r");
+		if (!r->in) {
+			fprintf(stderr, "slactl whatif: cannot open %s\n", o->input);
+			return false;
+		}
+		if (!replay_read_events(r->in, "whatif", o->input, &r->evs, &r->n))
+			return false;
+	}
+	r->admin = store_connect(o->conninfo ? o->conninfo : "", err, sizeof(err));
+	if (!r->admin) {
 		fprintf(stderr, "slactl whatif: postgres: %s\n", err);
-		goto done;
+		return false;
 	}
 	/* The daemon's calendars are --db's; a database without the schema (FILE
 	 * only) leaves the compiled-in ones of the scratch databases. */
-	if (store_migrations_current(admin, err, sizeof(err))) {
-		if (!store_load_calendars(admin, &cals, err, sizeof(err))) {
+	if (store_migrations_current(r->admin, err, sizeof(err))) {
+		if (!store_load_calendars(r->admin, &r->cals, err, sizeof(err))) {
 			fprintf(stderr, "slactl whatif: calendars: %s\n", err);
-			goto done;
+			return false;
 		}
-		have_cals = true;
-	} else if (from_db) {
+		r->have_cals = true;
+	} else if (o->from_db) {
 		fprintf(stderr, "slactl whatif: schema: %s\n", err);
-		goto done;
+		return false;
 	}
-	if (from_db) {
-		input = "the archive of --db";
-		if (!read_archive((PGconn *)store_conn(admin), &evs, &n))
-			goto done;
-	}
-	replay_sort_events(evs, n);
+	if (o->from_db && !read_archive((PGconn *)store_conn(r->admin), &r->evs, &r->n))
+		return false;
+	replay_sort_events(r->evs, r->n);
+	return true;
+}
+
+/* Each policy's replay into a scratch database of its own, then the two
+ * compared into r->gs; the scratch databases are dropped before any output
+ * (a reader that stops reading early cannot leave them behind). */
+static bool whatif_evaluate(struct whatif_run *r, const struct whatif_opts *o)
+{
+	char err[512];
 
 	for (int s = 0; s < NSIDES; s++) {
 		if (whatif_stop) {
 			fprintf(stderr, "slactl whatif: interrupted\n");
-			goto done;
+			return false;
 		}
-		if (!scratch_create(admin, &sc[s], side_name[s]))
-			goto done;
-		if (!have_cals) {
-			if (!store_load_calendars(sc[s].st, &cals, err, sizeof(err))) {
+		if (!scratch_create(r->admin, &r->sc[s], side_name[s]))
+			return false;
+		if (!r->have_cals) {
+			if (!store_load_calendars(r->sc[s].st, &r->cals, err, sizeof(err))) {
 				fprintf(stderr, "slactl whatif: calendars: %s\n", err);
-				goto done;
+				return false;
 			}
-			have_cals = true;
+			r->have_cals = true;
 		}
-		if (!replay_apply(sc[s].st, pol[s], &cals, evs, n, until, &whatif_stop, "whatif", &stats[s]))
-			goto done;
+		if (!replay_apply(r->sc[s].st, r->pol[s], &r->cals, r->evs, r->n, o->until, &whatif_stop, "whatif",
+				  &r->stats[s]))
+			return false;
 	}
-	if (!compare_results(sc[CUR].st, sc[NEW].st, &gs))
-		goto done;
-	/* Everything is in memory now: the scratch databases go before any output
-	 * (a reader that stops reading early cannot leave them behind). */
+	if (!compare_results(r->sc[CUR].st, r->sc[NEW].st, &r->gs))
+		return false;
 	for (int s = 0; s < NSIDES; s++)
-		if (!scratch_drop(admin, &sc[s]))
-			goto done;
+		if (!scratch_drop(r->admin, &r->sc[s]))
+			return false;
 	/* No results at all still has a total (of zeros). */
-	if (!groups_get(&gs, D_TOTAL, "all") || !gs.g) {
+	if (!groups_get(&r->gs, D_TOTAL, "all") || !r->gs.g) {
 		fprintf(stderr, "slactl whatif: out of memory\n");
-		goto done;
+		return false;
 	}
-	qsort(gs.g, gs.n, sizeof(*gs.g), group_order);
-	if (strcmp(format, "csv") == 0)
-		print_csv(&gs);
+	qsort(r->gs.g, r->gs.n, sizeof(*r->gs.g), group_order);
+	return true;
+}
+
+static bool whatif_print(const struct whatif_run *r, const struct whatif_opts *o)
+{
+	if (strcmp(o->format, "csv") == 0)
+		print_csv(&r->gs);
 	else
-		print_text(&gs, cur_label, pol[CUR], new_label, pol[NEW], input, n, stats);
+		print_text(&r->gs, r->label[CUR], r->pol[CUR], r->label[NEW], r->pol[NEW], o->input, r->n, r->stats);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "slactl whatif: writing the output: %s\n", strerror(errno));
-		goto done;
+		return false;
 	}
 	fprintf(stderr, "whatif: %zu events, %zu tickets; current: %zu applied, %zu dead letters; new: %zu applied,"
 			" %zu dead letters\n",
-		n, stats[CUR].tickets, stats[CUR].applied, stats[CUR].dead_letters, stats[NEW].applied,
-		stats[NEW].dead_letters);
-	rc = 0;
-done:
+		r->n, r->stats[CUR].tickets, r->stats[CUR].applied, r->stats[CUR].dead_letters, r->stats[NEW].applied,
+		r->stats[NEW].dead_letters);
+	return true;
+}
+
+/* Frees what the run holds; false if a scratch database could not be dropped. */
+static bool whatif_run_free(struct whatif_run *r)
+{
+	bool ok = true;
+
 	for (int s = 0; s < NSIDES; s++)
-		if (admin && !scratch_drop(admin, &sc[s]))
-			rc = 1;
-	if (handlers)
+		if (r->admin && !scratch_drop(r->admin, &r->sc[s]))
+			ok = false;
+	if (r->handlers)
 		for (int i = 0; i < 4; i++)
-			(void)sigaction(sigs[i], &old[i], NULL);
-	groups_free(&gs);
-	replay_free_events(evs, n);
+			(void)sigaction(whatif_signals[i], &r->old[i], NULL);
+	groups_free(&r->gs);
+	replay_free_events(r->evs, r->n);
 	for (int s = 0; s < NSIDES; s++)
-		policy_free(pol[s]);
-	calendar_set_free(&cals);
-	store_free(admin);
-	if (in && in != stdin)
-		fclose(in);
+		policy_free(r->pol[s]);
+	calendar_set_free(&r->cals);
+	store_free(r->admin);
+	if (r->in && r->in != stdin)
+		fclose(r->in);
+	return ok;
+}
+
+int cmd_whatif(int argc, char **argv)
+{
+	struct whatif_opts o;
+	struct whatif_run r;
+	int rc = whatif_parse_args(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	r.gs.max_examples = (size_t)o.examples;
+	rc = 1;
+	if (whatif_load_policies(&r, &o)) {
+		whatif_signals_install(&r);
+		if (whatif_load_events(&r, &o) && whatif_evaluate(&r, &o) && whatif_print(&r, &o))
+			rc = 0;
+	}
+	if (!whatif_run_free(&r))
+		rc = 1;
 	return rc;
 }
