@@ -87,6 +87,121 @@ static void describe(const unsigned char *bytes, size_t len, char *buf, size_t c
 	slad__v1__event__free_unpacked(ev, NULL);
 }
 
+/* The header line; sets the session's time zone to the ticket's calendar
+ * zone (or tz). */
+static bool print_header(PGconn *conn, const char *id, const char *tz)
+{
+	PGresult *r = query(conn,
+			    "SELECT t.ticket_type, coalesce(t.sla_class, ''), coalesce(t.severity, ''), t.partner_id,"
+			    " coalesce(t.engineer_id, '-'), t.calendar_id, t.state, coalesce(c.tz, 'Asia/Shanghai')"
+			    " FROM sla.tickets t LEFT JOIN sla.calendars c USING (calendar_id) WHERE t.ticket_id = $1",
+			    id);
+	if (!r)
+		return false;
+	if (PQntuples(r) == 0) {
+		fprintf(stderr, "slactl ticket: no ticket %s\n", id);
+		PQclear(r);
+		return false;
+	}
+	const char *zone = tz ? tz : PQgetvalue(r, 0, 7);
+	PGresult *z = query(conn, "SELECT set_config('TimeZone', $1, false)", zone);
+	if (!z) {
+		PQclear(r);
+		return false;
+	}
+	PQclear(z);
+	printf("Ticket %s  %s %s%s%s  partner %s  engineer %s  calendar %s  state %s  (times %s)\n", id,
+	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)[0] ? " severity " : "",
+	       PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
+	       zone);
+	PQclear(r);
+	return true;
+}
+
+static bool print_events(PGconn *conn, const char *id)
+{
+	PGresult *r = query(conn,
+			    "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
+			    " coalesce(kafka_offset::text, ''), payload"
+			    " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id",
+			    id);
+	if (!r)
+		return false;
+	printf("\nEvents (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		size_t len = 0;
+		char what[160] = "";
+		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 5), &len);
+		if (bytes) {
+			describe(bytes, len, what, sizeof(what));
+			PQfreemem(bytes);
+		}
+		printf("  %s  %-26s %-18s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), what);
+	}
+	PQclear(r);
+	return true;
+}
+
+static bool print_milestones(PGconn *conn, const char *id)
+{
+	PGresult *r = query(conn,
+			    "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
+			    " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
+			    " coalesce(part_id, '')"
+			    " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence",
+			    id);
+	if (!r)
+		return false;
+	printf("\nMilestones (%d)\n  %-20s %3s %-9s %-11s %-16s %-16s\n", PQntuples(r), "milestone", "#", "status",
+	       "started", "due", "stopped");
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("  %-20s %3s %-9s %-11s %-16s %-16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+		       PQgetvalue(r, i, 6));
+	PQclear(r);
+	return true;
+}
+
+static bool print_violations(PGconn *conn, const char *id)
+{
+	PGresult *r = query(conn,
+			    "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
+			    " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
+			    " v.details::text,"
+			    " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
+			    "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
+			    "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
+			    " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence",
+			    id);
+	if (!r)
+		return false;
+	printf("\nViolations (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++) {
+		printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+		       PQgetvalue(r, i, 5), strcmp(PQgetvalue(r, i, 6), "{}") ? PQgetvalue(r, i, 6) : "");
+		printf("      history: %s\n", PQgetvalue(r, i, 7));
+	}
+	PQclear(r);
+	return true;
+}
+
+static bool print_escalations(PGconn *conn, const char *id)
+{
+	PGresult *r = query(conn,
+			    "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
+			    " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level",
+			    id);
+	if (!r)
+		return false;
+	printf("\nEscalations (%d)\n", PQntuples(r));
+	for (int i = 0; i < PQntuples(r); i++)
+		printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		       PQgetvalue(r, i, 2));
+	PQclear(r);
+	return true;
+}
+
 int cmd_ticket(int argc, char **argv)
 {
 	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
@@ -111,111 +226,11 @@ int cmd_ticket(int argc, char **argv)
 	}
 	const char *id = argv[optind];
 	PGconn *conn = PQconnectdb(conninfo);
-	PGresult *r = NULL;
-	if (PQstatus(conn) != CONNECTION_OK) {
+	if (PQstatus(conn) != CONNECTION_OK)
 		fprintf(stderr, "slactl ticket: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
-		goto done;
-	}
-	/* The ticket's calendar zone, unless --tz says otherwise. */
-	r = query(conn,
-		  "SELECT t.ticket_type, coalesce(t.sla_class, ''), coalesce(t.severity, ''), t.partner_id,"
-		  " coalesce(t.engineer_id, '-'), t.calendar_id, t.state, coalesce(c.tz, 'Asia/Shanghai')"
-		  " FROM sla.tickets t LEFT JOIN sla.calendars c USING (calendar_id) WHERE t.ticket_id = $1",
-		  id);
-	if (!r)
-		goto done;
-	if (PQntuples(r) == 0) {
-		fprintf(stderr, "slactl ticket: no ticket %s\n", id);
-		goto done;
-	}
-	const char *zone = tz ? tz : PQgetvalue(r, 0, 7);
-	char set_tz[160];
-	snprintf(set_tz, sizeof(set_tz), "SELECT set_config('TimeZone', $1, false)");
-	{
-		const char *vals[1] = {zone};
-		PGresult *z = PQexecParams(conn, set_tz, 1, NULL, vals, NULL, NULL, 0);
-		if (PQresultStatus(z) != PGRES_TUPLES_OK) {
-			fprintf(stderr, "slactl ticket: time zone %s: %s", zone, PQerrorMessage(conn));
-			PQclear(z);
-			goto done;
-		}
-		PQclear(z);
-	}
-	printf("Ticket %s  %s %s%s%s  partner %s  engineer %s  calendar %s  state %s  (times %s)\n", id,
-	       PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)[0] ? " severity " : "",
-	       PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
-	       zone);
-	PQclear(r);
-
-	r = query(conn,
-		  "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
-		  " coalesce(kafka_offset::text, ''), payload"
-		  " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id",
-		  id);
-	if (!r)
-		goto done;
-	printf("\nEvents (%d)\n", PQntuples(r));
-	for (int i = 0; i < PQntuples(r); i++) {
-		size_t len = 0;
-		char what[160] = "";
-		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 5), &len);
-		if (bytes) {
-			describe(bytes, len, what, sizeof(what));
-			PQfreemem(bytes);
-		}
-		printf("  %s  %-26s %-18s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), what);
-	}
-	PQclear(r);
-
-	r = query(conn,
-		  "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
-		  " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
-		  " coalesce(part_id, '')"
-		  " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence",
-		  id);
-	if (!r)
-		goto done;
-	printf("\nMilestones (%d)\n  %-20s %3s %-9s %-11s %-16s %-16s\n", PQntuples(r), "milestone", "#", "status",
-	       "started", "due", "stopped");
-	for (int i = 0; i < PQntuples(r); i++)
-		printf("  %-20s %3s %-9s %-11s %-16s %-16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
-		       PQgetvalue(r, i, 6));
-	PQclear(r);
-
-	r = query(conn,
-		  "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
-		  " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
-		  " v.details::text,"
-		  " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
-		  "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
-		  "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
-		  " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence",
-		  id);
-	if (!r)
-		goto done;
-	printf("\nViolations (%d)\n", PQntuples(r));
-	for (int i = 0; i < PQntuples(r); i++) {
-		printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
-		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-		       PQgetvalue(r, i, 5), strcmp(PQgetvalue(r, i, 6), "{}") ? PQgetvalue(r, i, 6) : "");
-		printf("      history: %s\n", PQgetvalue(r, i, 7));
-	}
-	PQclear(r);
-
-	r = query(conn,
-		  "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
-		  " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level",
-		  id);
-	if (!r)
-		goto done;
-	printf("\nEscalations (%d)\n", PQntuples(r));
-	for (int i = 0; i < PQntuples(r); i++)
-		printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2));
-	PQclear(r);
-	rc = 0;
-done:
+	else if (print_header(conn, id, tz) && print_events(conn, id) && print_milestones(conn, id) &&
+		 print_violations(conn, id) && print_escalations(conn, id))
+		rc = 0;
 	PQfinish(conn);
 	return rc;
 }
