@@ -87,6 +87,16 @@ static void describe(const unsigned char *bytes, size_t len, char *buf, size_t c
 	slad__v1__event__free_unpacked(ev, NULL);
 }
 
+/* A section of the timeline: the query's rows, after the section's title
+ * and row count; NULL (said) when the query fails. */
+static PGresult *section(PGconn *conn, const char *id, const char *title, const char *sql)
+{
+	PGresult *r = query(conn, sql, id);
+	if (r)
+		printf("\n%s (%d)\n", title, PQntuples(r));
+	return r;
+}
+
 /* The header line; sets the session's time zone to the ticket's calendar
  * zone (or tz). */
 static bool print_header(PGconn *conn, const char *id, const char *tz)
@@ -120,14 +130,12 @@ static bool print_header(PGconn *conn, const char *id, const char *tz)
 
 static bool print_events(PGconn *conn, const char *id)
 {
-	PGresult *r = query(conn,
+	PGresult *r = section(conn, id, "Events",
 			    "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
 			    " coalesce(kafka_offset::text, ''), payload"
-			    " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id",
-			    id);
+			    " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id");
 	if (!r)
 		return false;
-	printf("\nEvents (%d)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++) {
 		size_t len = 0;
 		char what[160] = "";
@@ -144,16 +152,14 @@ static bool print_events(PGconn *conn, const char *id)
 
 static bool print_milestones(PGconn *conn, const char *id)
 {
-	PGresult *r = query(conn,
+	PGresult *r = section(conn, id, "Milestones",
 			    "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
 			    " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
 			    " coalesce(part_id, '')"
-			    " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence",
-			    id);
+			    " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence");
 	if (!r)
 		return false;
-	printf("\nMilestones (%d)\n  %-20s %3s %-9s %-11s %-16s %-16s\n", PQntuples(r), "milestone", "#", "status",
-	       "started", "due", "stopped");
+	printf("  %-20s %3s %-9s %-11s %-16s %-16s\n", "milestone", "#", "status", "started", "due", "stopped");
 	for (int i = 0; i < PQntuples(r); i++)
 		printf("  %-20s %3s %-9s %-11s %-16s %-16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
@@ -164,18 +170,16 @@ static bool print_milestones(PGconn *conn, const char *id)
 
 static bool print_violations(PGconn *conn, const char *id)
 {
-	PGresult *r = query(conn,
+	PGresult *r = section(conn, id, "Violations",
 			    "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
 			    " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
 			    " v.details::text,"
 			    " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
 			    "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
 			    "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
-			    " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence",
-			    id);
+			    " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence");
 	if (!r)
 		return false;
-	printf("\nViolations (%d)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++) {
 		printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
 		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
@@ -188,13 +192,11 @@ static bool print_violations(PGconn *conn, const char *id)
 
 static bool print_escalations(PGconn *conn, const char *id)
 {
-	PGresult *r = query(conn,
+	PGresult *r = section(conn, id, "Escalations",
 			    "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
-			    " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level",
-			    id);
+			    " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level");
 	if (!r)
 		return false;
-	printf("\nEscalations (%d)\n", PQntuples(r));
 	for (int i = 0; i < PQntuples(r); i++)
 		printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2));
