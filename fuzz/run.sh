@@ -5,13 +5,16 @@
 # coverage per harness; exits non-zero on any finding (crash, timeout, leak,
 # out of memory), leaving the inputs in the directory it names.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_OUT (default a temp dir),
-# FUZZ_HARNESSES (default "events jsonl policy config state").
+# FUZZ_HARNESSES (default "events jsonl policy config state"), FUZZ_TIMEOUT
+# (seconds one input may take, default 10; raise it only on a loaded machine,
+# where a starved process can take 10 s of wall time over a 2 ms input).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 BUILD=${FUZZ_BUILD:-build-fuzz}
 HARNESSES=${FUZZ_HARNESSES:-events jsonl policy config state}
 OUT=${FUZZ_OUT:-$(mktemp -d /tmp/slad-fuzz.XXXXXX)}
+TIMEOUT=${FUZZ_TIMEOUT:-10}
 mkdir -p "$OUT"
 
 CC=clang cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLAD_FUZZ=ON -DSLAD_BUILD_TESTS=OFF >/dev/null
@@ -49,7 +52,7 @@ for h in $HARNESSES; do
 	mkdir -p "$corpus" "$OUT/findings-$h"
 	cp -r "fuzz/corpus/$h/." "$corpus/"
 	rc=0
-	"$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$h")" \
+	"$bin" -max_total_time="$SECONDS_EACH" -timeout="$TIMEOUT" -rss_limit_mb=2048 -max_len="$(max_len "$h")" \
 		-print_final_stats=1 -artifact_prefix="$OUT/findings-$h/" "$corpus" >"$log" 2>&1 || rc=$?
 	stats=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -n 1 || true)
 	execs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
