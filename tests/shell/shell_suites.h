@@ -1,0 +1,9 @@
+/* shell_suites.h - the Check suites of the shell's pure parts (tests/shell/). */
+#ifndef SHELL_SUITES_H
+#define SHELL_SUITES_H
+
+#include <check.h>
+
+Suite *shell_config_suite(void);
+
+#endif
