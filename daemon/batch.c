@@ -4,7 +4,6 @@
  * retry with back-off, rebuilding the cores from the committed state. */
 #include "daemon_internal.h"
 
-
 static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms);
 
 /* The most messages the batch in progress may hold. */
@@ -141,8 +140,6 @@ static bool bisect(struct daemon *d, size_t nevents)
 	pause_to_rebuild(d, "isolating a message PostgreSQL rejects", 0);
 	return true;
 }
-
-
 
 static bool all_caught_up(const struct daemon *d)
 {

@@ -4,7 +4,6 @@
  * read from PostgreSQL and passed to rd_kafka_assign). */
 #include "daemon_internal.h"
 
-
 static void arm_timer(struct daemon *d);
 
 int topic_index(const struct daemon *d, const char *name)

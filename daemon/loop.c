@@ -3,7 +3,6 @@
  * SIGHUP, and waiting for PostgreSQL before the loop starts. */
 #include "daemon_internal.h"
 
-
 /* Sends the outbox's escalations of this instance's tickets (and marks the acknowledged ones). */
 void loop_publish_escalations(struct daemon *d)
 {

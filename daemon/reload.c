@@ -2,7 +2,6 @@
  * anew and swapped in together, or not at all; the policies' loading. */
 #include "daemon_internal.h"
 
-
 struct sla_policy *daemon_policy_load(const struct config *cfg, bool *from_file, char *err, size_t errlen)
 {
 	struct sla_policy *pol;
