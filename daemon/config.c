@@ -1,5 +1,8 @@
-/* config.c - the configuration table, its YAML file (libyaml) and SLAD_* environment overrides. */
-#include "slad/config.h"
+/* config.c - the configuration table (names, types, defaults, limits, validators,
+ * reloadability, documentation), setting values, loading in order (defaults, file,
+ * environment), reloading, dumping. The file and the environment are read in
+ * config_file.c, values checked in config_check.c, secrets kept in config_secrets.c. */
+#include "config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,22 +15,7 @@
 #include <string.h>
 #include <yaml.h>
 
-extern char **environ;
-
-enum key_type { KT_STRING, KT_DURATION, KT_INT };
-
-/* Problems found while loading, one per line; loading goes on after one so
- * that check-config can list them all. */
-struct errs {
-	char *buf;
-	size_t len;
-	size_t used;
-	int n;
-};
-
-static void errs_add(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void errs_add(struct errs *e, const char *fmt, ...)
+void errs_add(struct errs *e, const char *fmt, ...)
 {
 	va_list ap;
 	e->n++;
@@ -43,32 +31,6 @@ static void errs_add(struct errs *e, const char *fmt, ...)
 	e->buf[e->used] = '\0';
 }
 
-/* A validator explains a bad value in why, without repeating the value. */
-typedef bool (*validator)(const char *value, char *why, size_t whylen);
-
-struct config_key {
-	const char *name;
-	enum key_type type;
-	const char *def;
-	bool reloadable; /* SIGHUP applies it; the others need a restart */
-	bool secret;     /* never printed */
-	validator valid; /* KT_STRING only; NULL: any value */
-	long long min, max; /* KT_INT: the value; KT_DURATION: milliseconds */
-	size_t offset;
-	const char *const *allowed; /* the values `valid` accepts, when it accepts a list; NULL otherwise */
-	const char *doc;            /* what it means: the comment in deploy/slad.conf, for slad.conf(5) */
-};
-
-static bool v_brokers(const char *v, char *why, size_t n);
-static bool v_name(const char *v, char *why, size_t n);
-static bool v_topic(const char *v, char *why, size_t n);
-static bool v_conninfo(const char *v, char *why, size_t n);
-static bool v_path(const char *v, char *why, size_t n);
-static bool v_listen(const char *v, char *why, size_t n);
-static bool v_log_level(const char *v, char *why, size_t n);
-static bool v_log_format(const char *v, char *why, size_t n);
-static bool v_clock(const char *v, char *why, size_t n);
-
 #define OFF(f) offsetof(struct config, f)
 #define NOLIM 0, 0
 
@@ -77,12 +39,16 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const clock_sources[] = {"auto", "event", NULL};
 
+static bool v_log_level(const char *v, char *why, size_t n);
+static bool v_log_format(const char *v, char *why, size_t n);
+static bool v_clock(const char *v, char *why, size_t n);
+
 /* One row per key: interfaces.md "Configuration". The last member is the key's
  * documentation, the comment above it in deploy/slad.conf without what the
  * row says itself (range, values, reloadable): tools/mkman.c makes slad.conf(5)
  * from this table, and tests/integration/test_manpages.sh checks the file
  * against it. */
-static const struct config_key config_keys[] = {
+const struct config_key config_keys[] = {
 	{"kafka.brokers", KT_STRING, "", false, false, v_brokers, NOLIM, OFF(kafka_brokers), NULL,
 	 "Bootstrap servers, host:port[,host:port...]. Required: slad refuses to run without them, and "
 	 "check-config says so."},
@@ -148,7 +114,7 @@ static const struct config_key config_keys[] = {
 	 "slad exits 1 at once (what was committed stays, the rest is consumed again after the restart). A second "
 	 "SIGTERM exits at once. Keep it below systemd's TimeoutStopSec."},
 };
-#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 
 /* librdkafka properties slad sets itself: offsets live in PostgreSQL and the
  * range assignor co-partitions the topics (docs/architecture.md). */
@@ -163,127 +129,6 @@ static const char *const kafka_reserved[][2] = {
 	{"partition.assignment.strategy", "set by slad: range co-partitions the work-order and clock-in topics"},
 	{"log.queue", "set by slad: librdkafka's log lines go through slad's log"},
 };
-
-/* ---- validators ---- */
-
-static bool v_brokers(const char *v, char *why, size_t n)
-{
-	/* Empty is allowed here: slad refuses to run without brokers, check-config says so. */
-	for (const char *p = v; *p; p++)
-		if (isspace((unsigned char)*p)) {
-			snprintf(why, n, "a comma-separated list of host:port without spaces");
-			return false;
-		}
-	if (*v && (v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,"))) {
-		snprintf(why, n, "an empty entry in the broker list");
-		return false;
-	}
-	return true;
-}
-
-static bool v_name(const char *v, char *why, size_t n)
-{
-	if (!*v) {
-		snprintf(why, n, "must not be empty");
-		return false;
-	}
-	return true;
-}
-
-static bool v_topic(const char *v, char *why, size_t n)
-{
-	size_t len = strlen(v);
-	if (len == 0 || len > 249) {
-		snprintf(why, n, "a Kafka topic name has 1 to 249 characters");
-		return false;
-	}
-	for (const char *p = v; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
-			snprintf(why, n, "a Kafka topic name has only letters, digits, '.', '_' and '-'");
-			return false;
-		}
-	return true;
-}
-
-static bool v_conninfo(const char *v, char *why, size_t n)
-{
-	char *msg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(v, &msg);
-	/* libpq's message may quote the string, password included: not repeated. */
-	PQfreemem(msg);
-	if (!opts) {
-		snprintf(why, n, "not a valid libpq connection string or URI");
-		return false;
-	}
-	PQconninfoFree(opts);
-	return true;
-}
-
-static bool v_path(const char *v, char *why, size_t n)
-{
-	if (!*v) {
-		snprintf(why, n, "must name a file");
-		return false;
-	}
-	return true;
-}
-
-bool config_split_listen(const char *listen, char *host, size_t hostlen, int *port)
-{
-	const char *colon, *h = listen;
-	size_t hl;
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-		if (!close || close[1] != ':')
-			return false;
-		h = listen + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon)
-			return false;
-		hl = (size_t)(colon - listen);
-		if (memchr(listen, ':', hl))
-			return false; /* an IPv6 address needs brackets */
-	}
-	char *end;
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (errno || end == colon + 1 || *end || p < 0 || p > 65535 || hl + 1 > hostlen)
-		return false;
-	if (hl == 0) {
-		snprintf(host, hostlen, "0.0.0.0");
-	} else {
-		memcpy(host, h, hl);
-		host[hl] = '\0';
-	}
-	*port = (int)p;
-	return true;
-}
-
-static bool v_listen(const char *v, char *why, size_t n)
-{
-	char host[256];
-	int port;
-	if (*v && !config_split_listen(v, host, sizeof(host), &port)) {
-		snprintf(why, n, "host:port, [ipv6]:port or :port (port 0: any free port), or \"\" for no HTTP");
-		return false;
-	}
-	return true;
-}
-
-static bool v_oneof(const char *v, const char *const *allowed, char *why, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; allowed[i]; i++)
-		if (strcmp(v, allowed[i]) == 0)
-			return true;
-	o += (size_t)snprintf(why, n, "one of");
-	for (size_t i = 0; allowed[i] && o < n; i++)
-		o += (size_t)snprintf(why + o, n - o, "%s %s", i ? "," : "", allowed[i]);
-	return false;
-}
 
 static bool v_log_level(const char *v, char *why, size_t n)
 {
@@ -342,7 +187,7 @@ static void format_duration(sla_time ms, char *buf, size_t len)
 		snprintf(buf, len, "%lldms", (long long)ms);
 }
 
-static bool set_key(struct config *cfg, size_t ki, const char *value, const char *where, struct errs *e)
+bool config_set_key(struct config *cfg, size_t ki, const char *value, const char *where, struct errs *e)
 {
 	const struct config_key *k = &config_keys[ki];
 	void *field = (char *)cfg + k->offset;
@@ -398,14 +243,8 @@ static bool set_key(struct config *cfg, size_t ki, const char *value, const char
 	return true;
 }
 
-bool config_kafka_prop_secret(const char *name)
-{
-	return strstr(name, "password") || strstr(name, "secret") || strcmp(name, "ssl.key.pem") == 0 ||
-	       strcmp(name, "sasl.oauthbearer.config") == 0;
-}
-
 /* kafka.<prop>: checked against librdkafka now, so check-config reports it. */
-static bool set_kafka_prop(struct config *cfg, const char *prop, const char *value, const char *where, bool from_file,
+bool config_set_kafka_prop(struct config *cfg, const char *prop, const char *value, const char *where, bool from_file,
 			   struct errs *e)
 {
 	char errstr[512];
@@ -463,190 +302,21 @@ static bool set_kafka_prop(struct config *cfg, const char *prop, const char *val
 	return true;
 }
 
-static bool set_by_name(struct config *cfg, const char *name, const char *value, const char *where, bool from_file,
+bool config_set_by_name(struct config *cfg, const char *name, const char *value, const char *where, bool from_file,
 			struct errs *e)
 {
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < config_nkeys; i++)
 		if (strcmp(config_keys[i].name, name) == 0) {
 			if (from_file && strchr(cfg->where[i], ':')) {
 				errs_add(e, "%s: %s: set twice (first at %s)", where, name, cfg->where[i]);
 				return false;
 			}
-			return set_key(cfg, i, value, where, e);
+			return config_set_key(cfg, i, value, where, e);
 		}
 	if (strncmp(name, "kafka.", 6) == 0 && strncmp(name, "kafka.topics.", 13) != 0 && name[6])
-		return set_kafka_prop(cfg, name + 6, value, where, from_file, e);
+		return config_set_kafka_prop(cfg, name + 6, value, where, from_file, e);
 	errs_add(e, "%s: unknown key %s", where, name);
 	return false;
-}
-
-/* Walks a YAML document of nested mappings, turning scalars into dotted keys. */
-static bool load_yaml(struct config *cfg, const char *path, FILE *f, struct errs *e)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	char stack[8][128];
-	int depth = 0;
-	char pending_key[128] = "";
-	unsigned long key_line = 0;
-	bool have_key = false, ok = true, done = false;
-
-	if (!yaml_parser_initialize(&parser)) {
-		errs_add(e, "%s: cannot initialise the YAML parser", path);
-		return false;
-	}
-	yaml_parser_set_input_file(&parser, f);
-	while (!done) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			errs_add(e, "%s:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-				 parser.problem ? parser.problem : "YAML syntax error", parser.context ? " " : "",
-				 parser.context ? parser.context : "");
-			ok = false;
-			break;
-		}
-		unsigned long line = (unsigned long)ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-			if (depth > 0 || have_key) {
-				if (!have_key || depth >= 7) {
-					errs_add(e, "%s:%lu: unexpected mapping", path, line);
-					ok = false;
-					done = true;
-					break;
-				}
-				snprintf(stack[depth], sizeof(stack[depth]), "%s", pending_key);
-				have_key = false;
-			}
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			errs_add(e, "%s:%lu: %s: lists are not configuration values", path, line,
-				 have_key ? pending_key : "?");
-			ok = false;
-			done = true;
-			break;
-		case YAML_ALIAS_EVENT:
-			errs_add(e, "%s:%lu: aliases are not supported", path, line);
-			ok = false;
-			done = true;
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *val = (const char *)ev.data.scalar.value;
-			if (depth == 0) {
-				errs_add(e, "%s:%lu: the file must be a mapping of keys to values", path, line);
-				ok = false;
-				done = true;
-				break;
-			}
-			if (!have_key) {
-				snprintf(pending_key, sizeof(pending_key), "%s", val);
-				key_line = line;
-				have_key = true;
-				break;
-			}
-			char full[512] = "", where[CONFIG_WHERE_MAX];
-			for (int i = 1; i < depth; i++) {
-				strncat(full, stack[i], sizeof(full) - strlen(full) - 2);
-				strcat(full, ".");
-			}
-			strncat(full, pending_key, sizeof(full) - strlen(full) - 1);
-			snprintf(where, sizeof(where), "%.80s:%lu", path, key_line);
-			if (!set_by_name(cfg, full, val, where, true, e))
-				ok = false; /* go on: report every bad key */
-			have_key = false;
-			break;
-		}
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	return ok;
-}
-
-/* SLAD_KAFKA__SESSION_TIMEOUT_MS -> session.timeout.ms; "__" stands for "_". */
-static void env_to_prop(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-	for (; *s && o + 1 < len; s++) {
-		if (s[0] == '_' && s[1] == '_') {
-			out[o++] = '_';
-			s++;
-		} else {
-			out[o++] = *s == '_' ? '.' : (char)tolower((unsigned char)*s);
-		}
-	}
-	out[o] = '\0';
-}
-
-/* SLAD_<SECTION>_<KEY>: the key upper-cased, dots as underscores. */
-static void key_env_name(const char *key, char *env, size_t len)
-{
-	size_t n = (size_t)snprintf(env, len, "SLAD_");
-	for (const char *p = key; *p && n + 1 < len; p++)
-		env[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
-	env[n < len ? n : len - 1] = '\0';
-}
-
-static void load_env(struct config *cfg, struct errs *e)
-{
-	for (size_t i = 0; i < NKEYS; i++) {
-		char env[CONFIG_ENV_MAX];
-		key_env_name(config_keys[i].name, env, sizeof(env));
-		const char *v = getenv(env);
-		if (v)
-			(void)set_key(cfg, i, v, env, e);
-	}
-	for (char **ep = environ; ep && *ep; ep++) {
-		const char *eq = strchr(*ep, '=');
-		if (strncmp(*ep, "SLAD_KAFKA__", 12) != 0 || !eq || eq == *ep + 12)
-			continue;
-		char var[128], prop[128];
-		size_t vl = (size_t)(eq - *ep);
-		if (vl >= sizeof(var))
-			continue;
-		memcpy(var, *ep, vl);
-		var[vl] = '\0';
-		env_to_prop(var + 12, prop, sizeof(prop));
-		(void)set_kafka_prop(cfg, prop, eq + 1, var, false, e);
-	}
-}
-
-static bool add_secret(struct config *cfg, const char *value)
-{
-	if (!value || strlen(value) < 3) /* scrubbing one or two characters would mangle every message */
-		return true;
-	char **n = realloc(cfg->secrets, (cfg->nsecrets + 1) * sizeof(*n));
-	if (!n)
-		return false;
-	cfg->secrets = n;
-	n[cfg->nsecrets] = strdup(value);
-	if (!n[cfg->nsecrets])
-		return false;
-	cfg->nsecrets++;
-	return true;
-}
-
-/* The values config_redact scrubs: the conninfo's password and secret Kafka properties. */
-static bool collect_secrets(struct config *cfg)
-{
-	PQconninfoOption *opts = PQconninfoParse(cfg->postgres_conninfo, NULL);
-	bool ok = true;
-	for (PQconninfoOption *o = opts; o && o->keyword; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val)
-			ok &= add_secret(cfg, o->val);
-	PQconninfoFree(opts);
-	for (size_t i = 0; i < cfg->nkafka_props; i++)
-		if (config_kafka_prop_secret(cfg->kafka_props[i].name))
-			ok &= add_secret(cfg, cfg->kafka_props[i].value);
-	return ok;
 }
 
 bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
@@ -655,13 +325,13 @@ bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (errlen)
 		err[0] = '\0';
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->where = calloc(NKEYS, sizeof(*cfg->where));
+	cfg->where = calloc(config_nkeys, sizeof(*cfg->where));
 	if (!cfg->where) {
 		errs_add(&e, "out of memory");
 		return false;
 	}
-	for (size_t i = 0; i < NKEYS; i++)
-		if (!set_key(cfg, i, config_keys[i].def, "default", &e))
+	for (size_t i = 0; i < config_nkeys; i++)
+		if (!config_set_key(cfg, i, config_keys[i].def, "default", &e))
 			return false;
 
 	const char *file = path ? path : CONFIG_DEFAULT_PATH;
@@ -672,22 +342,22 @@ bool config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	if (f) {
 		cfg->path = strdup(file);
-		(void)load_yaml(cfg, file, f, &e);
+		(void)config_load_yaml(cfg, file, f, &e);
 		fclose(f);
 	}
-	load_env(cfg, &e);
+	config_load_env(cfg, &e);
 	if (strcmp(cfg->topic_workorders, cfg->topic_clockins) == 0 ||
 	    strcmp(cfg->topic_workorders, cfg->topic_assessments) == 0 ||
 	    strcmp(cfg->topic_clockins, cfg->topic_assessments) == 0)
 		errs_add(&e, "kafka.topics: the three topics must differ");
-	if (!collect_secrets(cfg))
+	if (!config_collect_secrets(cfg))
 		errs_add(&e, "out of memory");
 	return e.n == 0;
 }
 
 void config_free(struct config *cfg)
 {
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < config_nkeys; i++)
 		if (config_keys[i].type == KT_STRING) {
 			char **field = (char **)((char *)cfg + config_keys[i].offset);
 			free(*field);
@@ -729,7 +399,7 @@ static bool kafka_props_equal(const struct config *a, const struct config *b)
 void config_reload(struct config *cur, struct config *fresh, void (*restart_needed)(const char *key, void *arg),
 		   void *arg)
 {
-	for (size_t i = 0; i < NKEYS; i++) {
+	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
 		void *a = (char *)cur + k->offset, *b = (char *)fresh + k->offset;
 		bool same;
@@ -757,74 +427,11 @@ void config_reload(struct config *cur, struct config *fresh, void (*restart_need
 		restart_needed("kafka.*", arg);
 }
 
-void config_mask_conninfo(const char *conninfo, char *buf, size_t len)
-{
-	/* Mask "password=..." in key=value form and ":secret@" in URIs. */
-	size_t o = 0;
-	const char *p = conninfo;
-	while (*p && o + 1 < len) {
-		if (strncmp(p, "password", 8) == 0) {
-			const char *q = p + 8;
-			while (*q == ' ')
-				q++;
-			if (*q == '=') {
-				q++;
-				while (*q == ' ')
-					q++;
-				o += (size_t)snprintf(buf + o, len - o, "password=***");
-				if (*q == '\'') {
-					for (q++; *q && *q != '\''; q++)
-						if (*q == '\\' && q[1])
-							q++;
-					if (*q)
-						q++;
-				} else {
-					while (*q && *q != ' ' && *q != '&')
-						q++;
-				}
-				p = q;
-				continue;
-			}
-		}
-		if (strncmp(p, "://", 3) == 0) {
-			const char *at = strchr(p + 3, '@');
-			const char *colon = strchr(p + 3, ':');
-			const char *slash = strchr(p + 3, '/');
-			if (at && colon && colon < at && (!slash || at < slash)) {
-				size_t userlen = (size_t)(colon - p);
-				if (o + userlen + 5 < len) {
-					memcpy(buf + o, p, userlen);
-					o += userlen;
-					o += (size_t)snprintf(buf + o, len - o, ":***");
-					p = at;
-					continue;
-				}
-			}
-		}
-		buf[o++] = *p++;
-	}
-	buf[o < len ? o : len - 1] = '\0';
-}
-
-void config_redact(const struct config *cfg, char *msg)
-{
-	for (size_t i = 0; i < cfg->nsecrets; i++) {
-		const char *s = cfg->secrets[i];
-		size_t sl = strlen(s);
-		char *hit;
-		while ((hit = strstr(msg, s)) != NULL) {
-			/* "***" is never longer than the secret (at least 3 characters). */
-			hit[0] = hit[1] = hit[2] = '*';
-			memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
-		}
-	}
-}
-
 void config_dump(const struct config *cfg,
 		 void (*emit)(const char *key, const char *value, const char *where, void *arg), void *arg)
 {
 	char buf[1024];
-	for (size_t i = 0; i < NKEYS; i++) {
+	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
 		const void *field = (const char *)cfg + k->offset;
 		switch (k->type) {
@@ -852,7 +459,7 @@ void config_dump(const struct config *cfg,
 
 bool config_describe_key(size_t i, struct config_key_info *info)
 {
-	if (i >= NKEYS)
+	if (i >= config_nkeys)
 		return false;
 	const struct config_key *k = &config_keys[i];
 	memset(info, 0, sizeof(*info));
@@ -862,7 +469,7 @@ bool config_describe_key(size_t i, struct config_key_info *info)
 	info->secret = k->secret;
 	info->allowed = k->allowed;
 	info->doc = k->doc;
-	key_env_name(k->name, info->env, sizeof(info->env));
+	config_key_env_name(k->name, info->env, sizeof(info->env));
 	switch (k->type) {
 	case KT_STRING: info->type = "string"; break;
 	case KT_DURATION:

@@ -69,11 +69,23 @@ static int on_kafka_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 	return 0; /* librdkafka frees json */
 }
 
+/* Sets librdkafka properties slad chooses; false: one was refused (logged). */
+static bool conf_set_pairs(rd_kafka_conf_t *conf, const char *const (*pairs)[2], size_t n)
+{
+	char errstr[512];
+	for (size_t i = 0; i < n; i++)
+		if (rd_kafka_conf_set(conf, pairs[i][0], pairs[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+			log_error("kafka %s: %s", pairs[i][0], errstr);
+			return false;
+		}
+	return true;
+}
+
 rd_kafka_t *consumer_new(struct daemon *d)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *fixed[][2] = {
+	const char *const fixed[][2] = {
 		{"bootstrap.servers", d->cfg->kafka_brokers},
 		{"group.id", d->cfg->kafka_group},
 		{"enable.auto.commit", "false"},
@@ -85,16 +97,14 @@ rd_kafka_t *consumer_new(struct daemon *d)
 		{"log.queue", "true"}, /* log lines come through the consumer queue, on the loop thread */
 	};
 	/* Defaults a kafka.* key may override. */
-	const char *defaults[][2] = {
+	const char *const defaults[][2] = {
 		{"queued.max.messages.kbytes", "65536"},
 		{"statistics.interval.ms", KAFKA_STATS_MS},
 	};
-	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-		if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka %s: %s", defaults[i][0], errstr);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
+	if (!conf_set_pairs(conf, defaults, sizeof(defaults) / sizeof(defaults[0]))) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
 	for (size_t i = 0; i < d->cfg->nkafka_props; i++)
 		if (rd_kafka_conf_set(conf, d->cfg->kafka_props[i].name, d->cfg->kafka_props[i].value, errstr,
 				      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
@@ -104,12 +114,10 @@ rd_kafka_t *consumer_new(struct daemon *d)
 			rd_kafka_conf_destroy(conf);
 			return NULL;
 		}
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-			log_error("kafka %s: %s", fixed[i][0], errstr);
-			rd_kafka_conf_destroy(conf);
-			return NULL;
-		}
+	if (!conf_set_pairs(conf, fixed, sizeof(fixed) / sizeof(fixed[0]))) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
 	rd_kafka_conf_set_error_cb(conf, on_kafka_error);
 	rd_kafka_conf_set_stats_cb(conf, on_kafka_stats);

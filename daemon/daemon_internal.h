@@ -1,7 +1,9 @@
-/* daemon_internal.h - what the daemon's files share (daemon.c: the loop,
- * partitions, batches, reload and stopping; consumer.c: the Kafka consumer's
- * configuration and callbacks; health.c: /healthz, /metrics and STATUS=).
- * Not for use outside daemon/. */
+/* daemon_internal.h - what the daemon's files share (daemon.c: start and
+ * cleanup; intake.c: Kafka intake, the event-time merge, rebalances; batch.c:
+ * batches, commits, the degraded state; loop.c: events, tick, signals, the
+ * drain; reload.c: SIGHUP; partition.c: partitions' cores; consumer.c: the
+ * Kafka consumer's configuration and callbacks; health.c: /healthz, /metrics
+ * and STATUS=). Not for use outside daemon/. */
 #ifndef SLAD_DAEMON_INTERNAL_H
 #define SLAD_DAEMON_INTERNAL_H
 
@@ -161,6 +163,27 @@ static inline struct timeval ms_to_tv(int64_t ms)
 	return tv;
 }
 
+/* The next wait of a back-off: twice the last, at most RETRY_MAX_MS. */
+static inline int backoff_next(int ms)
+{
+	return ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : ms * 2;
+}
+
+/* Empties a wake-up pipe (non-blocking): one wake-up however many bytes were written. */
+static inline void pipe_drain(int fd)
+{
+	char buf[256];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/* A partition's largest event time consumed (its processing clock while lagging). */
+static inline void clock_see(sla_time *maxev, sla_time occurred_at)
+{
+	if (*maxev == SLA_TIME_NONE || occurred_at > *maxev)
+		*maxev = occurred_at;
+}
+
 /* Error text from libpq or librdkafka may quote the configuration: never a secret in the log. */
 static inline char *redacted(const struct daemon *d, char *msg)
 {
@@ -175,12 +198,46 @@ static inline sla_time wall_now(void)
 	return (sla_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* daemon.c */
+/* intake.c: Kafka messages into the event-time merge and the batch. */
+int topic_index(const struct daemon *d, const char *name);
 struct topic_part *tp_find(struct daemon *d, int topic, int32_t partition);
+/* The committed offset from PostgreSQL: next and fetched start there. false: logged. */
+bool tp_load_offset(struct daemon *d, struct topic_part *tp) __attribute__((warn_unused_result));
+void pending_free(struct pending *pe);
+/* Frees the messages waiting in the merge: they are re-read from the committed offset. */
+void tp_clear_queue(struct topic_part *tp);
+void set_kafka_up(struct daemon *d, bool up, const char *why);
+/* Drains the consumer queue without blocking; commits full batches, then the rest. */
+void intake_consume(struct daemon *d);
+void intake_on_kafka(evutil_socket_t fd, short what, void *arg);
+void intake_on_timer(evutil_socket_t fd, short what, void *arg);
+/* Every assigned topic-partition at its committed offset (the beginning without one). */
+rd_kafka_topic_partition_list_t *intake_assignment(struct daemon *d);
+void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* batch.c: the batch in progress, its commit, and the degraded state. */
+/* Applies one message (takes it): through the core, or straight to the dead letters. */
+void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe);
+/* Commits the batch: results, dead letters and offsets in one transaction. false: not committed. */
+bool batch_flush(struct daemon *d);
+/* The isolated messages of a revoked partition: its next owner isolates them itself. */
+void batch_forget_poison(struct daemon *d, const struct topic_part *tp);
 /* Pauses consumption (the database is down, a commit failed): retried with back-off. */
 void enter_degraded(struct daemon *d, const char *why);
-void set_kafka_up(struct daemon *d, bool up, const char *why);
-void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
+void batch_on_retry(evutil_socket_t fd, short what, void *arg);
+
+/* loop.c: the event base, its events, the tick, the signals and the bounded drain. */
+bool loop_setup(struct daemon *d) __attribute__((warn_unused_result));
+bool loop_add_events(struct daemon *d) __attribute__((warn_unused_result));
+void loop_run(struct daemon *d);
+void loop_cleanup(struct daemon *d);
+/* PostgreSQL at start, retried with back-off; NULL when a stop signal came first. */
+struct store *loop_connect_store(struct daemon *d, char *err, size_t errlen);
+void loop_mark_ready(struct daemon *d);
+void loop_publish_escalations(struct daemon *d);
+
+/* reload.c: SIGHUP's configuration, policies and calendars; false: the old ones stay. */
+bool reload_config(struct daemon *d);
 
 /* partition.c: the ticket cores of the work-order and clock-in partitions
  * (part_*) and the partner scores of the assessment partitions (apart_*). */

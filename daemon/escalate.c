@@ -102,12 +102,7 @@ fail:
 		rd_kafka_conf_destroy(conf);
 	if (e && !err[0])
 		snprintf(err, errlen, "escalations producer: out of memory");
-	if (e) {
-		free(e->topic);
-		free(e->inflight);
-		free(e->acked);
-		free(e);
-	}
+	escalator_free(e, 0); /* e->rk is NULL here: nothing to flush */
 	return NULL;
 }
 

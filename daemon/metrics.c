@@ -216,37 +216,54 @@ static const char *event_type_name(int slot)
 	return v ? v->name : "UNKNOWN";
 }
 
-void metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct evbuffer *out)
+/* A metric without labels. */
+static void render_one(struct evbuffer *out, const char *name, const char *type, const char *help,
+		       unsigned long long value)
+{
+	head(out, name, type, help);
+	evbuffer_add_printf(out, "%s %llu\n", name, value);
+}
+
+/* A counter by one label (lb NULL) or two. */
+static void render_labelled(struct evbuffer *out, const char *name, const char *help, const struct labelled_set *s,
+			    const char *la, const char *lb)
 {
 	char e1[512], e2[128];
+	head(out, name, "counter", help);
+	for (size_t i = 0; i < s->n; i++) {
+		if (lb)
+			evbuffer_add_printf(out, "%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, la, esc(s->v[i].a, e1, sizeof(e1)),
+					    lb, esc(s->v[i].b, e2, sizeof(e2)), s->v[i].n);
+		else
+			evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, la, esc(s->v[i].a, e1, sizeof(e1)), s->v[i].n);
+	}
+}
 
+static void render_counters(const struct metrics *m, struct evbuffer *out)
+{
+	char e1[512];
 	head(out, "slad_events_total", "counter", "Events consumed and committed, by topic and event type.");
 	for (int t = 0; t < TOPIC_COUNT; t++)
 		for (int s = 0; s < EVT_SLOTS; s++)
 			if (m->events[t][s])
 				evbuffer_add_printf(out, "slad_events_total{topic=\"%s\",type=\"%s\"} %llu\n",
 						    esc(m->topics[t], e1, sizeof(e1)), event_type_name(s), m->events[t][s]);
-	head(out, "slad_duplicates_total", "counter", "Events whose event_id the ticket had seen already.");
-	evbuffer_add_printf(out, "slad_duplicates_total %llu\n", m->duplicates);
-	head(out, "slad_dead_letters_total", "counter", "Messages written to sla.dead_letters, by reason.");
-	for (size_t i = 0; i < m->dead.n; i++)
-		evbuffer_add_printf(out, "slad_dead_letters_total{reason=\"%s\"} %llu\n", esc(m->dead.v[i].a, e1, sizeof(e1)),
-				    m->dead.v[i].n);
-	head(out, "slad_poison_messages_total", "counter",
-	     "Messages PostgreSQL rejected with a data error, isolated and dead-lettered (BAD_VALUE).");
-	evbuffer_add_printf(out, "slad_poison_messages_total %llu\n", m->poison);
-	head(out, "slad_state_rows_rejected_total", "counter",
-	     "Saved-state rows that did not restore, dead-lettered (DECODE_ERROR) and left out, by table.");
-	for (size_t i = 0; i < m->rejected.n; i++)
-		evbuffer_add_printf(out, "slad_state_rows_rejected_total{table=\"%s\"} %llu\n",
-				    esc(m->rejected.v[i].a, e1, sizeof(e1)), m->rejected.v[i].n);
-	head(out, "slad_violations_total", "counter",
-	     "Violation status changes written to sla.violation_history, by rule code and status.");
-	for (size_t i = 0; i < m->violations.n; i++)
-		evbuffer_add_printf(out, "slad_violations_total{code=\"%s\",status=\"%s\"} %llu\n",
-				    esc(m->violations.v[i].a, e1, sizeof(e1)), esc(m->violations.v[i].b, e2, sizeof(e2)),
-				    m->violations.v[i].n);
+	render_one(out, "slad_duplicates_total", "counter", "Events whose event_id the ticket had seen already.",
+		   m->duplicates);
+	render_labelled(out, "slad_dead_letters_total", "Messages written to sla.dead_letters, by reason.", &m->dead,
+			"reason", NULL);
+	render_one(out, "slad_poison_messages_total", "counter",
+		   "Messages PostgreSQL rejected with a data error, isolated and dead-lettered (BAD_VALUE).", m->poison);
+	render_labelled(out, "slad_state_rows_rejected_total",
+			"Saved-state rows that did not restore, dead-lettered (DECODE_ERROR) and left out, by table.",
+			&m->rejected, "table", NULL);
+	render_labelled(out, "slad_violations_total",
+			"Violation status changes written to sla.violation_history, by rule code and status.",
+			&m->violations, "code", "status");
+}
 
+static void render_commits(const struct metrics *m, struct evbuffer *out)
+{
 	head(out, "slad_batch_commit_duration_seconds", "histogram",
 	     "Time to commit one batch (results and offsets) to PostgreSQL.");
 	unsigned long long cum = 0;
@@ -266,20 +283,20 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, str
 	head(out, "slad_reloads_total", "counter", "SIGHUP reloads by result; a failed one kept the old configuration.");
 	evbuffer_add_printf(out, "slad_reloads_total{result=\"ok\"} %llu\n", m->reloads_ok);
 	evbuffer_add_printf(out, "slad_reloads_total{result=\"failed\"} %llu\n", m->reloads_failed);
+	render_labelled(out, "slad_calendar_unloaded_years_total",
+			"Years outside a calendar's loaded years that deadlines needed (taken as Monday-Friday, no holidays).",
+			&m->unloaded, "calendar", "year");
+}
 
-	head(out, "slad_calendar_unloaded_years_total", "counter",
-	     "Years outside a calendar's loaded years that deadlines needed (taken as Monday-Friday, no holidays).");
-	for (size_t i = 0; i < m->unloaded.n; i++)
-		evbuffer_add_printf(out, "slad_calendar_unloaded_years_total{calendar=\"%s\",year=\"%s\"} %llu\n",
-				    esc(m->unloaded.v[i].a, e1, sizeof(e1)), esc(m->unloaded.v[i].b, e2, sizeof(e2)),
-				    m->unloaded.v[i].n);
-
-	head(out, "slad_open_tickets", "gauge", "Tickets held by the cores of the assigned partitions.");
-	evbuffer_add_printf(out, "slad_open_tickets %zu\n", g->open_tickets);
-	head(out, "slad_armed_timers", "gauge",
-	     "Timer entries in the cores of the assigned partitions (deadlines, escalations, confirmations; "
-	     "entries of milestones met meanwhile until the heap is compacted).");
-	evbuffer_add_printf(out, "slad_armed_timers %zu\n", g->armed_timers);
+static void render_gauges(const struct metrics_gauges *g, struct evbuffer *out)
+{
+	char e1[512];
+	render_one(out, "slad_open_tickets", "gauge", "Tickets held by the cores of the assigned partitions.",
+		   g->open_tickets);
+	render_one(out, "slad_armed_timers", "gauge",
+		   "Timer entries in the cores of the assigned partitions (deadlines, escalations, confirmations; "
+		   "entries of milestones met meanwhile until the heap is compacted).",
+		   g->armed_timers);
 	head(out, "slad_consumer_lag_messages", "gauge",
 	     "Messages between the applied offset and the partition's high watermark.");
 	for (size_t i = 0; i < g->nlags; i++)
@@ -292,17 +309,21 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, str
 	for (size_t i = 0; i < g->nclocks; i++)
 		evbuffer_add_printf(out, "slad_processing_clock_lag_seconds{partition=\"%d\"} %.3f\n",
 				    (int)g->clocks[i].partition, g->clocks[i].lag_seconds);
-	head(out, "slad_postgres_up", "gauge", "1 while PostgreSQL answers.");
-	evbuffer_add_printf(out, "slad_postgres_up %d\n", g->postgres_up ? 1 : 0);
-	head(out, "slad_kafka_up", "gauge", "1 while a Kafka broker is reachable.");
-	evbuffer_add_printf(out, "slad_kafka_up %d\n", g->kafka_up ? 1 : 0);
-	head(out, "slad_consuming", "gauge", "1 while consuming (healthy); 0 while paused, degraded or stopping.");
-	evbuffer_add_printf(out, "slad_consuming %d\n", g->consuming ? 1 : 0);
-	head(out, "slad_calendars", "gauge", "Business calendars loaded.");
-	evbuffer_add_printf(out, "slad_calendars %zu\n", g->calendars);
+	render_one(out, "slad_postgres_up", "gauge", "1 while PostgreSQL answers.", g->postgres_up ? 1 : 0);
+	render_one(out, "slad_kafka_up", "gauge", "1 while a Kafka broker is reachable.", g->kafka_up ? 1 : 0);
+	render_one(out, "slad_consuming", "gauge", "1 while consuming (healthy); 0 while paused, degraded or stopping.",
+		   g->consuming ? 1 : 0);
+	render_one(out, "slad_calendars", "gauge", "Business calendars loaded.", g->calendars);
 	head(out, "slad_policy_info", "gauge", "The policy version in force (a content hash).");
 	evbuffer_add_printf(out, "slad_policy_info{version=\"%s\"} 1\n",
 			    esc(g->policy_version ? g->policy_version : "", e1, sizeof(e1)));
 	head(out, "slad_build_info", "gauge", "slad's version.");
 	evbuffer_add_printf(out, "slad_build_info{version=\"%s\"} 1\n", SLAD_VERSION);
+}
+
+void metrics_render(const struct metrics *m, const struct metrics_gauges *g, struct evbuffer *out)
+{
+	render_counters(m, out);
+	render_commits(m, out);
+	render_gauges(g, out);
 }

@@ -17,16 +17,18 @@ bool part_caught_up(const struct daemon *d, int32_t p)
 	return any;
 }
 
+/* A caught-up partition's clock follows the wall clock (clock.source auto), never going back. */
+static sla_time at_least_wall(sla_time now)
+{
+	sla_time w = wall_now();
+	return now == SLA_TIME_NONE || w > now ? w : now;
+}
+
 /* The processing clock of a partition (rules.md section 1). */
 sla_time part_now(const struct daemon *d, int32_t p)
 {
 	sla_time now = d->parts[p].maxev;
-	if (strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p)) {
-		sla_time w = wall_now();
-		if (now == SLA_TIME_NONE || w > now)
-			now = w;
-	}
-	return now;
+	return strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p) ? at_least_wall(now) : now;
 }
 
 static bool part_ensure(struct daemon *d, int32_t p)
@@ -334,12 +336,7 @@ bool apart_caught_up(struct daemon *d, int32_t p)
 sla_time apart_now(struct daemon *d, int32_t p)
 {
 	sla_time now = d->parts[p].amaxev;
-	if (strcmp(d->cfg->clock_source, "auto") == 0 && apart_caught_up(d, p)) {
-		sla_time w = wall_now();
-		if (now == SLA_TIME_NONE || w > now)
-			now = w;
-	}
-	return now;
+	return strcmp(d->cfg->clock_source, "auto") == 0 && apart_caught_up(d, p) ? at_least_wall(now) : now;
 }
 
 void part_drop(struct daemon *d, int32_t p)

@@ -336,108 +336,142 @@ static size_t data_size(const struct tzif_header *h, size_t time_size)
 	       h->isstdcnt + h->isutcnt;
 }
 
-bool tzload_parse(const unsigned char *buf, size_t len, struct cal_offset **out, size_t *n, char *err,
-		  size_t errlen)
-{
+/* The TZif data block in use (version 2+: the second, 64-bit one) and its footer. */
+struct tzif {
 	struct tzif_header h;
-	struct offs o = {0};
-	const unsigned char *p = buf, *times, *idx, *types;
-	size_t tsize = 4, avail = len;
-	char footer[128] = "";
+	size_t tsize; /* 4 or 8 bytes a transition time */
+	const unsigned char *times, *idx, *types;
+	char footer[128]; /* the TZ string for the times after the last transition; "" when none */
+};
 
-	*out = NULL;
-	*n = 0;
-	if (!read_header(p, avail, &h))
-		goto bad;
-	if (h.version >= '2') {
-		size_t skip = 44 + data_size(&h, 4);
+enum tzif_result { TZIF_OK, TZIF_BAD, TZIF_NOMEM, TZIF_REPORTED /* err says why */ };
+
+/* Footer: "\n" TZ string "\n", right after the data block (f, flen). */
+static bool read_footer(const unsigned char *f, size_t flen, char *footer, size_t size)
+{
+	if (flen < 2 || f[0] != '\n')
+		return true;
+	const unsigned char *nl = memchr(f + 1, '\n', flen - 1);
+	if (nl == NULL || (size_t)(nl - f - 1) >= size)
+		return false;
+	memcpy(footer, f + 1, (size_t)(nl - f - 1));
+	footer[nl - f - 1] = '\0';
+	return true;
+}
+
+static enum tzif_result tzif_read(const unsigned char *buf, size_t len, struct tzif *z)
+{
+	const unsigned char *p = buf;
+	size_t avail = len;
+	z->tsize = 4;
+	z->footer[0] = '\0';
+	if (!read_header(p, avail, &z->h))
+		return TZIF_BAD;
+	if (z->h.version >= '2') {
+		size_t skip = 44 + data_size(&z->h, 4);
 		if (skip > avail)
-			goto bad;
+			return TZIF_BAD;
 		p += skip;
 		avail -= skip;
-		if (!read_header(p, avail, &h))
-			goto bad;
-		tsize = 8;
+		if (!read_header(p, avail, &z->h))
+			return TZIF_BAD;
+		z->tsize = 8;
 	}
 	p += 44;
 	avail -= 44;
-	if (data_size(&h, tsize) > avail || h.typecnt == 0)
-		goto bad;
-	if (h.leapcnt != 0) {
-		tz_err(err, errlen, "zone files with leap seconds (right/...) are not supported");
-		return false;
-	}
-	times = p;
-	idx = times + h.timecnt * tsize;
-	types = idx + h.timecnt;
-	for (uint32_t i = 0; i < h.typecnt; i++)
-		if (!offset_plausible((int32_t)be32(types + 6 * i)))
-			goto bad;
-	if (tsize == 8) {
-		/* Footer: "\n" TZ string "\n", right after the data block. */
-		const unsigned char *f = p + data_size(&h, tsize);
-		size_t flen = avail - data_size(&h, tsize);
-		if (flen >= 2 && f[0] == '\n') {
-			const unsigned char *nl = memchr(f + 1, '\n', flen - 1);
-			if (nl == NULL || (size_t)(nl - f - 1) >= sizeof(footer))
-				goto bad;
-			memcpy(footer, f + 1, (size_t)(nl - f - 1));
-			footer[nl - f - 1] = '\0';
-		}
-	}
+	if (data_size(&z->h, z->tsize) > avail || z->h.typecnt == 0)
+		return TZIF_BAD;
+	if (z->h.leapcnt != 0)
+		return TZIF_REPORTED;
+	z->times = p;
+	z->idx = z->times + z->h.timecnt * z->tsize;
+	z->types = z->idx + z->h.timecnt;
+	for (uint32_t i = 0; i < z->h.typecnt; i++)
+		if (!offset_plausible((int32_t)be32(z->types + 6 * i)))
+			return TZIF_BAD;
+	if (z->tsize == 8 && !read_footer(p + data_size(&z->h, z->tsize), avail - data_size(&z->h, z->tsize),
+					  z->footer, sizeof(z->footer)))
+		return TZIF_BAD;
+	return TZIF_OK;
+}
 
+static enum tzif_result push_transitions(const struct tzif *z, struct offs *o)
+{
 	/* RFC 8536 3.2: before the first transition, time type 0 applies. */
-	if (!offs_push(&o, INT64_MIN, (int32_t)be32(types)))
-		goto nomem;
+	if (!offs_push(o, INT64_MIN, (int32_t)be32(z->types)))
+		return TZIF_NOMEM;
 	int64_t prev = INT64_MIN;
-	for (uint32_t i = 0; i < h.timecnt; i++) {
-		int64_t t = tsize == 8 ? be64(times + 8 * i) : (int64_t)(int32_t)be32(times + 4 * i);
-		unsigned type = idx[i];
+	for (uint32_t i = 0; i < z->h.timecnt; i++) {
+		int64_t t = z->tsize == 8 ? be64(z->times + 8 * i) : (int64_t)(int32_t)be32(z->times + 4 * i);
+		unsigned type = z->idx[i];
 		int32_t off;
-		if (type >= h.typecnt || (i > 0 && t <= prev))
-			goto bad;
+		if (type >= z->h.typecnt || (i > 0 && t <= prev))
+			return TZIF_BAD;
 		prev = t;
-		off = (int32_t)be32(types + 6 * type);
+		off = (int32_t)be32(z->types + 6 * type);
 		if (t < INT64_MIN / 1000 + 1) {
 			/* "Big bang" markers: before anything an sla_time can hold. */
-			o.v[0].utc_offset_s = off;
+			o->v[0].utc_offset_s = off;
 			continue;
 		}
 		if (t > INT64_MAX / 1000 - 1)
 			break;
-		if (!offs_push(&o, t * 1000, off))
-			goto nomem;
+		if (!offs_push(o, t * 1000, off))
+			return TZIF_NOMEM;
 	}
-	if (footer[0]) {
-		struct posix_tz tz;
-		int y0 = 1900, y;
-		unsigned m, d;
-		if (!parse_posix(footer, &tz) || !offset_plausible(tz.std_off) || !offset_plausible(tz.dst_off)) {
-			tz_err(err, errlen, "bad TZ string \"%.60s\" in the zone file", footer);
-			free(o.v);
-			return false;
-		}
-		if (o.n > 1) {
-			civil_from_days(floor_div(o.v[o.n - 1].from, SLA_DAY), &y, &m, &d);
-			y0 = y;
-		} else if (!tz.has_dst) {
-			o.v[0].utc_offset_s = tz.std_off;
-		}
-		if (tz.has_dst && y0 <= TZLOAD_LAST_YEAR &&
-		    !expand_posix(&tz, y0, TZLOAD_LAST_YEAR, o.n > 1 ? o.v[o.n - 1].from : INT64_MIN, &o))
-			goto nomem;
+	return TZIF_OK;
+}
+
+/* The footer's rule, from the year of the last transition to TZLOAD_LAST_YEAR. */
+static enum tzif_result push_footer(const char *footer, struct offs *o, char *err, size_t errlen)
+{
+	struct posix_tz tz;
+	int y0 = 1900, y;
+	unsigned m, d;
+	if (!parse_posix(footer, &tz) || !offset_plausible(tz.std_off) || !offset_plausible(tz.dst_off)) {
+		tz_err(err, errlen, "bad TZ string \"%.60s\" in the zone file", footer);
+		return TZIF_REPORTED;
 	}
-	offs_normalize(&o);
-	*out = o.v;
-	*n = o.n;
-	return true;
-bad:
+	if (o->n > 1) {
+		civil_from_days(floor_div(o->v[o->n - 1].from, SLA_DAY), &y, &m, &d);
+		y0 = y;
+	} else if (!tz.has_dst) {
+		o->v[0].utc_offset_s = tz.std_off;
+	}
+	if (tz.has_dst && y0 <= TZLOAD_LAST_YEAR &&
+	    !expand_posix(&tz, y0, TZLOAD_LAST_YEAR, o->n > 1 ? o->v[o->n - 1].from : INT64_MIN, o))
+		return TZIF_NOMEM;
+	return TZIF_OK;
+}
+
+bool tzload_parse(const unsigned char *buf, size_t len, struct cal_offset **out, size_t *n, char *err,
+		  size_t errlen)
+{
+	struct tzif z;
+	struct offs o = {0};
+
+	*out = NULL;
+	*n = 0;
+	enum tzif_result r = tzif_read(buf, len, &z);
+	if (r == TZIF_REPORTED) {
+		tz_err(err, errlen, "zone files with leap seconds (right/...) are not supported");
+		return false;
+	}
+	if (r == TZIF_OK)
+		r = push_transitions(&z, &o);
+	if (r == TZIF_OK && z.footer[0])
+		r = push_footer(z.footer, &o, err, errlen);
+	if (r == TZIF_OK) {
+		offs_normalize(&o);
+		*out = o.v;
+		*n = o.n;
+		return true;
+	}
 	free(o.v);
-	tz_err(err, errlen, "not a valid TZif file");
-	return false;
-nomem:
-	free(o.v);
-	tz_err(err, errlen, "out of memory");
+	if (r == TZIF_BAD)
+		tz_err(err, errlen, "not a valid TZif file");
+	else if (r == TZIF_NOMEM)
+		tz_err(err, errlen, "out of memory");
 	return false;
 }
 
