@@ -42,6 +42,9 @@ done >"$WORK/events.jsonl"
 
 "$BIN/slactl" publish "$WORK/events.jsonl" 2>>"$WORK/publish.log"
 poll_sql "SELECT count(*) FROM sla.milestones WHERE milestone = 'ARRIVAL' AND status = 'PENDING'" 5 30
+# Results commit with every batch, ticket states with the next checkpoint
+# (batch.checkpoint_ms): the restart is to restore them, so wait for it.
+poll_sql "SELECT count(*) FROM sla.ticket_state WHERE ticket_id LIKE 'D_'" 5 30
 assert_eq "ARRIVAL_LATE before the deadline" "$(q "SELECT count(*) FROM sla.violations WHERE rule_code = 'ARRIVAL_LATE'")" 0
 kill -KILL "$SLAD_PID"
 wait "$SLAD_PID" 2>/dev/null || true
