@@ -574,7 +574,7 @@ enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t det
 		BAD("payload %s does not belong to this type (expected %s)", payload_name(ev->payload_case),
 		    payload_name(shape.payload));
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
-		return SV_APPLIED; /* its fields: assessment_check (scoring.c) */
+		return SV_APPLIED; /* its fields: assessment_check (assessment_check.c) */
 	return check_payload_fields(ev, detail, detail_len);
 }
 
