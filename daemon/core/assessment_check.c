@@ -143,14 +143,12 @@ static enum sla_verdict check_small_kind(const Slad__V1__Assessment *a, char *de
 			MISSING("cert_id");
 		return SV_APPLIED;
 	case SLAD__V1__ASSESSMENT_KIND__KEY_PERSON_DEPARTED:
-		if (id_missing(a->engineer_id))
-			MISSING("engineer_id");
-		if (a->_declared_case != SLAD__V1__ASSESSMENT___DECLARED_DECLARED)
-			MISSING("declared");
-		return SV_APPLIED;
 	case SLAD__V1__ASSESSMENT_KIND__KEY_PERSON_REPLACED:
 		if (id_missing(a->engineer_id))
 			MISSING("engineer_id");
+		if (a->kind == SLAD__V1__ASSESSMENT_KIND__KEY_PERSON_DEPARTED &&
+		    a->_declared_case != SLAD__V1__ASSESSMENT___DECLARED_DECLARED)
+			MISSING("declared");
 		return SV_APPLIED;
 	case SLAD__V1__ASSESSMENT_KIND__QUARTER_CLOSED:
 		return SV_APPLIED;
@@ -159,28 +157,25 @@ static enum sla_verdict check_small_kind(const Slad__V1__Assessment *a, char *de
 	}
 }
 
+/* The kinds with a check of their own; the others: check_small_kind. */
+static enum sla_verdict (*const kind_checks[])(const Slad__V1__Assessment *a, char *detail, size_t detail_len) = {
+	[SLAD__V1__ASSESSMENT_KIND__MAJOR_PROJECT_SCORE] = check_project_score,
+	[SLAD__V1__ASSESSMENT_KIND__SATISFACTION_CALLBACK] = check_callback,
+	[SLAD__V1__ASSESSMENT_KIND__REP_OFFICE_DEDUCTION] = check_deduction,
+	[SLAD__V1__ASSESSMENT_KIND__ECR_COUNTS] = check_ecr,
+	[SLAD__V1__ASSESSMENT_KIND__TRAINING] = check_training,
+	[SLAD__V1__ASSESSMENT_KIND__CERT_REGISTERED] = check_cert_registered,
+};
+
 enum sla_verdict assessment_check(const Slad__V1__Event *ev, char *detail, size_t detail_len)
 {
 	enum sla_verdict v = check_common(ev, detail, detail_len);
 	if (v != SV_APPLIED)
 		return v;
 	const Slad__V1__Assessment *a = ev->assessment;
-	switch (a->kind) {
-	case SLAD__V1__ASSESSMENT_KIND__ASSESSMENT_KIND_UNSPECIFIED:
+	if (a->kind == SLAD__V1__ASSESSMENT_KIND__ASSESSMENT_KIND_UNSPECIFIED)
 		MISSING("kind");
-	case SLAD__V1__ASSESSMENT_KIND__MAJOR_PROJECT_SCORE:
-		return check_project_score(a, detail, detail_len);
-	case SLAD__V1__ASSESSMENT_KIND__SATISFACTION_CALLBACK:
-		return check_callback(a, detail, detail_len);
-	case SLAD__V1__ASSESSMENT_KIND__REP_OFFICE_DEDUCTION:
-		return check_deduction(a, detail, detail_len);
-	case SLAD__V1__ASSESSMENT_KIND__ECR_COUNTS:
-		return check_ecr(a, detail, detail_len);
-	case SLAD__V1__ASSESSMENT_KIND__TRAINING:
-		return check_training(a, detail, detail_len);
-	case SLAD__V1__ASSESSMENT_KIND__CERT_REGISTERED:
-		return check_cert_registered(a, detail, detail_len);
-	default:
-		return check_small_kind(a, detail, detail_len);
-	}
+	if ((unsigned)a->kind < sizeof(kind_checks) / sizeof(kind_checks[0]) && kind_checks[a->kind])
+		return kind_checks[a->kind](a, detail, detail_len);
+	return check_small_kind(a, detail, detail_len);
 }

@@ -12,8 +12,8 @@
 
 _Static_assert(COUNT_MAX == BYTES_COUNT_MAX, "a saved count is what assessment_check lets in");
 
-#define QF(type, member) FIELD(type, struct score_quarter, member)
 /* A quarter's sums and snapshots, after its projects. */
+#define QF(type, member) FIELD(type, struct score_quarter, member)
 static const struct field quarter_fields[] = {
 	QF(FIELD_F64, deduction_points),   QF(FIELD_INT, ndeductions),	  QF(FIELD_COUNT, consultations),
 	QF(FIELD_BOOL64, has_ecr),	   QF(FIELD_COUNT, ecr_simple),	  QF(FIELD_COUNT, ecr_total),
@@ -22,33 +22,27 @@ static const struct field quarter_fields[] = {
 	QF(FIELD_COUNT, offline_completed), QF(FIELD_COUNT, offline_required), QF(FIELD_INSTANT, offline_at),
 	QF(FIELD_F64, key_event_points),   QF(FIELD_INT, nkey_events),
 };
-#undef QF
 
-#define PF(type, member) FIELD(type, struct score_project, member)
-/* A project's score, before its callbacks. */
+/* A project's score, before its callbacks; a certificate, after its id; a departure; a replacement. */
 static const struct field project_fields[] = {
-	PF(FIELD_BOOL64, has_score),
-	PF(FIELD_F64, score),
-	PF(FIELD_INSTANT, score_at),
+	FIELD(FIELD_BOOL64, struct score_project, has_score),
+	FIELD(FIELD_F64, struct score_project, score),
+	FIELD(FIELD_INSTANT, struct score_project, score_at),
 };
-#undef PF
-
 #define CF(type, member) FIELD(type, struct partner_cert, member)
-/* A certificate, after its id. */
 static const struct field cert_fields[] = {
-	CF(FIELD_STR, engineer_id),	    CF(FIELD_INSTANT, registered_at), CF(FIELD_INSTANT, expires_at),
-	CF(FIELD_INSTANT, replaced_at),	    CF(FIELD_BOOL64, reminder_fired), CF(FIELD_BOOL64, expired_fired),
+	CF(FIELD_STR, engineer_id),	CF(FIELD_INSTANT, registered_at), CF(FIELD_INSTANT, expires_at),
+	CF(FIELD_INSTANT, replaced_at), CF(FIELD_BOOL64, reminder_fired), CF(FIELD_BOOL64, expired_fired),
 	CF(FIELD_INSTANT, reminder_due),
 };
-#undef CF
-
-#define DF(type, member) FIELD(type, struct partner_departure, member)
 static const struct field departure_fields[] = {
-	DF(FIELD_STR, engineer_id), DF(FIELD_INSTANT, departed_at), DF(FIELD_BOOL64, declared),
-	DF(FIELD_INSTANT, replaced_at), DF(FIELD_STR, replaced_by), DF(FIELD_BOOL64, fired),
+	FIELD(FIELD_STR, struct partner_departure, engineer_id),
+	FIELD(FIELD_INSTANT, struct partner_departure, departed_at),
+	FIELD(FIELD_BOOL64, struct partner_departure, declared),
+	FIELD(FIELD_INSTANT, struct partner_departure, replaced_at),
+	FIELD(FIELD_STR, struct partner_departure, replaced_by),
+	FIELD(FIELD_BOOL64, struct partner_departure, fired),
 };
-#undef DF
-
 static const struct field replacement_fields[] = {
 	FIELD(FIELD_STR, struct partner_replacement, engineer_id),
 	FIELD(FIELD_INSTANT, struct partner_replacement, at),

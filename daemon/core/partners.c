@@ -63,6 +63,18 @@ void partners_out_free(struct partners_out *out)
 	memset(out, 0, sizeof(*out));
 }
 
+void *partners_out_slot(struct partners_out *out, void **rows, size_t *cap, size_t *n, size_t size)
+{
+	if (!array_grow_sz(rows, cap, *n + 1, size)) {
+		out->oom = true;
+		return NULL;
+	}
+	void *r = (char *)*rows + *n * size;
+	(*n)++;
+	memset(r, 0, size);
+	return r;
+}
+
 void partner_mark_dirty(struct partners_out *out, struct partner *p)
 {
 	if (p->in_dirty)
@@ -85,13 +97,9 @@ static void emit_score(struct partners_out *out, const struct partner *p, const 
 		if (out->scores[i].computed_at == now && strcmp(out->scores[i].partner_id, p->partner_id) == 0 &&
 		    strcmp(out->scores[i].quarter, pq->in.quarter) == 0)
 			r = &out->scores[i];
-	if (!r) {
-		if (!array_grow_sz((void **)&out->scores, &out->capscores, out->nscores + 1, sizeof(*out->scores))) {
-			out->oom = true;
-			return;
-		}
-		r = &out->scores[out->nscores++];
-	}
+	if (!r && !(r = partners_out_slot(out, (void **)&out->scores, &out->capscores, &out->nscores,
+					  sizeof(*out->scores))))
+		return;
 	memset(r, 0, sizeof(*r));
 	snprintf(r->partner_id, sizeof(r->partner_id), "%s", p->partner_id);
 	snprintf(r->quarter, sizeof(r->quarter), "%s", pq->in.quarter);
@@ -308,6 +316,17 @@ sla_time partners_next_due(const struct partners *ps)
 
 /* ---- applying an assessment ---- */
 
+/* A pair of counts whose latest value (by event time) stands: ECR, online and offline training. */
+static void snapshot(bool *has, sla_time *seen_at, int64_t *x, int64_t *y, int64_t vx, int64_t vy, sla_time at)
+{
+	if (*has && at < *seen_at)
+		return;
+	*has = true;
+	*x = vx;
+	*y = vy;
+	*seen_at = at;
+}
+
 /* Adds a scoring event to its quarter; false when out of memory. */
 static bool apply_scoring(struct score_quarter *q, const Slad__V1__Assessment *a, sla_time at)
 {
@@ -343,28 +362,15 @@ static bool apply_scoring(struct score_quarter *q, const Slad__V1__Assessment *a
 			q->consultations = COUNT_MAX;
 		return true;
 	case SLAD__V1__ASSESSMENT_KIND__ECR_COUNTS:
-		if (!q->has_ecr || at >= q->ecr_at) {
-			q->has_ecr = true;
-			q->ecr_simple = a->simple_issues;
-			q->ecr_total = a->total_issues;
-			q->ecr_at = at;
-		}
+		snapshot(&q->has_ecr, &q->ecr_at, &q->ecr_simple, &q->ecr_total, a->simple_issues, a->total_issues, at);
 		return true;
 	case SLAD__V1__ASSESSMENT_KIND__TRAINING:
-		if (a->_online_required_case == SLAD__V1__ASSESSMENT___ONLINE_REQUIRED_ONLINE_REQUIRED &&
-		    (!q->has_online || at >= q->online_at)) {
-			q->has_online = true;
-			q->online_completed = a->online_completed;
-			q->online_required = a->online_required;
-			q->online_at = at;
-		}
-		if (a->_offline_required_case == SLAD__V1__ASSESSMENT___OFFLINE_REQUIRED_OFFLINE_REQUIRED &&
-		    (!q->has_offline || at >= q->offline_at)) {
-			q->has_offline = true;
-			q->offline_completed = a->offline_completed;
-			q->offline_required = a->offline_required;
-			q->offline_at = at;
-		}
+		if (a->_online_required_case == SLAD__V1__ASSESSMENT___ONLINE_REQUIRED_ONLINE_REQUIRED)
+			snapshot(&q->has_online, &q->online_at, &q->online_completed, &q->online_required,
+				 a->online_completed, a->online_required, at);
+		if (a->_offline_required_case == SLAD__V1__ASSESSMENT___OFFLINE_REQUIRED_OFFLINE_REQUIRED)
+			snapshot(&q->has_offline, &q->offline_at, &q->offline_completed, &q->offline_required,
+				 a->offline_completed, a->offline_required, at);
 		return true;
 	case SLAD__V1__ASSESSMENT_KIND__KEY_EVENT:
 		q->key_event_points += a->points;

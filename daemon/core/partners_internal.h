@@ -37,6 +37,8 @@ bool partner_add_seen(struct partner *p, const char *event_id, sla_time occurred
 /* Queues the partner's next timer in the heap (one live entry per partner). */
 void partners_requeue(struct partners *ps, struct partner *p);
 void partner_mark_dirty(struct partners_out *out, struct partner *p);
+/* A new zeroed row at the end of one of out's lists (rows, *cap, *n); NULL (and out->oom) when out of memory. */
+void *partners_out_slot(struct partners_out *out, void **rows, size_t *cap, size_t *n, size_t size);
 
 /* qualifications.c */
 /* A certificate by id; with create, added when new (NULL when out of memory). */

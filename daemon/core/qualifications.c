@@ -16,14 +16,10 @@ const char *partner_event_code_name(enum partner_event_code c)
 static void emit_event(struct partners_out *out, const struct partner *p, enum partner_event_code code,
 		       const char *subject, sla_time at, sla_time retracted_at, const char *details)
 {
-	struct partner_event_row *r;
-
-	if (!array_grow_sz((void **)&out->events, &out->capevents, out->nevents + 1, sizeof(*out->events))) {
-		out->oom = true;
+	struct partner_event_row *r =
+		partners_out_slot(out, (void **)&out->events, &out->capevents, &out->nevents, sizeof(*out->events));
+	if (!r)
 		return;
-	}
-	r = &out->events[out->nevents++];
-	memset(r, 0, sizeof(*r));
 	snprintf(r->partner_id, sizeof(r->partner_id), "%s", p->partner_id);
 	r->code = code;
 	snprintf(r->subject_id, sizeof(r->subject_id), "%s", subject);

@@ -109,21 +109,23 @@ TRANSITION(on_responded)
 	return SV_APPLIED;
 }
 
-TRANSITION(on_diagnosed)
+/* The milestone an event that only opens or stops one is about. */
+static enum sla_milestone_kind milestone_of(Slad__V1__EventType type)
 {
-	milestones_stop(core, t, MS_DIAGNOSIS, NULL, ev->occurred_at, ev->event_id, now, out);
-	return SV_APPLIED;
+	switch (type) {
+	case SLAD__V1__EVENT_TYPE__INCIDENT_DIAGNOSED: return MS_DIAGNOSIS;
+	case SLAD__V1__EVENT_TYPE__INCIDENT_SOLUTION_PROVIDED: return MS_SOLUTION;
+	case SLAD__V1__EVENT_TYPE__CHANGE_REVIEW_SUBMITTED: return MS_CHANGE_REVIEW;
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
+	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED: return MS_SPARE_CONFIRM;
+	default: return MS_SPARE_RETURN; /* SPARE_PART_REPLACED, SPARE_PART_RETURNED */
+	}
 }
 
-TRANSITION(on_solution)
+/* INCIDENT_DIAGNOSED, INCIDENT_SOLUTION_PROVIDED, CHANGE_REVIEW_SUBMITTED: stop their milestone. */
+TRANSITION(on_stop)
 {
-	milestones_stop(core, t, MS_SOLUTION, NULL, ev->occurred_at, ev->event_id, now, out);
-	return SV_APPLIED;
-}
-
-TRANSITION(on_review_submitted)
-{
-	milestones_stop(core, t, MS_CHANGE_REVIEW, NULL, ev->occurred_at, ev->event_id, now, out);
+	milestones_stop(core, t, milestone_of(ev->type), NULL, ev->occurred_at, ev->event_id, now, out);
 	return SV_APPLIED;
 }
 
@@ -230,31 +232,20 @@ TRANSITION(on_authorized)
 	return SV_APPLIED;
 }
 
-TRANSITION(on_spare_requested)
+/* SPARE_PART_REQUESTED, SPARE_PART_REPLACED: the part's confirmation (return) clock starts. */
+TRANSITION(on_spare_opened)
 {
 	(void)now;
 	(void)out;
-	(void)milestone_open(core, t, MS_SPARE_CONFIRM, ev->occurred_at, ev->spare_part->part_id);
+	(void)milestone_open(core, t, milestone_of(ev->type), ev->occurred_at, ev->spare_part->part_id);
 	return SV_APPLIED;
 }
 
-TRANSITION(on_spare_confirmed)
+/* SPARE_PART_CONFIRMED, SPARE_PART_RETURNED: and stops. */
+TRANSITION(on_spare_closed)
 {
-	milestones_stop(core, t, MS_SPARE_CONFIRM, ev->spare_part->part_id, ev->occurred_at, ev->event_id, now, out);
-	return SV_APPLIED;
-}
-
-TRANSITION(on_spare_replaced)
-{
-	(void)now;
-	(void)out;
-	(void)milestone_open(core, t, MS_SPARE_RETURN, ev->occurred_at, ev->spare_part->part_id);
-	return SV_APPLIED;
-}
-
-TRANSITION(on_spare_returned)
-{
-	milestones_stop(core, t, MS_SPARE_RETURN, ev->spare_part->part_id, ev->occurred_at, ev->event_id, now, out);
+	milestones_stop(core, t, milestone_of(ev->type), ev->spare_part->part_id, ev->occurred_at, ev->event_id, now,
+			out);
 	return SV_APPLIED;
 }
 
@@ -472,18 +463,18 @@ static const struct transition transitions[SLAD__V1__EVENT_TYPE__ASSESSMENT + 1]
 	[SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED] = {on_dispatched, false},
 	[SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED] = {on_acknowledged, false},
 	[SLAD__V1__EVENT_TYPE__INCIDENT_RESPONDED] = {on_responded, false},
-	[SLAD__V1__EVENT_TYPE__INCIDENT_DIAGNOSED] = {on_diagnosed, false},
-	[SLAD__V1__EVENT_TYPE__INCIDENT_SOLUTION_PROVIDED] = {on_solution, false},
+	[SLAD__V1__EVENT_TYPE__INCIDENT_DIAGNOSED] = {on_stop, false},
+	[SLAD__V1__EVENT_TYPE__INCIDENT_SOLUTION_PROVIDED] = {on_stop, false},
 	[SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED] = {on_assigned, true},
 	[SLAD__V1__EVENT_TYPE__TICKET_REJECTED] = {on_rejected, false},
 	[SLAD__V1__EVENT_TYPE__RESERVATION_SET] = {on_reservation, false},
 	[SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED] = {on_authorized, true},
-	[SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED] = {on_spare_requested, false},
-	[SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED] = {on_spare_confirmed, false},
-	[SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED] = {on_spare_replaced, false},
-	[SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED] = {on_spare_returned, false},
+	[SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED] = {on_spare_opened, false},
+	[SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED] = {on_spare_closed, false},
+	[SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED] = {on_spare_opened, false},
+	[SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED] = {on_spare_closed, false},
 	[SLAD__V1__EVENT_TYPE__CHANGE_PLAN_APPROVED] = {on_plan_approved, true},
-	[SLAD__V1__EVENT_TYPE__CHANGE_REVIEW_SUBMITTED] = {on_review_submitted, false},
+	[SLAD__V1__EVENT_TYPE__CHANGE_REVIEW_SUBMITTED] = {on_stop, false},
 	[SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED] = {on_report, false},
 	[SLAD__V1__EVENT_TYPE__LEAVE_APPROVED] = {on_leave_approved, true},
 	[SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED] = {on_close_requested, true},
