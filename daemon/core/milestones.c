@@ -168,22 +168,6 @@ void milestones_cancel_open(struct sla_ticket *t, struct sla_out *out)
 	}
 }
 
-struct sla_milestone *milestone_find_open(struct sla_ticket *t, enum sla_milestone_kind kind)
-{
-	for (int i = t->nms - 1; i >= 0; i--)
-		if (t->ms[i].kind == kind && ms_open(&t->ms[i]))
-			return &t->ms[i];
-	return NULL;
-}
-
-bool milestone_exists(const struct sla_ticket *t, enum sla_milestone_kind kind)
-{
-	for (int i = 0; i < t->nms; i++)
-		if (t->ms[i].kind == kind)
-			return true;
-	return false;
-}
-
 /* CLOSURE starts at a LEAVE or COMPLETE; synced late, that clock-in may come
  * after the CLOSE_REQUESTED that stops it, which then stops it at once. */
 void milestone_open_closure(struct sla_core *core, struct sla_ticket *t, sla_time at, const char *cause,

@@ -44,6 +44,23 @@ static inline struct sla_violation *ms_violation(struct sla_ticket *t, const str
 	return NULL;
 }
 
+/* The latest open milestone of a kind, or NULL. */
+static inline struct sla_milestone *milestone_find_open(struct sla_ticket *t, enum sla_milestone_kind kind)
+{
+	for (int i = t->nms - 1; i >= 0; i--)
+		if (t->ms[i].kind == kind && ms_open(&t->ms[i]))
+			return &t->ms[i];
+	return NULL;
+}
+
+static inline bool milestone_exists(const struct sla_ticket *t, enum sla_milestone_kind kind)
+{
+	for (int i = 0; i < t->nms; i++)
+		if (t->ms[i].kind == kind)
+			return true;
+	return false;
+}
+
 /* milestones.c: timed milestones, their escalations and the archive timer */
 struct sla_milestone *milestone_add(struct sla_core *core, struct sla_ticket *t, enum sla_milestone_kind kind,
 				    sla_time start, sla_time due, const char *key);
@@ -58,8 +75,6 @@ void milestone_stop(struct sla_core *core, struct sla_ticket *t, struct sla_mile
 void milestones_stop(struct sla_core *core, struct sla_ticket *t, enum sla_milestone_kind kind, const char *key,
 		     sla_time at, const char *cause, sla_time now, struct sla_out *out);
 void milestones_cancel_open(struct sla_ticket *t, struct sla_out *out);
-struct sla_milestone *milestone_find_open(struct sla_ticket *t, enum sla_milestone_kind kind);
-bool milestone_exists(const struct sla_ticket *t, enum sla_milestone_kind kind);
 /* CLOSURE, from a LEAVE or COMPLETE at `at`. */
 void milestone_open_closure(struct sla_core *core, struct sla_ticket *t, sla_time at, const char *cause,
 			    sla_time now, struct sla_out *out);
