@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slad/core.h"
+
 void wbuf_put(struct wbuf *w, const void *src, size_t n)
 {
 	if (w->fail || n == 0)
@@ -163,4 +165,88 @@ int32_t rbuf_count(struct rbuf *r, int32_t max)
 	if (n < 0 || n > max)
 		r->fail = true;
 	return r->fail ? 0 : (int32_t)n;
+}
+
+bool bytes_instant_ok(int64_t t)
+{
+	const int64_t slack = 3660 * SLA_DAY;
+	return t == SLA_TIME_NONE || (t >= SLA_TIME_MIN - slack && t < SLA_TIME_MAX + slack);
+}
+
+static void wbuf_field(struct wbuf *w, const char *p, const struct field *f)
+{
+	int32_t i32;
+	int64_t i64;
+	double d;
+	switch (f->type) {
+	case FIELD_BOOL:
+	case FIELD_BOOL64: wbuf_i64(w, *(const bool *)p); return;
+	case FIELD_U8: wbuf_i64(w, *(const uint8_t *)p); return;
+	case FIELD_INT:
+		if (f->size != sizeof(i32)) {
+			w->fail = true;
+			return;
+		}
+		memcpy(&i32, p, sizeof(i32));
+		wbuf_i64(w, i32);
+		return;
+	case FIELD_I64:
+	case FIELD_INSTANT:
+	case FIELD_COUNT:
+		memcpy(&i64, p, sizeof(i64));
+		wbuf_i64(w, i64);
+		return;
+	case FIELD_F64:
+		memcpy(&d, p, sizeof(d));
+		wbuf_f64(w, d);
+		return;
+	case FIELD_STR: wbuf_str(w, p); return;
+	default: w->fail = true; return;
+	}
+}
+
+void wbuf_fields(struct wbuf *w, const void *obj, const struct field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		wbuf_field(w, (const char *)obj + f[i].offset, &f[i]);
+}
+
+static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
+{
+	int32_t i32;
+	int64_t i64;
+	double d;
+	switch (f->type) {
+	case FIELD_BOOL: *(bool *)p = rbuf_i32(r) != 0; return;
+	case FIELD_BOOL64: *(bool *)p = rbuf_bool(r); return;
+	case FIELD_U8: *(uint8_t *)p = (uint8_t)rbuf_i32(r); return;
+	case FIELD_INT:
+		i32 = rbuf_i32(r);
+		if (f->size != sizeof(i32))
+			r->fail = true;
+		else
+			memcpy(p, &i32, sizeof(i32));
+		return;
+	case FIELD_I64:
+	case FIELD_INSTANT:
+	case FIELD_COUNT:
+		i64 = rbuf_i64(r);
+		if ((f->type == FIELD_INSTANT && !bytes_instant_ok(i64)) ||
+		    (f->type == FIELD_COUNT && (i64 < 0 || i64 > BYTES_COUNT_MAX)))
+			r->fail = true;
+		memcpy(p, &i64, sizeof(i64));
+		return;
+	case FIELD_F64:
+		d = rbuf_f64(r);
+		memcpy(p, &d, sizeof(d));
+		return;
+	case FIELD_STR: rbuf_str(r, p, f->size); return;
+	default: r->fail = true; return;
+	}
+}
+
+void rbuf_fields(struct rbuf *r, void *obj, const struct field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rbuf_field(r, (char *)obj + f[i].offset, &f[i]);
 }

@@ -1,4 +1,5 @@
-/* bytes.h - the little-endian, length-prefixed byte format of the core's saved state (tickets, partners). Pure. */
+/* bytes.h - the little-endian, length-prefixed byte format of the core's saved state (tickets, partners),
+ * and the field tables that describe a struct's scalar fields in it. Pure. */
 #ifndef SLAD_CORE_BYTES_H
 #define SLAD_CORE_BYTES_H
 
@@ -44,5 +45,33 @@ void rbuf_str(struct rbuf *r, char *dst, size_t cap);
 uint8_t *rbuf_bytes(struct rbuf *r, size_t *len);
 /* A count in [0, max]; anything else fails. */
 int32_t rbuf_count(struct rbuf *r, int32_t max);
+
+/* A struct's scalar fields as a table, written and read in its order: a saved
+ * format lists its fields once instead of writing and reading each by hand. */
+enum field_type {
+	FIELD_BOOL,    /* bool: an integer; read as an int32, true when not 0 */
+	FIELD_BOOL64,  /* bool: an integer; read as an int64, true when not 0 */
+	FIELD_INT,     /* int, int32_t or an enum (4 bytes): an integer read as an int32 */
+	FIELD_U8,      /* uint8_t: an integer read as an int32, truncated */
+	FIELD_I64,     /* int64_t or sla_time */
+	FIELD_F64,     /* double */
+	FIELD_STR,     /* char[size] */
+	FIELD_INSTANT, /* sla_time: SLA_TIME_NONE or a saved instant (bytes_instant_ok), else the read fails */
+	FIELD_COUNT,   /* int64_t in [0, BYTES_COUNT_MAX], else the read fails */
+};
+struct field {
+	enum field_type type;
+	size_t offset, size;
+};
+#define FIELD(type, st, member) {(type), offsetof(st, member), sizeof(((st *)0)->member)}
+#define FIELDS_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define BYTES_COUNT_MAX 1000000000000000LL /* counts beyond this are not counts */
+
+void wbuf_fields(struct wbuf *w, const void *obj, const struct field *f, size_t n);
+void rbuf_fields(struct rbuf *r, void *obj, const struct field *f, size_t n);
+/* A saved instant: none, or within the bounds events can produce (with room
+ * for deadlines computed from them). Anything else is a corrupt row: it would
+ * make calendar and deadline arithmetic overflow. */
+bool bytes_instant_ok(int64_t t);
 
 #endif

@@ -1,5 +1,5 @@
 /* check.h - what the core's field checks share (event_check.c for work
- * orders and clock-ins, scoring.c for assessments): inside a function with
+ * orders and clock-ins, assessment_check.c for assessments): inside a function with
  * `char *detail, size_t detail_len` that returns an enum sla_verdict. Pure. */
 #ifndef SLAD_CORE_CHECK_H
 #define SLAD_CORE_CHECK_H

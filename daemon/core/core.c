@@ -335,41 +335,25 @@ static bool move_tail(void **dst, size_t *ndst, size_t *capdst, const void *src,
 	return true;
 }
 
-/*
- * Re-derives ticket t from its logged events and the late event ev, all in
- * event-time order, as `slactl replay` would have seen them: a scratch core
- * applies them with its clock at each event's instant, then moves to `now`.
- * The result replaces t's state (its timers re-armed here); rows the new
- * state lacks are orphaned (reconcile). Returns false when it cannot (a log
- * entry does not decode, out of memory): the caller applies ev the usual way.
- */
-static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
-		       const struct sla_origin *origin, sla_time now, struct sla_out *out, enum sla_verdict *verdict)
+/* The events a ticket applied, decoded into evs[0..n-2] (from its log, or from
+ * the archive into *fetched), and the late event ev as evs[n-1], sorted in
+ * event-time order. False when one is missing or does not decode. */
+static bool seq_load(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, struct seq_event *evs,
+		     int n, uint8_t **fetched)
 {
-	int n = (core->history ? t->nseen : t->nlog) + 1, k = 0;
-	uint8_t *fetched = NULL;
-	if (core->history && t->nseen > TICKET_LOG_MAX_EVENTS)
-		return false; /* bounded work per event, as the in-memory log is */
-	struct seq_event *evs = calloc((size_t)n, sizeof(*evs));
-	struct sla_core *tmp = NULL;
-	struct sla_out tout;
-	bool ok = false;
-	core_out_init(&tout);
-	if (!evs)
-		return false;
 	size_t pos = 0, len = 0, loglen = t->loglen;
 	const uint8_t *p, *log = t->log;
+	int k = 0;
 	if (core->history) {
 		/* From the archive: the events the ticket applied, once each. */
-		if (!core->history(core->history_arg, t->ticket_id, &fetched, &loglen))
-			goto done;
-		log = fetched;
-		n = t->nseen + 1;
+		if (!core->history(core->history_arg, t->ticket_id, fetched, &loglen))
+			return false;
+		log = *fetched;
 	}
 	while (k < n - 1 && (p = log_next(log, loglen, &pos, &len)) != NULL) {
 		char detail[128];
 		if (event_decode(p, len, &evs[k].ev, detail, sizeof(detail)) != SV_APPLIED)
-			goto done;
+			return false;
 		if (core->history && (!ticket_seen(t, evs[k].ev->event_id) || seq_has(evs, k, evs[k].ev->event_id))) {
 			sla_event_free(evs[k].ev);
 			evs[k].ev = NULL;
@@ -381,79 +365,82 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 		k++;
 	}
 	if (k != n - 1)
-		goto done; /* not every applied event is there */
+		return false; /* not every applied event is there */
 	evs[k].fresh = ev;
 	evs[k].idx = k;
 	qsort(evs, (size_t)n, sizeof(*evs), seq_cmp);
+	return true;
+}
 
-	tmp = core_new(core->pol, core->cals);
+/* Applies the sorted events to a scratch core, its clock at each event's
+ * instant, then advanced to now. *v is the late event's verdict, its dead
+ * letters are tout->dead[*d0, *d1). NULL when out of memory. */
+static struct sla_core *seq_replay(const struct sla_core *core, const struct sla_ticket *t,
+				   const struct seq_event *evs, int n, const struct sla_origin *origin, sla_time now,
+				   struct sla_out *tout, enum sla_verdict *v, size_t *d0, size_t *d1)
+{
+	struct sla_core *tmp = core_new(core->pol, core->cals);
 	if (!tmp)
-		goto done;
+		return NULL;
 	tmp->replaying = true;
 	tmp->history = core->history; /* the re-derived ticket keeps no log either */
 	sla_time clock = SLA_TIME_NONE;
-	size_t d0 = 0, d1 = 0;
-	enum sla_verdict v = SV_APPLIED;
+	*v = SV_APPLIED;
 	for (int i = 0; i < n; i++) {
 		const Slad__V1__Event *e = seq_ev(&evs[i]);
 		if (clock == SLA_TIME_NONE || e->occurred_at > clock)
 			clock = e->occurred_at;
 		if (evs[i].fresh) {
-			d0 = tout.ndead;
-			v = core_apply(tmp, e, origin, clock, &tout);
-			d1 = tout.ndead;
+			*d0 = tout->ndead;
+			*v = core_apply(tmp, e, origin, clock, tout);
+			*d1 = tout->ndead;
 		} else {
 			struct sla_origin o = {NULL, t->partition, -1, evs[i].payload, evs[i].len};
-			(void)core_apply(tmp, e, &o, clock, &tout);
+			(void)core_apply(tmp, e, &o, clock, tout);
 		}
 	}
 	if (now != SLA_TIME_NONE && now > clock)
-		core_advance(tmp, now, &tout);
-	struct sla_ticket *nt = core_ticket_get(tmp, t->ticket_id);
-	/* Held in event-time order (it predates the ticket's creation) and applied with it: applied. */
-	if (v == SV_HELD && nt && nt->created && ticket_seen(nt, ev->event_id))
-		v = SV_APPLIED;
-	else if (v == SV_HELD)
-		goto done;
-	if (v != SV_APPLIED) {
-		/* Rejected in event-time order too: the ticket stays as it was. */
-		if (!move_tail((void **)&out->dead, &out->ndead, &out->capdead, tout.dead, d0, d1, sizeof(*out->dead)))
-			goto done;
-		for (size_t i = d0; i < d1; i++)
-			tout.dead[i].payload = NULL; /* moved: owned by out now */
-		*verdict = v;
-		ok = true;
-		goto done;
-	}
-	if (!nt || !nt->created)
-		goto done;
-	/* Room first, so that nothing below fails half-way once out has been changed. */
-	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + tout.nhist + (size_t)t->nvs + 1,
+		core_advance(tmp, now, tout);
+	return tmp;
+}
+
+/* The re-derivation's rows move to out: its history, escalations and
+ * engineer clock-ins, and the late event's applied row (applied now; the
+ * others were written when they were first applied); what the new state
+ * lacks is orphaned. Room first, so that nothing fails half-way once out
+ * has been changed. */
+static bool seq_take_rows(struct sla_out *out, struct sla_out *tout, const struct sla_ticket *t,
+			  const struct sla_ticket *nt, const Slad__V1__Event *ev, sla_time now)
+{
+	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + tout->nhist + (size_t)t->nvs + 1,
 			   sizeof(*out->hist)) ||
-	    !array_grow_sz((void **)&out->esc, &out->capesc, out->nesc + tout.nesc + 1, sizeof(*out->esc)) ||
-	    !array_grow_sz((void **)&out->eng, &out->capeng, out->neng + tout.neng + 1, sizeof(*out->eng)) ||
-	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout.napplied + 1,
+	    !array_grow_sz((void **)&out->esc, &out->capesc, out->nesc + tout->nesc + 1, sizeof(*out->esc)) ||
+	    !array_grow_sz((void **)&out->eng, &out->capeng, out->neng + tout->neng + 1, sizeof(*out->eng)) ||
+	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout->napplied + 1,
 			   sizeof(*out->applied)) ||
 	    !array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)) ||
 	    !reconcile(t, nt, ev->event_id, now, out))
-		goto done;
-	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout.hist, 0, tout.nhist, sizeof(*out->hist)) ||
-	    !move_tail((void **)&out->esc, &out->nesc, &out->capesc, tout.esc, 0, tout.nesc, sizeof(*out->esc)) ||
-	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout.eng, 0, tout.neng, sizeof(*out->eng)))
-		goto done; /* cannot fail: the room is there */
-	/* The new event's applied row (sla.ticket_events) moves to out, applied now; the
-	 * others were written when they were first applied. */
-	for (size_t i = 0; i < tout.napplied; i++) {
-		if (strcmp(tout.applied[i].event_id, ev->event_id) != 0)
+		return false;
+	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout->hist, 0, tout->nhist,
+		       sizeof(*out->hist)) ||
+	    !move_tail((void **)&out->esc, &out->nesc, &out->capesc, tout->esc, 0, tout->nesc, sizeof(*out->esc)) ||
+	    !move_tail((void **)&out->eng, &out->neng, &out->capeng, tout->eng, 0, tout->neng, sizeof(*out->eng)))
+		return false; /* cannot fail: the room is there */
+	for (size_t i = 0; i < tout->napplied; i++) {
+		if (strcmp(tout->applied[i].event_id, ev->event_id) != 0)
 			continue;
-		tout.applied[i].applied_at = now;
-		if (!move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout.applied, i, i + 1,
+		tout->applied[i].applied_at = now;
+		if (!move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout->applied, i, i + 1,
 			       sizeof(*out->applied)))
-			goto done;
-		tout.applied[i].payload = NULL;
+			return false;
+		tout->applied[i].payload = NULL;
 	}
+	return true;
+}
 
-	/* t takes nt's state; t's identity (the pointer the heap and the batch hold) stays. */
+/* t takes nt's state; t's identity (the pointer the heap and the batch hold) stays. */
+static void seq_adopt(struct sla_core *core, struct sla_ticket *t, struct sla_ticket *nt, struct sla_out *out)
+{
 	struct sla_ticket old = *t;
 	*t = *nt;
 	t->partition = old.partition;
@@ -473,6 +460,54 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 	if (!rules_rearm(core, t)) {
 		/* Out of memory: the timers come back with the next restore. */
 	}
+}
+
+/*
+ * Re-derives ticket t from its logged events and the late event ev, all in
+ * event-time order, as `slactl replay` would have seen them: a scratch core
+ * applies them with its clock at each event's instant, then moves to `now`.
+ * The result replaces t's state (its timers re-armed here); rows the new
+ * state lacks are orphaned (reconcile). Returns false when it cannot (a log
+ * entry does not decode, out of memory): the caller applies ev the usual way.
+ */
+static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
+		       const struct sla_origin *origin, sla_time now, struct sla_out *out, enum sla_verdict *verdict)
+{
+	int n = (core->history ? t->nseen : t->nlog) + 1;
+	uint8_t *fetched = NULL;
+	if (core->history && t->nseen > TICKET_LOG_MAX_EVENTS)
+		return false; /* bounded work per event, as the in-memory log is */
+	struct seq_event *evs = calloc((size_t)n, sizeof(*evs));
+	struct sla_core *tmp = NULL;
+	struct sla_out tout;
+	bool ok = false;
+	core_out_init(&tout);
+	if (!evs)
+		return false;
+	size_t d0 = 0, d1 = 0;
+	enum sla_verdict v = SV_APPLIED;
+	if (!seq_load(core, t, ev, evs, n, &fetched) ||
+	    !(tmp = seq_replay(core, t, evs, n, origin, now, &tout, &v, &d0, &d1)))
+		goto done;
+	struct sla_ticket *nt = core_ticket_get(tmp, t->ticket_id);
+	/* Held in event-time order (it predates the ticket's creation) and applied with it: applied. */
+	if (v == SV_HELD && nt && nt->created && ticket_seen(nt, ev->event_id))
+		v = SV_APPLIED;
+	else if (v == SV_HELD)
+		goto done;
+	if (v != SV_APPLIED) {
+		/* Rejected in event-time order too: the ticket stays as it was. */
+		if (!move_tail((void **)&out->dead, &out->ndead, &out->capdead, tout.dead, d0, d1, sizeof(*out->dead)))
+			goto done;
+		for (size_t i = d0; i < d1; i++)
+			tout.dead[i].payload = NULL; /* moved: owned by out now */
+		*verdict = v;
+		ok = true;
+		goto done;
+	}
+	if (!nt || !nt->created || !seq_take_rows(out, &tout, t, nt, ev, now))
+		goto done;
+	seq_adopt(core, t, nt, out);
 	*verdict = SV_APPLIED;
 	ok = true;
 done:

@@ -437,105 +437,127 @@ static enum sla_verdict check_created(const Slad__V1__Event *ev, char *detail, s
 	return SV_APPLIED;
 }
 
+static enum sla_verdict check_assigned(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__EngineerAssigned *a = ev->engineer_assigned;
+	REQUIRE_ID("engineer_id", a->engineer_id);
+	INT_IN("engineer_skill_level", a->_engineer_skill_level_case, a->engineer_skill_level, 0,
+	       SLA_LEVEL_MAX);
+	CAP("engineer_product_line", a->engineer_product_line, SLA_ID_MAX);
+	ENUM_IN("role", a->role, SLAD__V1__ROLE__GUARANTOR, true);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_rejected(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__TicketRejected *r = ev->ticket_rejected;
+	if (r->rejected_by == SLAD__V1__REJECTOR__REJECTOR_UNSPECIFIED)
+		MISSING("rejected_by");
+	ENUM_IN("rejected_by", r->rejected_by, SLAD__V1__REJECTOR__FSE, false);
+	CAP("reason", r->reason, SLA_TEXT_MAX);
+	CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_reservation(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__ReservationSet *r = ev->reservation_set;
+	if (!r->_appointment_at_case)
+		MISSING("appointment_at");
+	INSTANT("appointment_at", true, r->appointment_at);
+	CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_authorization(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__AuthorizationGranted *a = ev->authorization_granted;
+	if (!a->_window_start_case)
+		MISSING("window_start");
+	if (!a->_window_end_case)
+		MISSING("window_end");
+	INSTANT("window_start", true, a->window_start);
+	INSTANT("window_end", true, a->window_end);
+	if (a->window_end < a->window_start)
+		BAD("window_end before window_start");
+	ENUM_IN("grantor", a->grantor, SLAD__V1__GRANTOR__OTHER, true);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_report(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__ReportSubmitted *r = ev->report_submitted;
+	if (r->report_kind == SLAD__V1__REPORT_KIND__REPORT_KIND_UNSPECIFIED)
+		MISSING("report_kind");
+	ENUM_IN("report_kind", r->report_kind, SLAD__V1__REPORT_KIND__RETROSPECTIVE, false);
+	CAP("period", r->period, 16);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_leave(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__LeaveApproved *l = ev->leave_approved;
+	int64_t day;
+	if (absent(l->leave_date))
+		MISSING("leave_date");
+	if (strlen(l->leave_date) != 10 || !date_parse(l->leave_date, &day))
+		BAD("leave_date is not YYYY-MM-DD");
+	if (!instant_near(day * SLA_DAY, ev->occurred_at))
+		BAD("leave_date out of range (more than %d days from occurred_at)",
+		    (int)(SLA_SPAN_MAX / SLA_DAY));
+	INSTANT("requested_at", l->_requested_at_case, l->requested_at);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_close_requested(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__CloseRequested *c = ev->close_requested;
+	INSTANT("completion_code_at", c->_completion_code_at_case, c->completion_code_at);
+	INSTANT("customer_signed_at", c->_customer_signed_at_case, c->customer_signed_at);
+	ENUM_IN("result", c->result, SLAD__V1__CLOSE_RESULT__FAILED, true);
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_clock_in(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+{
+	const Slad__V1__ClockIn *c = ev->clock_in;
+	REQUIRE_ID("engineer_id", c->engineer_id);
+	if (c->kind == SLAD__V1__CLOCK_KIND__CLOCK_KIND_UNSPECIFIED)
+		MISSING("kind");
+	ENUM_IN("kind", c->kind, SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT, false);
+	ENUM_IN("role", c->role, SLAD__V1__ROLE__GUARANTOR, true);
+	if ((c->_lat_case != 0) != (c->_lon_case != 0))
+		BAD("lat and lon go together");
+	if (c->_lat_case && !coord_ok(c->lat, 90))
+		BAD("lat out of range");
+	if (c->_lon_case && !coord_ok(c->lon, 180))
+		BAD("lon out of range");
+	return SV_APPLIED;
+}
+
 static enum sla_verdict check_payload_fields(const Slad__V1__Event *ev, char *detail, size_t detail_len)
 {
 	switch (ev->type) {
-	case SLAD__V1__EVENT_TYPE__TICKET_CREATED:
-		return check_created(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED: {
-		const Slad__V1__EngineerAssigned *a = ev->engineer_assigned;
-		REQUIRE_ID("engineer_id", a->engineer_id);
-		INT_IN("engineer_skill_level", a->_engineer_skill_level_case, a->engineer_skill_level, 0,
-		       SLA_LEVEL_MAX);
-		CAP("engineer_product_line", a->engineer_product_line, SLA_ID_MAX);
-		ENUM_IN("role", a->role, SLAD__V1__ROLE__GUARANTOR, true);
-		return SV_APPLIED;
-	}
-	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED: {
-		const Slad__V1__TicketRejected *r = ev->ticket_rejected;
-		if (r->rejected_by == SLAD__V1__REJECTOR__REJECTOR_UNSPECIFIED)
-			MISSING("rejected_by");
-		ENUM_IN("rejected_by", r->rejected_by, SLAD__V1__REJECTOR__FSE, false);
-		CAP("reason", r->reason, SLA_TEXT_MAX);
-		CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
-		return SV_APPLIED;
-	}
-	case SLAD__V1__EVENT_TYPE__RESERVATION_SET: {
-		const Slad__V1__ReservationSet *r = ev->reservation_set;
-		if (!r->_appointment_at_case)
-			MISSING("appointment_at");
-		INSTANT("appointment_at", true, r->appointment_at);
-		CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
-		return SV_APPLIED;
-	}
-	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED: {
-		const Slad__V1__AuthorizationGranted *a = ev->authorization_granted;
-		if (!a->_window_start_case)
-			MISSING("window_start");
-		if (!a->_window_end_case)
-			MISSING("window_end");
-		INSTANT("window_start", true, a->window_start);
-		INSTANT("window_end", true, a->window_end);
-		if (a->window_end < a->window_start)
-			BAD("window_end before window_start");
-		ENUM_IN("grantor", a->grantor, SLAD__V1__GRANTOR__OTHER, true);
-		return SV_APPLIED;
-	}
+	case SLAD__V1__EVENT_TYPE__TICKET_CREATED: return check_created(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED: return check_assigned(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED: return check_rejected(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__RESERVATION_SET: return check_reservation(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED: return check_authorization(ev, detail, detail_len);
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED:
 	case SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED:
 		REQUIRE_ID("part_id", ev->spare_part->part_id);
 		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED: {
-		const Slad__V1__ReportSubmitted *r = ev->report_submitted;
-		if (r->report_kind == SLAD__V1__REPORT_KIND__REPORT_KIND_UNSPECIFIED)
-			MISSING("report_kind");
-		ENUM_IN("report_kind", r->report_kind, SLAD__V1__REPORT_KIND__RETROSPECTIVE, false);
-		CAP("period", r->period, 16);
-		return SV_APPLIED;
-	}
-	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED: {
-		const Slad__V1__LeaveApproved *l = ev->leave_approved;
-		int64_t day;
-		if (absent(l->leave_date))
-			MISSING("leave_date");
-		if (strlen(l->leave_date) != 10 || !date_parse(l->leave_date, &day))
-			BAD("leave_date is not YYYY-MM-DD");
-		if (!instant_near(day * SLA_DAY, ev->occurred_at))
-			BAD("leave_date out of range (more than %d days from occurred_at)",
-			    (int)(SLA_SPAN_MAX / SLA_DAY));
-		INSTANT("requested_at", l->_requested_at_case, l->requested_at);
-		return SV_APPLIED;
-	}
-	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED: {
-		const Slad__V1__CloseRequested *c = ev->close_requested;
-		INSTANT("completion_code_at", c->_completion_code_at_case, c->completion_code_at);
-		INSTANT("customer_signed_at", c->_customer_signed_at_case, c->customer_signed_at);
-		ENUM_IN("result", c->result, SLAD__V1__CLOSE_RESULT__FAILED, true);
-		return SV_APPLIED;
-	}
+	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED: return check_report(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED: return check_leave(ev, detail, detail_len);
+	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED: return check_close_requested(ev, detail, detail_len);
 	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
 		CAP("reason", ev->ticket_cancelled->reason, SLA_TEXT_MAX);
 		CAP("evidence_ref", ev->ticket_cancelled->evidence_ref, SLA_TEXT_MAX);
 		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__CLOCK_IN: {
-		const Slad__V1__ClockIn *c = ev->clock_in;
-		REQUIRE_ID("engineer_id", c->engineer_id);
-		if (c->kind == SLAD__V1__CLOCK_KIND__CLOCK_KIND_UNSPECIFIED)
-			MISSING("kind");
-		ENUM_IN("kind", c->kind, SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT, false);
-		ENUM_IN("role", c->role, SLAD__V1__ROLE__GUARANTOR, true);
-		if ((c->_lat_case != 0) != (c->_lon_case != 0))
-			BAD("lat and lon go together");
-		if (c->_lat_case && !coord_ok(c->lat, 90))
-			BAD("lat out of range");
-		if (c->_lon_case && !coord_ok(c->lon, 180))
-			BAD("lon out of range");
-		return SV_APPLIED;
-	}
-	default:
-		return SV_APPLIED;
+	case SLAD__V1__EVENT_TYPE__CLOCK_IN: return check_clock_in(ev, detail, detail_len);
+	default: return SV_APPLIED;
 	}
 }
 
@@ -574,7 +596,7 @@ enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t det
 		BAD("payload %s does not belong to this type (expected %s)", payload_name(ev->payload_case),
 		    payload_name(shape.payload));
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
-		return SV_APPLIED; /* its fields: assessment_check (scoring.c) */
+		return SV_APPLIED; /* its fields: assessment_check (assessment_check.c) */
 	return check_payload_fields(ev, detail, detail_len);
 }
 
