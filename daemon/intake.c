@@ -3,6 +3,7 @@
  * and clock-in topics, the deadline timer, and the rebalance callback (offsets
  * read from PostgreSQL and passed to rd_kafka_assign). */
 #include "daemon_internal.h"
+#include "merge.h"
 
 static void arm_timer(struct daemon *d);
 
@@ -45,25 +46,8 @@ void tp_clear_queue(struct topic_part *tp)
 static void classify(int topic, struct pending *pe)
 {
 	rd_kafka_message_t *m = pe->msg;
-	pe->verdict = event_decode(m->payload, m->len, &pe->ev, pe->detail, sizeof(pe->detail));
-	if (pe->verdict != SV_APPLIED)
-		return;
-	if (pe->ev->occurred_at > wall_now() + FUTURE_LIMIT) {
-		pe->verdict = SV_BAD_VALUE;
-		snprintf(pe->detail, sizeof(pe->detail), "occurred_at more than a day in the future");
-	} else if (topic == TOPIC_ASSESSMENTS && pe->ev->type != SLAD__V1__EVENT_TYPE__ASSESSMENT) {
-		pe->verdict = SV_BAD_VALUE;
-		snprintf(pe->detail, sizeof(pe->detail), "not an ASSESSMENT event on the assessments topic");
-	} else if (topic == TOPIC_CLOCKINS && pe->ev->type != SLAD__V1__EVENT_TYPE__CLOCK_IN) {
-		pe->verdict = SV_BAD_VALUE;
-		snprintf(pe->detail, sizeof(pe->detail), "not a CLOCK_IN event on the clock-ins topic");
-	} else if (topic == TOPIC_WORKORDERS && (pe->ev->type == SLAD__V1__EVENT_TYPE__CLOCK_IN ||
-						 pe->ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)) {
-		pe->verdict = SV_BAD_VALUE;
-		snprintf(pe->detail, sizeof(pe->detail), "not a work-order event on the work-orders topic");
-	} else if (topic == TOPIC_ASSESSMENTS) {
-		pe->verdict = event_check(pe->ev, pe->detail, sizeof(pe->detail));
-	}
+	pe->verdict = event_classify((enum sla_topic)topic, m->payload, m->len, wall_now() + FUTURE_LIMIT, &pe->ev,
+				     pe->detail, sizeof(pe->detail));
 }
 
 static sla_time pending_time(const struct pending *pe)
@@ -71,25 +55,30 @@ static sla_time pending_time(const struct pending *pe)
 	return pe->ev ? pe->ev->occurred_at : INT64_MIN; /* undecodable: no reason to wait */
 }
 
-/* Merges partition p's work-order and clock-in messages in event-time order:
- * a message waits while the other topic may still deliver an earlier one
- * (it has nothing waiting and has not reached its end). */
+static struct merge_side merge_side_of(const struct topic_part *tp)
+{
+	struct merge_side m = {.assigned = tp != NULL};
+	if (tp) {
+		m.waiting = tp->qtail - tp->qhead;
+		m.head_at = m.waiting ? pending_time(&tp->q[tp->qhead]) : INT64_MIN;
+		m.eof = tp->eof;
+	}
+	return m;
+}
+
+/* Applies partition p's work-order and clock-in messages in event-time order
+ * (merge.c decides which goes next). */
 static void pump(struct daemon *d, int32_t p)
 {
 	struct topic_part *wo = tp_find(d, TOPIC_WORKORDERS, p), *ci = tp_find(d, TOPIC_CLOCKINS, p);
 	/* Stopping: messages are dropped, so the other topic's end (EOF) no longer means that
 	 * nothing earlier is coming; what waits is re-read from the committed offsets. */
 	while (!d->degraded && !d->stopping) {
-		bool wo_has = wo && wo->qhead < wo->qtail, ci_has = ci && ci->qhead < ci->qtail;
-		struct topic_part *take = NULL;
-		if (wo_has && ci_has)
-			take = pending_time(&ci->q[ci->qhead]) < pending_time(&wo->q[wo->qhead]) ? ci : wo;
-		else if (wo_has && (!ci || ci->eof || wo->qtail - wo->qhead > MERGE_MAX_WAIT))
-			take = wo;
-		else if (ci_has && (!wo || wo->eof || ci->qtail - ci->qhead > MERGE_MAX_WAIT))
-			take = ci;
-		if (!take)
+		struct merge_side mw = merge_side_of(wo), mc = merge_side_of(ci);
+		enum merge_take next = merge_next(&mw, &mc, MERGE_MAX_WAIT);
+		if (next == MERGE_NONE)
 			return;
+		struct topic_part *take = next == MERGE_CLOCKIN ? ci : wo;
 		/* Applied while still queued: the partition is not caught up until its last message is in. */
 		batch_apply(d, take, &take->q[take->qhead]);
 		if (++take->qhead == take->qtail)

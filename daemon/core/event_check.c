@@ -617,3 +617,27 @@ enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_
 	sla_event_free(ev);
 	return v;
 }
+
+enum sla_verdict event_classify(enum sla_topic topic, const uint8_t *buf, size_t len, sla_time future_limit,
+				Slad__V1__Event **ev, char *detail, size_t detail_len)
+{
+	enum sla_verdict v = event_decode(buf, len, ev, detail, detail_len);
+	if (v != SV_APPLIED)
+		return v;
+	Slad__V1__EventType type = (*ev)->type;
+	const char *wrong = NULL;
+	if (future_limit != SLA_TIME_NONE && (*ev)->occurred_at > future_limit)
+		wrong = "occurred_at more than a day in the future";
+	else if (topic == TOPIC_ASSESSMENTS && type != SLAD__V1__EVENT_TYPE__ASSESSMENT)
+		wrong = "not an ASSESSMENT event on the assessments topic";
+	else if (topic == TOPIC_CLOCKINS && type != SLAD__V1__EVENT_TYPE__CLOCK_IN)
+		wrong = "not a CLOCK_IN event on the clock-ins topic";
+	else if (topic == TOPIC_WORKORDERS &&
+		 (type == SLAD__V1__EVENT_TYPE__CLOCK_IN || type == SLAD__V1__EVENT_TYPE__ASSESSMENT))
+		wrong = "not a work-order event on the work-orders topic";
+	if (wrong) {
+		snprintf(detail, detail_len, "%s", wrong);
+		return SV_BAD_VALUE;
+	}
+	return topic == TOPIC_ASSESSMENTS ? event_check(*ev, detail, detail_len) : SV_APPLIED;
+}

@@ -14,6 +14,7 @@
 #include "slad/calendar.h"
 #include "slad/policy.h"
 #include "slad/timeutil.h"
+#include "slad/topics.h"
 #include "slad/v1/events.pb-c.h"
 
 #define SLA_ID_MAX 64
@@ -374,6 +375,15 @@ enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t det
  * day; SLA_TIME_NONE: no limit). */
 enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_limit, char *detail,
 				size_t detail_len);
+/* What the daemon decides of a message from topic before the core applies it:
+ * event_decode; the topic carries the event's type (clock-ins on the clock-ins
+ * topic, assessments on the assessments topic, every other type on the
+ * work-orders topic); occurred_at not after future_limit (the wall clock plus
+ * a day; SLA_TIME_NONE: no limit); and an assessment's fields (work orders and
+ * clock-ins are checked by core_apply). *ev is the decoded event whenever it
+ * decoded, whatever the verdict (free it with sla_event_free), else NULL. */
+enum sla_verdict event_classify(enum sla_topic topic, const uint8_t *buf, size_t len, sla_time future_limit,
+				Slad__V1__Event **ev, char *detail, size_t detail_len);
 /* An instant in [SLA_TIME_MIN, SLA_TIME_MAX). */
 bool sla_instant_ok(sla_time t);
 /* Well-formed UTF-8 (RFC 3629). */

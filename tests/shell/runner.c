@@ -1,5 +1,5 @@
 /* runner.c - the shell's unit-test runner: the parts of daemon/ that need
- * neither Kafka nor PostgreSQL (configuration, ...), one suite each.
+ * neither Kafka nor PostgreSQL (configuration, the event-time merge), one suite each.
  *
  * usage: slad_shell_tests [--tap] [--suite NAME] */
 #include <check.h>
@@ -24,6 +24,7 @@ int main(int argc, char **argv)
 		}
 	}
 	SRunner *sr = srunner_create(shell_config_suite());
+	srunner_add_suite(sr, shell_merge_suite());
 	if (tap)
 		srunner_set_tap(sr, "-");
 	srunner_run(sr, only, NULL, tap ? CK_SILENT : CK_ENV);

@@ -5,5 +5,6 @@
 #include <check.h>
 
 Suite *shell_config_suite(void);
+Suite *shell_merge_suite(void);
 
 #endif

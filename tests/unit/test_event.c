@@ -333,6 +333,65 @@ START_TEST(verdict_reasons)
 }
 END_TEST
 
+/* The daemon's verdict on a message before the core: each topic carries its
+ * own event types, occurred_at may not run a day ahead of the wall clock, an
+ * undecodable message has no event, and a decoded one keeps it whatever the
+ * verdict (the merge orders by its occurred_at). */
+START_TEST(classify_by_topic)
+{
+	struct evb b;
+	size_t clen, wlen;
+	Slad__V1__Event *ev = NULL;
+	char detail[160] = "";
+	clock_arrive(&b);
+	uint8_t *clock = evb_pack(&b, &clen);
+	evb_created(&b, "e1", "T1", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__HOURLY);
+	uint8_t *created = evb_pack(&b, &wlen);
+	sla_time limit = T("2025-03-15T00:00:00+08:00");
+
+	ck_assert_int_eq(event_classify(TOPIC_CLOCKINS, clock, clen, limit, &ev, detail, sizeof(detail)), SV_APPLIED);
+	ck_assert_ptr_nonnull(ev);
+	sla_event_free(ev);
+	ck_assert_int_eq(event_classify(TOPIC_WORKORDERS, created, wlen, limit, &ev, detail, sizeof(detail)),
+			 SV_APPLIED);
+	sla_event_free(ev);
+
+	ck_assert_int_eq(event_classify(TOPIC_WORKORDERS, clock, clen, limit, &ev, detail, sizeof(detail)),
+			 SV_BAD_VALUE);
+	ck_assert_str_eq(detail, "not a work-order event on the work-orders topic");
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(ev->occurred_at, T("2025-03-14T13:40:00+08:00"));
+	sla_event_free(ev);
+	ck_assert_int_eq(event_classify(TOPIC_CLOCKINS, created, wlen, limit, &ev, detail, sizeof(detail)),
+			 SV_BAD_VALUE);
+	ck_assert_str_eq(detail, "not a CLOCK_IN event on the clock-ins topic");
+	sla_event_free(ev);
+	ck_assert_int_eq(event_classify(TOPIC_ASSESSMENTS, created, wlen, limit, &ev, detail, sizeof(detail)),
+			 SV_BAD_VALUE);
+	ck_assert_str_eq(detail, "not an ASSESSMENT event on the assessments topic");
+	sla_event_free(ev);
+
+	/* A day ahead of the wall clock, on the right topic. */
+	ck_assert_int_eq(event_classify(TOPIC_CLOCKINS, clock, clen, T("2025-03-14T13:39:59+08:00"), &ev, detail,
+					sizeof(detail)),
+			 SV_BAD_VALUE);
+	ck_assert_str_eq(detail, "occurred_at more than a day in the future");
+	sla_event_free(ev);
+	ck_assert_int_eq(event_classify(TOPIC_CLOCKINS, clock, clen, SLA_TIME_NONE, &ev, detail, sizeof(detail)),
+			 SV_APPLIED);
+	sla_event_free(ev);
+
+	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+	ev = (Slad__V1__Event *)1;
+	ck_assert_int_eq(event_classify(TOPIC_CLOCKINS, garbage, sizeof(garbage), limit, &ev, detail, sizeof(detail)),
+			 SV_DECODE_ERROR);
+	ck_assert_ptr_null(ev);
+	free(clock);
+	free(created);
+}
+END_TEST
+
 Suite *event_suite(void)
 {
 	Suite *s = suite_create("event");
@@ -343,6 +402,7 @@ Suite *event_suite(void)
 	tcase_add_test(tc, decode_garbage);
 	tcase_add_test(tc, decode_oversize_boundary);
 	tcase_add_test(tc, verdict_reasons);
+	tcase_add_test(tc, classify_by_topic);
 	suite_add_tcase(s, tc);
 	return s;
 }
