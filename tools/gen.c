@@ -127,19 +127,6 @@ __attribute__((format(printf, 2, 3))) static void jl_append(struct json_line *l,
 	l->len += (size_t)n;
 }
 
-static void format_local(sla_time t, char *buf, size_t len)
-{
-	sla_time lt = t + LOCAL_OFFSET;
-	int64_t days = floor_div(lt, SLA_DAY);
-	sla_time rem = lt - days * SLA_DAY;
-	int y;
-	unsigned m, d;
-
-	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d+08:00", y, m, d, (int)(rem / SLA_HOUR),
-		 (int)(rem / SLA_MINUTE % 60), (int)(rem / SECOND % 60));
-}
-
 /* Values written by this file never need escaping: ids, enums, plain ASCII text. */
 static void jl_str(struct json_line *l, const char *key, const char *val)
 {
@@ -150,7 +137,8 @@ static void jl_time(struct json_line *l, const char *key, sla_time t)
 {
 	char buf[40];
 
-	format_local(t, buf, sizeof(buf));
+	/* whole seconds: the demo is read by people */
+	rfc3339_format(t - t % SECOND, LOCAL_OFFSET_MIN, buf, sizeof(buf));
 	jl_str(l, key, buf);
 }
 
