@@ -163,6 +163,21 @@ static const char sql_eng_clocks[] =
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
 	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+/* The append-only tables that binary COPY can write (batch_build's copy):
+ * the same columns and values as their INSERT ... SELECT FROM unnest() above,
+ * which stays for a batch whose rows may be there already. */
+enum { COPY_EVENTS, COPY_ESCALATIONS, COPY_NTABLES };
+static const struct {
+	const char *sql, *what;
+} copy_tables[COPY_NTABLES] = {
+	[COPY_EVENTS] = {"COPY sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
+			 " kafka_offset, payload) FROM STDIN (FORMAT binary)",
+			 "copying sla.ticket_events"},
+	[COPY_ESCALATIONS] = {"COPY sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
+			      " policy_version) FROM STDIN (FORMAT binary)",
+			      "copying sla.escalations"},
+};
+
 /* The rows of one batch as array literals. */
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
@@ -170,6 +185,10 @@ struct batch {
 	struct pgarr ev[EV_NCOLS];
 	struct pgarr ec[EC_NCOLS];
 	struct pgarr om[OR_NCOLS], ov[OR_NCOLS]; /* orphan milestones and violations */
+	/* With batch_build's copy: the append-only rows again, as binary COPY
+	 * data (batch_copy), in the order of copy_tables. */
+	bool copy;
+	struct pgarr copies[COPY_NTABLES];
 };
 
 struct batch *batch_new(void)
@@ -192,6 +211,7 @@ void batch_free(struct batch *b)
 	arrs_free(b->ec, EC_NCOLS);
 	arrs_free(b->om, OR_NCOLS);
 	arrs_free(b->ov, OR_NCOLS);
+	arrs_free(b->copies, COPY_NTABLES);
 	free(b);
 }
 
@@ -264,8 +284,10 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 	return true;
 }
 
-bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, bool copy, char *err,
+		 size_t errlen)
 {
+	b->copy = copy;
 	for (size_t i = 0; i < out->norphans; i++) {
 		const struct sla_ticket *o = out->orphans[i];
 		char code[64];
@@ -334,6 +356,19 @@ bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t e
 		arr_time(&b->es[ES_AT], e->at);
 		arr_text(&b->es[ES_PARTNER], e->partner_id);
 		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
+		if (copy) {
+			struct pgarr *c = &b->copies[COPY_ESCALATIONS];
+
+			copy_row(c, 8);
+			copy_text(c, e->ticket_id);
+			copy_text(c, milestone_name(e->milestone));
+			copy_int4(c, e->occurrence);
+			copy_text(c, esc_level_name(e->level));
+			copy_time(c, e->at);
+			copy_text(c, empty_to_null(e->partner_id));
+			copy_text(c, empty_to_null(e->engineer_id));
+			copy_text(c, policy_version);
+		}
 	}
 
 	for (size_t i = 0; i < out->napplied; i++) {
@@ -350,6 +385,20 @@ bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t e
 		arr_int(&b->ev[EV_PART], a->partition);
 		arr_int(&b->ev[EV_OFFSET], a->offset);
 		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
+		if (copy) {
+			struct pgarr *c = &b->copies[COPY_EVENTS];
+
+			copy_row(c, 9);
+			copy_text(c, a->ticket_id);
+			copy_text(c, a->event_id);
+			copy_text(c, tv ? tv->name : "UNKNOWN");
+			copy_time(c, a->occurred_at);
+			copy_time(c, a->applied_at);
+			copy_text(c, empty_to_null(a->topic));
+			copy_int4(c, a->partition);
+			copy_int8(c, a->offset);
+			copy_bytes(c, a->payload, a->len);
+		}
 	}
 
 	for (size_t i = 0; i < out->neng; i++) {
@@ -378,19 +427,20 @@ static const struct batch_table {
 	bool with_version; /* policy_version as the last parameter */
 	enum stmt_for who;
 	const char *what;
+	int copy; /* >= 0: copy_tables[copy] writes the same rows (batch_build's copy) */
 } batch_tables[] = {
-	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets"},
-	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones"},
-	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations"},
-	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones"},
-	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations"},
-	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state"},
-	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history"},
-	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters"},
-	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters"},
-	{sql_escalations, offsetof(struct batch, es), ES_NCOLS, true, FOR_ALL, "writing sla.escalations"},
-	{sql_events, offsetof(struct batch, ev), EV_NCOLS, false, FOR_ALL, "writing sla.ticket_events"},
-	{sql_eng_clocks, offsetof(struct batch, ec), EC_NCOLS, false, FOR_ALL, "writing sla.engineer_clocks"},
+	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets", -1},
+	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones", -1},
+	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations", -1},
+	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones", -1},
+	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations", -1},
+	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state", -1},
+	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history", -1},
+	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters", -1},
+	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters", -1},
+	{sql_escalations, offsetof(struct batch, es), ES_NCOLS, true, FOR_ALL, "writing sla.escalations", COPY_ESCALATIONS},
+	{sql_events, offsetof(struct batch, ev), EV_NCOLS, false, FOR_ALL, "writing sla.ticket_events", COPY_EVENTS},
+	{sql_eng_clocks, offsetof(struct batch, ec), EC_NCOLS, false, FOR_ALL, "writing sla.engineer_clocks", -1},
 };
 
 size_t batch_nstatements(void)
@@ -398,13 +448,14 @@ size_t batch_nstatements(void)
 	return sizeof(batch_tables) / sizeof(batch_tables[0]);
 }
 
-enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
-					    struct batch_statement *s, char *err, size_t errlen)
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, bool copying,
+					    const char *policy_version, struct batch_statement *s, char *err, size_t errlen)
 {
 	const struct batch_table *t = &batch_tables[i];
 	struct pgarr *cols = (struct pgarr *)(void *)((char *)b + t->cols);
 
-	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0)
+	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0 ||
+	    (copying && t->copy >= 0))
 		return BATCH_SKIP;
 	for (int c = 0; c < t->ncols; c++) {
 		s->vals[c] = arr_finish(&cols[c]);
@@ -421,5 +472,32 @@ enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daem
 	s->nparams = t->ncols + (t->with_version ? 1 : 0);
 	s->sql = t->sql;
 	s->what = t->what;
+	return BATCH_SEND;
+}
+
+bool batch_copies(const struct batch *b)
+{
+	return b->copy;
+}
+
+size_t batch_ncopies(void)
+{
+	return COPY_NTABLES;
+}
+
+enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen)
+{
+	struct pgarr *data = &b->copies[i];
+
+	if (!b->copy || data->n == 0)
+		return BATCH_SKIP;
+	c->data = copy_finish(data);
+	if (c->data == NULL || data->len > INT_MAX) {
+		pg_set_err(err, errlen, "%s: out of memory", copy_tables[i].what);
+		return BATCH_ERROR;
+	}
+	c->len = (int)data->len;
+	c->sql = copy_tables[i].sql;
+	c->what = copy_tables[i].what;
 	return BATCH_SEND;
 }

@@ -36,6 +36,9 @@ struct store {
 	/* Months (UTC, since 1970-01) whose partitions of the append-only
 	 * tables exist: sla.ensure_months ran for them (schema/0010). */
 	uint8_t months[STORE_MONTHS / 8];
+	/* Commits whose rows were built with new_rows and met one there
+	 * already (store_copy_conflicts). */
+	unsigned copy_conflicts;
 };
 
 /* milliseconds since the epoch (bigint) -> timestamptz, exactly. */
@@ -66,8 +69,11 @@ void store_rollback_quietly(struct store *st);
 struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
-bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+/* copy: also the append-only rows (ticket_events, escalations) as binary
+ * COPY data (batch_copy), for rows expected to be new; the unnest()
+ * statements of those tables are built too, for when they are not. */
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, bool copy, char *err,
+		 size_t errlen) __attribute__((warn_unused_result));
 /* Statement i (0 <= i < batch_nstatements()) ready to send. */
 struct batch_statement {
 	const char *sql, *what;
@@ -79,7 +85,17 @@ enum batch_statement_result { BATCH_SKIP, BATCH_SEND, BATCH_ERROR };
 size_t batch_nstatements(void);
 /* BATCH_SKIP: no rows, or a statement of the other caller (daemon: slad, which
  * skips a dead letter written already; else slactl replay). */
-enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
-					    struct batch_statement *s, char *err, size_t errlen);
+/* copying: the tables that batch_copy writes are skipped. */
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, bool copying,
+					    const char *policy_version, struct batch_statement *s, char *err, size_t errlen);
+/* The binary COPY data of table i (0 <= i < batch_ncopies()); BATCH_SKIP
+ * when it has no rows or batch_build did not build it. */
+struct batch_copy {
+	const char *sql, *what, *data;
+	int len;
+};
+bool batch_copies(const struct batch *b);
+size_t batch_ncopies(void);
+enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen);
 
 #endif

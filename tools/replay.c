@@ -1,5 +1,6 @@
 /* replay.c - `slactl replay`: the daemon's core, offline, in event-time order, writing the same tables. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@
 /* Events per transaction. Larger batches write a ticket's rows fewer
  * times (a ticket's events span about a day); the ticket states are written
  * once, with the last batch (sla_out.defer_state): replay owns no offsets,
- * so a failed run is simply run again. */
+ * so a failed run is simply run again. While one batch commits (the writer
+ * thread below), the next is applied. */
 #define REPLAY_BATCH 50000
 
 static int by_time(const void *a, const void *b)
@@ -141,6 +143,115 @@ static void report_unloaded_years(const char *prog, const struct calendar_set *c
 	}
 }
 
+/* The commits of replay run on a thread of their own, so that PostgreSQL
+ * writes batch k while the core applies batch k+1 (store_rows_build copies
+ * a batch's rows out of the core first). One commit at a time, in order. */
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store *st;
+	struct store_rows *rows;   /* the batch in hand, owned while busy */
+	struct partners_out *pout; /* its partner rows (the batch hook's), borrowed */
+	bool busy, quit, failed, started;
+	char err[512];
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	char err[512];
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->busy && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		struct store_rows *rows = w->rows;
+		struct partners_out *pout = w->pout;
+		bool ok = !w->failed;
+		pthread_mutex_unlock(&w->mu);
+
+		if (ok) {
+			/* Partner scores and qualification events join the batch's transaction. */
+			store_set_batch_hook(w->st, store_partners_hook, pout);
+			ok = store_rows_commit(w->st, rows, "", NULL, 0, err, sizeof(err)) == STORE_OK;
+			store_set_batch_hook(w->st, NULL, NULL);
+		}
+		store_rows_free(rows);
+
+		pthread_mutex_lock(&w->mu);
+		if (!ok && !w->failed) {
+			w->failed = true;
+			snprintf(w->err, sizeof(w->err), "%s", err);
+		}
+		w->rows = NULL;
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static bool writer_start(struct writer *w, struct store *st)
+{
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		return false;
+	}
+	w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+	if (!w->started) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+	}
+	return w->started;
+}
+
+/* Waits until the batch in hand is committed; false (and err) once a commit failed. */
+static bool writer_wait(struct writer *w, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	bool ok = !w->failed;
+	if (!ok)
+		snprintf(err, errlen, "%s", w->err);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* Hands rows over (the writer frees them); call after writer_wait. */
+static void writer_submit(struct writer *w, struct store_rows *rows, struct partners_out *pout)
+{
+	pthread_mutex_lock(&w->mu);
+	w->rows = rows;
+	w->pout = pout;
+	w->busy = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Lets the batch in hand finish, then ends the thread. Accepts a writer
+ * that did not start. */
+static void writer_stop(struct writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = false;
+}
+
 bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
 		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
 		  const char *prog, struct replay_stats *stats)
@@ -149,11 +260,15 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	bool ok = false;
 	struct sla_core *core = NULL;
 	struct partners *ps = NULL;
-	struct partners_out pout;
+	/* Two partner outputs: one being committed, one being filled. */
+	struct partners_out pouts[2];
+	struct partners_out *pout = &pouts[0];
 	struct sla_out out;
+	struct writer w = {.started = false};
 	core_out_init(&out);
 	out.defer_state = true;
-	partners_out_init(&pout);
+	partners_out_init(&pouts[0]);
+	partners_out_init(&pouts[1]);
 	memset(stats, 0, sizeof(*stats));
 
 	core = core_new(pol, cals);
@@ -163,8 +278,16 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 		goto done;
 	}
 	core_set_history(core, no_history, NULL);
-	/* Partner scores and qualification events join each batch's transaction. */
-	store_set_batch_hook(st, store_partners_hook, &pout);
+	/* Into empty append-only tables, their rows go by COPY (store_rows_build). */
+	bool new_rows = false;
+	if (!store_append_tables_empty(st, &new_rows, err, sizeof(err))) {
+		fprintf(stderr, "slactl %s: %s\n", prog, err);
+		goto done;
+	}
+	if (!writer_start(&w, st)) {
+		fprintf(stderr, "slactl %s: cannot start the writer thread\n", prog);
+		goto done;
+	}
 
 	sla_time clock = SLA_TIME_NONE;
 	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
@@ -183,7 +306,7 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 					    origin.payload, origin.len);
 		} else {
 			clock = e->ev.occurred_at;
-			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
+			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, pout, &out)
 							     : core_apply_raw(core, &origin, clock, &out);
 		}
 		if (v == SV_DUPLICATE)
@@ -194,20 +317,41 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 			sla_time end = until != SLA_TIME_NONE ? until : clock;
 			if (i + 1 == n && end != SLA_TIME_NONE) {
 				core_advance(core, end, &out);
-				partners_advance(ps, end, &pout);
+				partners_advance(ps, end, pout);
 			}
 			stats->dead_letters += out.ndead;
 			if (i + 1 == n && !core_out_take_states(&out)) {
 				fprintf(stderr, "slactl %s: out of memory\n", prog);
 				goto done;
 			}
-			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) != STORE_OK) {
+			struct store_rows *rows = store_rows_build(&out, pol->version, new_rows, err, sizeof(err));
+			if (rows == NULL) {
 				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
 				goto done;
 			}
+			if (!writer_wait(&w, err, sizeof(err))) {
+				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+				store_rows_free(rows);
+				goto done;
+			}
+			/* A row was there after all: the rest goes the usual way. */
+			new_rows = new_rows && store_copy_conflicts(st) == 0;
+			/* The partner rows are queued from the partners themselves
+			 * (store_partners_queue): none may change before they are. */
+			bool partners_changed = !partners_out_empty(pout);
+			writer_submit(&w, rows, pout);
 			core_out_clear(&out);
-			partners_out_clear(&pout);
+			pout = pout == &pouts[0] ? &pouts[1] : &pouts[0];
+			partners_out_clear(pout); /* its commit is done */
+			if (partners_changed && !writer_wait(&w, err, sizeof(err))) {
+				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+				goto done;
+			}
 		}
+	}
+	if (!writer_wait(&w, err, sizeof(err))) {
+		fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+		goto done;
 	}
 	report_unloaded_years(prog, cals);
 	if (n == 0 && until != SLA_TIME_NONE)
@@ -215,10 +359,11 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	stats->tickets = core_ticket_count(core);
 	ok = true;
 done:
-	store_set_batch_hook(st, NULL, NULL);
+	writer_stop(&w);
 	core_out_free(&out);
 	core_free(core);
-	partners_out_free(&pout);
+	partners_out_free(&pouts[0]);
+	partners_out_free(&pouts[1]);
 	partners_free(ps);
 	return ok;
 }
