@@ -163,10 +163,12 @@ static const char sql_eng_clocks[] =
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
 	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
-/* The append-only tables that binary COPY can write (batch_build's copy):
- * the same columns and values as their INSERT ... SELECT FROM unnest() above,
- * which stays for a batch whose rows may be there already. */
-enum { COPY_EVENTS, COPY_ESCALATIONS, COPY_NTABLES };
+/* The tables that binary COPY can write when their rows are new
+ * (batch_build's copy): the append-only ones, and ticket_state, which
+ * slactl replay writes once, with its last batch. The same columns and
+ * values as their INSERT ... SELECT FROM unnest() above, which stays for a
+ * batch whose rows may be there already. */
+enum { COPY_EVENTS, COPY_ESCALATIONS, COPY_STATES, COPY_NTABLES };
 static const struct {
 	const char *sql, *what;
 } copy_tables[COPY_NTABLES] = {
@@ -176,6 +178,8 @@ static const struct {
 	[COPY_ESCALATIONS] = {"COPY sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
 			      " policy_version) FROM STDIN (FORMAT binary)",
 			      "copying sla.escalations"},
+	[COPY_STATES] = {"COPY sla.ticket_state (ticket_id, partition, state) FROM STDIN (FORMAT binary)",
+			 "copying sla.ticket_state"},
 };
 
 /* The rows of one batch as array literals. */
@@ -280,6 +284,14 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 	arr_text(&b->st[ST_ID], t->ticket_id);
 	arr_int(&b->st[ST_PART], t->partition);
 	arr_bytea_bin(&b->st[ST_STATE], state, len);
+	if (b->copy) {
+		struct pgarr *c = &b->copies[COPY_STATES];
+
+		copy_row(c, 3);
+		copy_text(c, t->ticket_id);
+		copy_int4(c, t->partition);
+		copy_bytes(c, state, len);
+	}
 	free(state);
 	return true;
 }
@@ -434,7 +446,7 @@ static const struct batch_table {
 	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations", -1},
 	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones", -1},
 	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations", -1},
-	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state", -1},
+	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state", COPY_STATES},
 	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history", -1},
 	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters", -1},
 	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters", -1},

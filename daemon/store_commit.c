@@ -335,7 +335,9 @@ unsigned store_copy_conflicts(const struct store *st)
 bool store_append_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
 {
 	PGresult *res = store_exec_params(
-		st, "SELECT NOT EXISTS (SELECT 1 FROM sla.ticket_events) AND NOT EXISTS (SELECT 1 FROM sla.escalations)",
+		st,
+		"SELECT NOT EXISTS (SELECT 1 FROM sla.ticket_events) AND NOT EXISTS (SELECT 1 FROM sla.escalations)"
+		" AND NOT EXISTS (SELECT 1 FROM sla.ticket_state)",
 		0, NULL, "reading sla.ticket_events", err, errlen);
 
 	if (res == NULL)

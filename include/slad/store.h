@@ -148,11 +148,11 @@ enum store_result store_commit(struct store *st, const char *group, const struct
  * the batch writes out of `out` (which the caller may then clear and reuse),
  * and store_rows_commit writes it as store_commit does; it uses only st and
  * rows. new_rows: the rows of the append-only tables (ticket_events,
- * escalations) are expected to be new (slactl replay into tables empty at
- * its start), so they go by binary COPY instead of INSERT ... ON CONFLICT
- * DO NOTHING; should one be there after all, the transaction rolls back and
- * runs again the usual way (store_copy_conflicts counts those). NULL when
- * out of memory. */
+ * escalations) and the states (ticket_state) are expected to be new
+ * (slactl replay into tables empty at its start, which writes states once),
+ * so they go by binary COPY instead of INSERT ... ON CONFLICT; should one
+ * be there after all, the transaction rolls back and runs again the usual
+ * way (store_copy_conflicts counts those). NULL when out of memory. */
 struct store_rows;
 struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version, bool new_rows, char *err,
 				    size_t errlen) __attribute__((warn_unused_result));
@@ -161,7 +161,7 @@ enum store_result store_rows_commit(struct store *st, struct store_rows *rows, c
 	__attribute__((warn_unused_result));
 void store_rows_free(struct store_rows *rows); /* accepts NULL */
 unsigned store_copy_conflicts(const struct store *st);
-/* *empty: sla.ticket_events and sla.escalations hold no row. */
+/* *empty: sla.ticket_events, sla.escalations and sla.ticket_state hold no row. */
 bool store_append_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
