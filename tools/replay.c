@@ -49,40 +49,136 @@ bool replay_parse_until(const char *arg, sla_time *until)
 	return rfc3339_parse(arg, until);
 }
 
+/* The input's lines are parsed on this many threads (json-c's tokenizer is
+ * most of the work, and PostgreSQL has nothing to do yet). */
+#define REPLAY_PARSE_THREADS 2
+
+struct parse_part {
+	char **lines;
+	long *linenos;
+	struct replay_event *evs;
+	size_t from, to; /* [from, to) of lines and evs */
+	size_t bad;      /* the first line that did not parse (index), or to */
+	char err[512];
+};
+
+static void *parse_part(void *arg)
+{
+	struct parse_part *p = arg;
+
+	p->bad = p->to;
+	for (size_t i = p->from; i < p->to; i++) {
+		if (!jsonl_parse_event(p->lines[i], &p->evs[i].ev, p->err, sizeof(p->err))) {
+			p->bad = i;
+			break;
+		}
+		p->evs[i].line = p->linenos[i];
+	}
+	return NULL;
+}
+
 bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
 {
-	char *line = NULL, err[512];
-	size_t cap = 0, len = 0, lcap = 0;
+	char *buf = NULL;
+	char **lines = NULL;
+	long *linenos = NULL;
+	size_t bcap = 0, blen = 0, cap = 0, len = 0;
 	long lineno = 0;
-	ssize_t got;
 	struct replay_event *evs = NULL;
-	bool ok = true;
-	while ((got = getline(&line, &lcap, in)) >= 0) {
+	struct parse_part parts[REPLAY_PARSE_THREADS];
+	pthread_t threads[REPLAY_PARSE_THREADS];
+	bool started[REPLAY_PARSE_THREADS] = {false};
+	bool ok = false;
+
+	*out = NULL;
+	*n = 0;
+	/* The whole input, then its lines in place. */
+	for (;;) {
+		if (bcap - blen < 65536) {
+			bcap = bcap ? bcap * 2 : 1 << 20;
+			char *nb = realloc(buf, bcap + 1);
+			if (!nb)
+				goto oom;
+			buf = nb;
+		}
+		size_t got = fread(buf + blen, 1, bcap - blen, in);
+		blen += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "slactl %s: %s: read error\n", prog, name);
+		goto done;
+	}
+	for (size_t at = 0; at < blen;) {
+		char *line = buf + at;
+		char *nl = memchr(line, '\n', blen - at);
+		size_t got = nl ? (size_t)(nl - line) : blen - at;
+
+		at += got + 1;
 		lineno++;
-		while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+		line[got] = '\0'; /* buf has room for one more byte */
+		while (got > 0 && line[got - 1] == '\r')
 			line[--got] = '\0';
-		if (strspn(line, " \t") == (size_t)got)
+		if (strspn(line, " \t") == got)
 			continue;
 		if (len == cap) {
 			cap = cap ? cap * 2 : 1024;
-			struct replay_event *ne = realloc(evs, cap * sizeof(*ne));
-			if (!ne) {
-				fprintf(stderr, "slactl %s: out of memory\n", prog);
-				ok = false;
-				break;
-			}
-			evs = ne;
+			char **nls = realloc(lines, cap * sizeof(*nls));
+			if (nls)
+				lines = nls;
+			long *nns = realloc(linenos, cap * sizeof(*nns));
+			if (nns)
+				linenos = nns;
+			if (!nls || !nns)
+				goto oom;
 		}
-		if (!jsonl_parse_event(line, &evs[len].ev, err, sizeof(err))) {
-			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, lineno, err);
-			ok = false;
-			break;
-		}
-		evs[len++].line = lineno;
+		lines[len] = line;
+		linenos[len++] = lineno;
 	}
-	free(line);
+	ok = true;
+	if (len == 0)
+		goto done;
+	evs = calloc(len, sizeof(*evs));
+	if (!evs)
+		goto oom;
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++) {
+		parts[t] = (struct parse_part){lines, linenos, evs, len * t / REPLAY_PARSE_THREADS,
+					       len * (t + 1) / REPLAY_PARSE_THREADS, 0, ""};
+		/* The last part on this thread, the others on their own (here if one does not start). */
+		if (t + 1 < REPLAY_PARSE_THREADS)
+			started[t] = pthread_create(&threads[t], NULL, parse_part, &parts[t]) == 0;
+		if (!started[t])
+			parse_part(&parts[t]);
+	}
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++)
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	/* The first bad line in input order fails the read; what parsed is freed. */
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS && ok; t++) {
+		if (parts[t].bad < parts[t].to) {
+			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, linenos[parts[t].bad], parts[t].err);
+			ok = false;
+		}
+	}
+	if (!ok) {
+		for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++)
+			for (size_t i = parts[t].from; i < parts[t].bad; i++)
+				jsonl_event_clear(&evs[i].ev);
+		free(evs);
+		evs = NULL;
+		len = 0;
+	}
 	*out = evs;
 	*n = len;
+	goto done;
+oom:
+	fprintf(stderr, "slactl %s: out of memory\n", prog);
+	ok = false;
+done:
+	free(buf);
+	free(lines);
+	free(linenos);
 	return ok;
 }
 
