@@ -307,6 +307,26 @@ void copy_text(struct pgarr *a, const char *s)
 		put_be32(a->p + at, (uint32_t)(a->len - at - 4));
 }
 
+void copy_jsonb(struct pgarr *a, const char *s)
+{
+	size_t at;
+
+	if (s == NULL) {
+		copy_null(a);
+		return;
+	}
+	at = a->len;
+	copy_text(a, s);
+	if (a->oom || !buf_reserve(a, 1))
+		return;
+	/* The version byte goes before the text, and counts in the length. */
+	memmove(a->p + at + 5, a->p + at + 4, a->len - at - 4);
+	a->p[at + 4] = 1;
+	a->len++;
+	a->p[a->len] = '\0';
+	put_be32(a->p + at, (uint32_t)(a->len - at - 4));
+}
+
 void copy_int4(struct pgarr *a, int32_t v)
 {
 	char f[8];
@@ -340,7 +360,7 @@ void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len)
 {
 	char head[4];
 
-	if ((p == NULL && len > 0) || len > INT32_MAX) {
+	if (p == NULL || len > INT32_MAX) {
 		copy_null(a);
 		return;
 	}

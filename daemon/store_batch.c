@@ -164,14 +164,26 @@ static const char sql_eng_clocks[] =
 	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
 /* The tables that binary COPY can write when their rows are new
- * (batch_build's copy): the append-only ones, and ticket_state, which
- * slactl replay writes once, with its last batch. The same columns and
- * values as their INSERT ... SELECT FROM unnest() above, which stays for a
- * batch whose rows may be there already. */
-enum { COPY_EVENTS, COPY_ESCALATIONS, COPY_STATES, COPY_NTABLES };
+ * (batch_build's fresh): the append-only ones; ticket_state, which slactl
+ * replay writes once, with its last batch; and the rows of tickets whose
+ * rows this process has not written before (tickets, milestones,
+ * violations). The same columns and values as their INSERT ... SELECT FROM
+ * unnest() above, which stays for rows that may be there already. Those
+ * go first: violation_history finds its violations' ids by a join. */
+enum { COPY_TICKETS, COPY_MILESTONES, COPY_VIOLATIONS, COPY_EVENTS, COPY_ESCALATIONS, COPY_STATES, COPY_NTABLES };
 static const struct {
 	const char *sql, *what;
 } copy_tables[COPY_NTABLES] = {
+	[COPY_TICKETS] = {"COPY sla.tickets (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id,"
+			  " calendar_id, state, created_at, closed_at, updated_at) FROM STDIN (FORMAT binary)",
+			  "copying sla.tickets"},
+	[COPY_MILESTONES] = {"COPY sla.milestones (ticket_id, milestone, occurrence, started_at, due_at, stopped_at,"
+			     " status, partner_id, ticket_type, part_id, policy_version) FROM STDIN (FORMAT binary)",
+			     "copying sla.milestones"},
+	[COPY_VIOLATIONS] = {"COPY sla.violations (ticket_id, rule_code, milestone, occurrence, status, due_at,"
+			     " observed_at, detected_at, engineer_id, partner_id, details, policy_version)"
+			     " FROM STDIN (FORMAT binary)",
+			     "copying sla.violations"},
 	[COPY_EVENTS] = {"COPY sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
 			 " kafka_offset, payload) FROM STDIN (FORMAT binary)",
 			 "copying sla.ticket_events"},
@@ -182,6 +194,60 @@ static const struct {
 			 "copying sla.ticket_state"},
 };
 
+/* ---- the tickets whose rows were written (batch_build's fresh) ---- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h;
+}
+
+bool ticket_set_add(struct ticket_set *set, const char *id, bool *added)
+{
+	*added = false;
+	if (2 * (set->n + 1) > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		char **keys = calloc(cap, sizeof *keys);
+
+		if (keys == NULL)
+			return false;
+		for (size_t i = 0; i < set->cap; i++) {
+			if (set->keys[i] == NULL)
+				continue;
+			size_t j = fnv1a(set->keys[i]) & (cap - 1);
+			while (keys[j] != NULL)
+				j = (j + 1) & (cap - 1);
+			keys[j] = set->keys[i];
+		}
+		free((void *)set->keys);
+		set->keys = keys;
+		set->cap = cap;
+	}
+	size_t j = fnv1a(id) & (set->cap - 1);
+	while (set->keys[j] != NULL) {
+		if (strcmp(set->keys[j], id) == 0)
+			return true;
+		j = (j + 1) & (set->cap - 1);
+	}
+	set->keys[j] = strdup(id);
+	if (set->keys[j] == NULL)
+		return false;
+	set->n++;
+	*added = true;
+	return true;
+}
+
+void ticket_set_free(struct ticket_set *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->keys[i]);
+	free((void *)set->keys);
+	memset(set, 0, sizeof *set);
+}
+
 /* The rows of one batch as array literals. */
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
@@ -189,8 +255,11 @@ struct batch {
 	struct pgarr ev[EV_NCOLS];
 	struct pgarr ec[EC_NCOLS];
 	struct pgarr om[OR_NCOLS], ov[OR_NCOLS]; /* orphan milestones and violations */
-	/* With batch_build's copy: the append-only rows again, as binary COPY
-	 * data (batch_copy), in the order of copy_tables. */
+	/* With batch_build's fresh: the rows of tickets written for the first
+	 * time, apart (sent only when the COPY below cannot be used), and the
+	 * rows expected to be new again as binary COPY data (batch_copy), in
+	 * the order of copy_tables. */
+	struct pgarr tk_new[TK_NCOLS], ms_new[MS_NCOLS], vi_new[VI_NCOLS];
 	bool copy;
 	struct pgarr copies[COPY_NTABLES];
 };
@@ -216,40 +285,77 @@ void batch_free(struct batch *b)
 	arrs_free(b->om, OR_NCOLS);
 	arrs_free(b->ov, OR_NCOLS);
 	arrs_free(b->copies, COPY_NTABLES);
+	arrs_free(b->tk_new, TK_NCOLS);
+	arrs_free(b->ms_new, MS_NCOLS);
+	arrs_free(b->vi_new, VI_NCOLS);
 	free(b);
 }
 
-static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
+/* A ticket's row and its dirty milestones and violations: into tk, ms and
+ * vi, and as COPY rows too when copy. */
+static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, const char *policy_version, bool copy)
 {
 	const char *ttype = ticket_type_name(t->type);
+	struct pgarr *tk = copy ? b->tk_new : b->tk, *ms = copy ? b->ms_new : b->ms, *vi = copy ? b->vi_new : b->vi;
+	struct pgarr *c;
 
-	arr_text(&b->tk[TK_ID], t->ticket_id);
-	arr_text(&b->tk[TK_TYPE], ttype);
-	arr_text(&b->tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
-	arr_text(&b->tk[TK_SEV], severity_name(t->severity));
-	arr_text(&b->tk[TK_PARTNER], t->partner_id);
-	arr_text(&b->tk[TK_ENGINEER], t->engineer_id);
-	arr_text(&b->tk[TK_CAL], t->calendar_id);
-	arr_text(&b->tk[TK_STATE], ticket_state_name(t->state));
-	arr_time(&b->tk[TK_CREATED], t->created_at);
-	arr_time(&b->tk[TK_CLOSED], t->closed_at);
-	arr_time(&b->tk[TK_UPDATED], t->updated_at);
+	arr_text(&tk[TK_ID], t->ticket_id);
+	arr_text(&tk[TK_TYPE], ttype);
+	arr_text(&tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+	arr_text(&tk[TK_SEV], severity_name(t->severity));
+	arr_text(&tk[TK_PARTNER], t->partner_id);
+	arr_text(&tk[TK_ENGINEER], t->engineer_id);
+	arr_text(&tk[TK_CAL], t->calendar_id);
+	arr_text(&tk[TK_STATE], ticket_state_name(t->state));
+	arr_time(&tk[TK_CREATED], t->created_at);
+	arr_time(&tk[TK_CLOSED], t->closed_at);
+	arr_time(&tk[TK_UPDATED], t->updated_at);
+	if (copy) {
+		c = &b->copies[COPY_TICKETS];
+		copy_row(c, TK_NCOLS);
+		copy_text(c, t->ticket_id);
+		copy_text(c, ttype);
+		copy_text(c, t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+		copy_text(c, severity_name(t->severity));
+		copy_text(c, empty_to_null(t->partner_id));
+		copy_text(c, empty_to_null(t->engineer_id));
+		copy_text(c, empty_to_null(t->calendar_id));
+		copy_text(c, ticket_state_name(t->state));
+		copy_time(c, t->created_at);
+		copy_time(c, t->closed_at);
+		copy_time(c, t->updated_at);
+	}
 
 	for (int i = 0; i < t->nms; i++) {
 		const struct sla_milestone *m = &t->ms[i];
 
 		if (!m->dirty)
 			continue;
-		arr_text(&b->ms[MS_ID], t->ticket_id);
-		arr_text(&b->ms[MS_NAME], milestone_name(m->kind));
-		arr_int(&b->ms[MS_OCC], m->occurrence);
-		arr_time(&b->ms[MS_STARTED], m->started_at);
-		arr_time(&b->ms[MS_DUE], m->due_at);
-		arr_time(&b->ms[MS_STOPPED], m->stopped_at);
-		arr_text(&b->ms[MS_STATUS], ms_status_name(m->status));
-		arr_text(&b->ms[MS_PARTNER], t->partner_id);
-		arr_text(&b->ms[MS_TTYPE], ttype);
-		arr_text(&b->ms[MS_PART], m->part_id);
+		arr_text(&ms[MS_ID], t->ticket_id);
+		arr_text(&ms[MS_NAME], milestone_name(m->kind));
+		arr_int(&ms[MS_OCC], m->occurrence);
+		arr_time(&ms[MS_STARTED], m->started_at);
+		arr_time(&ms[MS_DUE], m->due_at);
+		arr_time(&ms[MS_STOPPED], m->stopped_at);
+		arr_text(&ms[MS_STATUS], ms_status_name(m->status));
+		arr_text(&ms[MS_PARTNER], t->partner_id);
+		arr_text(&ms[MS_TTYPE], ttype);
+		arr_text(&ms[MS_PART], m->part_id);
+		if (copy) {
+			c = &b->copies[COPY_MILESTONES];
+			copy_row(c, MS_NCOLS + 1);
+			copy_text(c, t->ticket_id);
+			copy_text(c, milestone_name(m->kind));
+			copy_int4(c, m->occurrence);
+			copy_time(c, m->started_at);
+			copy_time(c, m->due_at);
+			copy_time(c, m->stopped_at);
+			copy_text(c, ms_status_name(m->status));
+			copy_text(c, empty_to_null(t->partner_id));
+			copy_text(c, ttype);
+			copy_text(c, empty_to_null(m->part_id));
+			copy_text(c, policy_version);
+		}
 	}
 
 	for (int i = 0; i < t->nvs; i++) {
@@ -258,18 +364,48 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
 
 		if (!v->dirty)
 			continue;
-		arr_text(&b->vi[VI_ID], t->ticket_id);
-		arr_text(&b->vi[VI_CODE], violation_code(v, code, sizeof code));
-		arr_text(&b->vi[VI_MS], v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL);
-		arr_int(&b->vi[VI_OCC], v->occurrence);
-		arr_text(&b->vi[VI_STATUS], v_status_name(v->status));
-		arr_time(&b->vi[VI_DUE], v->due_at);
-		arr_time(&b->vi[VI_OBSERVED], v->observed_at);
-		arr_time(&b->vi[VI_DETECTED], v->detected_at);
-		arr_text(&b->vi[VI_ENGINEER], v->engineer_id);
-		arr_text(&b->vi[VI_PARTNER], t->partner_id);
-		arr_text(&b->vi[VI_DETAILS], v->details);
+		violation_code(v, code, sizeof code);
+		const char *ms_name = v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL;
+		arr_text(&vi[VI_ID], t->ticket_id);
+		arr_text(&vi[VI_CODE], code);
+		arr_text(&vi[VI_MS], ms_name);
+		arr_int(&vi[VI_OCC], v->occurrence);
+		arr_text(&vi[VI_STATUS], v_status_name(v->status));
+		arr_time(&vi[VI_DUE], v->due_at);
+		arr_time(&vi[VI_OBSERVED], v->observed_at);
+		arr_time(&vi[VI_DETECTED], v->detected_at);
+		arr_text(&vi[VI_ENGINEER], v->engineer_id);
+		arr_text(&vi[VI_PARTNER], t->partner_id);
+		arr_text(&vi[VI_DETAILS], v->details);
+		if (copy) {
+			c = &b->copies[COPY_VIOLATIONS];
+			copy_row(c, VI_NCOLS + 1);
+			copy_text(c, t->ticket_id);
+			copy_text(c, code);
+			copy_text(c, ms_name);
+			copy_int4(c, v->occurrence);
+			copy_text(c, v_status_name(v->status));
+			copy_time(c, v->due_at);
+			copy_time(c, v->observed_at);
+			copy_time(c, v->detected_at);
+			copy_text(c, empty_to_null(v->engineer_id));
+			copy_text(c, empty_to_null(t->partner_id));
+			copy_jsonb(c, v->details[0] != '\0' ? v->details : "{}");
+			copy_text(c, policy_version);
+		}
 	}
+}
+
+/* Whether a ticket's rows can go by COPY: written for the first time, and
+ * no time that only the server's now() would fill in (those upsert). */
+static bool ticket_copyable(const struct sla_ticket *t)
+{
+	if (t->updated_at == SLA_TIME_NONE)
+		return false;
+	for (int i = 0; i < t->nvs; i++)
+		if (t->vs[i].dirty && t->vs[i].detected_at == SLA_TIME_NONE)
+			return false;
+	return true;
 }
 
 static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *err, size_t errlen)
@@ -296,9 +432,11 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 	return true;
 }
 
-bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, bool copy, char *err,
-		 size_t errlen)
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
+		 char *err, size_t errlen)
 {
+	bool copy = fresh != NULL;
+
 	b->copy = copy;
 	for (size_t i = 0; i < out->norphans; i++) {
 		const struct sla_ticket *o = out->orphans[i];
@@ -320,8 +458,15 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 
 		/* A placeholder (not created yet) has no rows, only its state:
 		 * the early events it holds must survive a restart too. */
-		if (t->created)
-			batch_add_ticket_rows(b, t);
+		if (t->created) {
+			bool first = false;
+
+			if (copy && !ticket_set_add(fresh, t->ticket_id, &first)) {
+				pg_set_err(err, errlen, "out of memory");
+				return false;
+			}
+			batch_add_ticket_rows(b, t, policy_version, first && ticket_copyable(t));
+		}
 		if (!out->defer_state && !batch_add_state(b, t, err, errlen))
 			return false;
 	}
@@ -442,10 +587,15 @@ static const struct batch_table {
 	int copy; /* >= 0: copy_tables[copy] writes the same rows (batch_build's copy) */
 } batch_tables[] = {
 	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets", -1},
+	{sql_tickets, offsetof(struct batch, tk_new), TK_NCOLS, false, FOR_ALL, "writing sla.tickets", COPY_TICKETS},
 	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones", -1},
 	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations", -1},
 	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones", -1},
+	{sql_milestones, offsetof(struct batch, ms_new), MS_NCOLS, true, FOR_ALL, "writing sla.milestones",
+	 COPY_MILESTONES},
 	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations", -1},
+	{sql_violations, offsetof(struct batch, vi_new), VI_NCOLS, true, FOR_ALL, "writing sla.violations",
+	 COPY_VIOLATIONS},
 	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state", COPY_STATES},
 	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history", -1},
 	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters", -1},

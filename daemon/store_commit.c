@@ -298,8 +298,25 @@ struct store_rows {
 	struct month_need months;
 };
 
-struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version, bool new_rows, char *err,
-				    size_t errlen)
+struct store_new_rows {
+	struct ticket_set written; /* tickets whose rows were written */
+};
+
+struct store_new_rows *store_new_rows_new(void)
+{
+	return calloc(1, sizeof(struct store_new_rows));
+}
+
+void store_new_rows_free(struct store_new_rows *nr)
+{
+	if (nr == NULL)
+		return;
+	ticket_set_free(&nr->written);
+	free(nr);
+}
+
+struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version,
+				    struct store_new_rows *new_rows, char *err, size_t errlen)
 {
 	struct store_rows *rows = calloc(1, sizeof *rows);
 	const char *pv = empty_to_null(policy_version);
@@ -309,7 +326,7 @@ struct store_rows *store_rows_build(const struct sla_out *out, const char *polic
 		pg_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (!batch_build(rows->b, out, rows->policy_version, new_rows, err, errlen))
+	if (!batch_build(rows->b, out, rows->policy_version, new_rows ? &new_rows->written : NULL, err, errlen))
 		goto fail;
 	months_needed(&rows->months, out);
 	return rows;
@@ -332,13 +349,14 @@ unsigned store_copy_conflicts(const struct store *st)
 	return st ? st->copy_conflicts : 0;
 }
 
-bool store_append_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
+bool store_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
 {
 	PGresult *res = store_exec_params(
 		st,
 		"SELECT NOT EXISTS (SELECT 1 FROM sla.ticket_events) AND NOT EXISTS (SELECT 1 FROM sla.escalations)"
-		" AND NOT EXISTS (SELECT 1 FROM sla.ticket_state)",
-		0, NULL, "reading sla.ticket_events", err, errlen);
+		" AND NOT EXISTS (SELECT 1 FROM sla.ticket_state) AND NOT EXISTS (SELECT 1 FROM sla.tickets)"
+		" AND NOT EXISTS (SELECT 1 FROM sla.milestones) AND NOT EXISTS (SELECT 1 FROM sla.violations)",
+		0, NULL, "reading the results tables", err, errlen);
 
 	if (res == NULL)
 		return false;
@@ -383,8 +401,8 @@ static bool run_copy(struct store *st, const struct batch_copy *c, char *err, si
 	return ok;
 }
 
-/* One attempt at the batch's transaction; copying: the append-only rows by
- * binary COPY (batch_copy), after the pipeline. */
+/* One attempt at the batch's transaction; copying: the rows expected to be
+ * new by binary COPY (batch_copy), before the pipeline. */
 static enum store_result commit_once(struct store *st, struct store_rows *rows, const char *group,
 				     const struct store_offset *offs, size_t noffs, bool copying, char *err,
 				     size_t errlen)
@@ -435,14 +453,40 @@ static enum store_result commit_once(struct store *st, struct store_rows *rows, 
 	qsort(sorted, noffs, sizeof *sorted, offset_cmp);
 	snprintf(token, sizeof token, "%d.%lld.%llu", st->backend_pid, st->backend_start_us, ++st->commit_seq);
 
+	/* Rows expected to be new go first, by COPY (no COPY in a pipeline);
+	 * violation_history's statement then finds their violations. */
+	if (copying) {
+		res = PQexec(st->conn, "BEGIN");
+		failed = PQresultStatus(res) != PGRES_COMMAND_OK;
+		if (failed)
+			pg_set_err(err, errlen, "BEGIN: %s", PQerrorMessage(st->conn));
+		PQclear(res);
+		res = NULL;
+		for (size_t i = 0; !failed && i < batch_ncopies(); i++) {
+			struct batch_copy c;
+
+			switch (batch_copy(b, i, &c, err, errlen)) {
+			case BATCH_SKIP: break;
+			case BATCH_ERROR: failed = true; break;
+			case BATCH_SEND: failed = !run_copy(st, &c, err, errlen); break;
+			}
+		}
+		if (failed) {
+			store_rollback_quietly(st);
+			rc = store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR : STORE_ERROR;
+			goto done;
+		}
+	}
+
 	/* Round trip 1: every statement of the transaction, one Sync. The
 	 * offsets go first: their row locks fence a rival owner before any
-	 * result row is touched. */
+	 * result row is touched (rows by COPY, above, are only for callers
+	 * without offsets: slactl replay). */
 	if (!PQenterPipelineMode(st->conn)) {
 		pg_set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
-	if (!pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
+	if (!copying && !pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
 		goto send_failed;
 	for (size_t i = 0; i < noffs; i++) {
 		const struct store_offset *o = sorted[i];
@@ -593,15 +637,6 @@ static enum store_result commit_once(struct store *st, struct store_rows *rows, 
 		pg_set_err(err, errlen, "leaving pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
-	for (size_t i = 0; copying && !conflict && !failed && i < batch_ncopies(); i++) {
-		struct batch_copy c;
-
-		switch (batch_copy(b, i, &c, err, errlen)) {
-		case BATCH_SKIP: break;
-		case BATCH_ERROR: failed = true; break;
-		case BATCH_SEND: failed = !run_copy(st, &c, err, errlen); break;
-		}
-	}
 	if (conflict || failed) {
 		store_rollback_quietly(st);
 		rc = conflict ? STORE_CONFLICT
@@ -689,7 +724,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		st->last_sqlstate[0] = '\0';
 		st->last_message[0] = '\0';
 	}
-	rows = store_rows_build(out, policy_version, false, err, errlen);
+	rows = store_rows_build(out, policy_version, NULL, err, errlen);
 	if (rows == NULL)
 		return STORE_ERROR;
 	rc = store_rows_commit(st, rows, group, offs, noffs, err, errlen);

@@ -69,11 +69,22 @@ void store_rollback_quietly(struct store *st);
 struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
-/* copy: also the append-only rows (ticket_events, escalations) as binary
- * COPY data (batch_copy), for rows expected to be new; the unnest()
- * statements of those tables are built too, for when they are not. */
-bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, bool copy, char *err,
-		 size_t errlen) __attribute__((warn_unused_result));
+/* A set of ticket ids (open addressing, FNV-1a); zeroed when empty. */
+struct ticket_set {
+	char **keys;
+	size_t n, cap;
+};
+/* *added: id was not in the set (and is now). False: out of memory. */
+bool ticket_set_add(struct ticket_set *set, const char *id, bool *added) __attribute__((warn_unused_result));
+void ticket_set_free(struct ticket_set *set);
+
+/* fresh (NULL: none): the tables are expected to hold none of the rows of
+ * the append-only tables (ticket_events, escalations), of ticket_state, and
+ * of the tickets not in the set (which this adds): those rows are also
+ * built as binary COPY data (batch_copy), and their unnest() statements
+ * too, for when they are there after all. */
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
+		 char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Statement i (0 <= i < batch_nstatements()) ready to send. */
 struct batch_statement {
 	const char *sql, *what;

@@ -361,6 +361,7 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	struct partners_out *pout = &pouts[0];
 	struct sla_out out;
 	struct writer w = {.started = false};
+	struct store_new_rows *new_rows = NULL;
 	core_out_init(&out);
 	out.defer_state = true;
 	partners_out_init(&pouts[0]);
@@ -374,10 +375,14 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 		goto done;
 	}
 	core_set_history(core, no_history, NULL);
-	/* Into empty append-only tables, their rows go by COPY (store_rows_build). */
-	bool new_rows = false;
-	if (!store_append_tables_empty(st, &new_rows, err, sizeof(err))) {
+	/* Into empty tables, rows go by COPY (store_rows_build). */
+	bool empty = false;
+	if (!store_tables_empty(st, &empty, err, sizeof(err))) {
 		fprintf(stderr, "slactl %s: %s\n", prog, err);
+		goto done;
+	}
+	if (empty && (new_rows = store_new_rows_new()) == NULL) {
+		fprintf(stderr, "slactl %s: out of memory\n", prog);
 		goto done;
 	}
 	if (!writer_start(&w, st)) {
@@ -431,7 +436,10 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 				goto done;
 			}
 			/* A row was there after all: the rest goes the usual way. */
-			new_rows = new_rows && store_copy_conflicts(st) == 0;
+			if (new_rows && store_copy_conflicts(st) > 0) {
+				store_new_rows_free(new_rows);
+				new_rows = NULL;
+			}
 			/* The partner rows are queued from the partners themselves
 			 * (store_partners_queue): none may change before they are. */
 			bool partners_changed = !partners_out_empty(pout);
@@ -456,6 +464,7 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	ok = true;
 done:
 	writer_stop(&w);
+	store_new_rows_free(new_rows);
 	core_out_free(&out);
 	core_free(core);
 	partners_out_free(&pouts[0]);

@@ -59,7 +59,9 @@ void copy_int4(struct pgarr *a, int32_t v);
 void copy_int8(struct pgarr *a, int64_t v);
 /* timestamptz; NULL for SLA_TIME_NONE. */
 void copy_time(struct pgarr *a, sla_time t);
-/* bytea; NULL p with len > 0 is a NULL field. */
+/* jsonb (its binary form: version 1, then the text); NULL s is a NULL field. */
+void copy_jsonb(struct pgarr *a, const char *s);
+/* bytea; NULL p is a NULL field. */
 void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len);
 /* The whole COPY data (a->len bytes), or NULL when out of memory. Closes a:
  * a second call returns the same. */
