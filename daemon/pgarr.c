@@ -232,9 +232,157 @@ const char *arr_finish(struct pgarr *a)
 {
 	if (a->bin)
 		return bin_finish(a);
+	if (a->done)
+		return a->oom ? NULL : a->p;
+	a->done = true;
 	if (a->n == 0)
 		buf_putc(a, '{');
 	buf_putc(a, '}');
+	return a->oom ? NULL : a->p;
+}
+
+/* ---- binary COPY (PostgreSQL's "Binary Format" of COPY) ---- */
+
+static void put_be16(char *at, uint16_t v)
+{
+	at[0] = (char)(v >> 8);
+	at[1] = (char)v;
+}
+
+static void put_be64(char *at, uint64_t v)
+{
+	put_be32(at, (uint32_t)(v >> 32));
+	put_be32(at + 4, (uint32_t)v);
+}
+
+/* Signature, flags (no OIDs), header extension length. */
+static const char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
+
+void copy_row(struct pgarr *a, int nfields)
+{
+	char n[2];
+
+	if (!a->bin) {
+		a->bin = true;
+		buf_put(a, copy_header, sizeof copy_header);
+	}
+	a->n++;
+	put_be16(n, (uint16_t)nfields);
+	buf_put(a, n, 2);
+}
+
+static void copy_null(struct pgarr *a)
+{
+	char head[4];
+
+	put_be32(head, UINT32_MAX); /* -1 */
+	buf_put(a, head, 4);
+}
+
+void copy_text(struct pgarr *a, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t at, n;
+
+	if (s == NULL) {
+		copy_null(a);
+		return;
+	}
+	if (!buf_reserve(a, 4))
+		return;
+	at = a->len; /* the length, once known */
+	a->len += 4;
+	while (*p != '\0') {
+		const unsigned char *run = p;
+
+		while (*p != '\0' && (n = utf8_len(p)) > 0)
+			p += n;
+		buf_put(a, (const char *)run, (size_t)(p - run));
+		if (*p != '\0') { /* an invalid byte */
+			buf_putc(a, '?');
+			p++;
+		}
+	}
+	if (!a->oom)
+		put_be32(a->p + at, (uint32_t)(a->len - at - 4));
+}
+
+void copy_jsonb(struct pgarr *a, const char *s)
+{
+	size_t at;
+
+	if (s == NULL) {
+		copy_null(a);
+		return;
+	}
+	at = a->len;
+	copy_text(a, s);
+	if (a->oom || !buf_reserve(a, 1))
+		return;
+	/* The version byte goes before the text, and counts in the length. */
+	memmove(a->p + at + 5, a->p + at + 4, a->len - at - 4);
+	a->p[at + 4] = 1;
+	a->len++;
+	a->p[a->len] = '\0';
+	put_be32(a->p + at, (uint32_t)(a->len - at - 4));
+}
+
+void copy_int4(struct pgarr *a, int32_t v)
+{
+	char f[8];
+
+	put_be32(f, 4);
+	put_be32(f + 4, (uint32_t)v);
+	buf_put(a, f, 8);
+}
+
+void copy_int8(struct pgarr *a, int64_t v)
+{
+	char f[12];
+
+	put_be32(f, 8);
+	put_be64(f + 4, (uint64_t)v);
+	buf_put(a, f, 12);
+}
+
+/* timestamptz on the wire: microseconds since 2000-01-01 UTC. */
+#define PG_EPOCH_MS INT64_C(946684800000)
+
+void copy_time(struct pgarr *a, sla_time t)
+{
+	if (t == SLA_TIME_NONE)
+		copy_null(a);
+	else
+		copy_int8(a, (t - PG_EPOCH_MS) * 1000);
+}
+
+void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len)
+{
+	char head[4];
+
+	if (p == NULL || len > INT32_MAX) {
+		copy_null(a);
+		return;
+	}
+	put_be32(head, (uint32_t)len);
+	buf_put(a, head, 4);
+	if (len > 0)
+		buf_put(a, (const char *)p, len);
+}
+
+const char *copy_finish(struct pgarr *a)
+{
+	char trailer[2];
+
+	if (a->done)
+		return a->oom ? NULL : a->p;
+	a->done = true;
+	put_be16(trailer, UINT16_MAX); /* -1 */
+	if (!a->bin) {
+		a->bin = true;
+		buf_put(a, copy_header, sizeof copy_header);
+	}
+	buf_put(a, trailer, 2);
 	return a->oom ? NULL : a->p;
 }
 

@@ -163,6 +163,91 @@ static const char sql_eng_clocks[] =
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
 	" AS u (engineer_id, ticket_id, event_id, partner_id, kind, at, day)"
 	" ON CONFLICT (ticket_id, event_id) DO NOTHING";
+/* The tables that binary COPY can write when their rows are new
+ * (batch_build's fresh): the append-only ones; ticket_state, which slactl
+ * replay writes once, with its last batch; and the rows of tickets whose
+ * rows this process has not written before (tickets, milestones,
+ * violations). The same columns and values as their INSERT ... SELECT FROM
+ * unnest() above, which stays for rows that may be there already. Those
+ * go first: violation_history finds its violations' ids by a join. */
+enum { COPY_TICKETS, COPY_MILESTONES, COPY_VIOLATIONS, COPY_EVENTS, COPY_ESCALATIONS, COPY_STATES, COPY_NTABLES };
+static const struct {
+	const char *sql, *what;
+} copy_tables[COPY_NTABLES] = {
+	[COPY_TICKETS] = {"COPY sla.tickets (ticket_id, ticket_type, sla_class, severity, partner_id, engineer_id,"
+			  " calendar_id, state, created_at, closed_at, updated_at) FROM STDIN (FORMAT binary)",
+			  "copying sla.tickets"},
+	[COPY_MILESTONES] = {"COPY sla.milestones (ticket_id, milestone, occurrence, started_at, due_at, stopped_at,"
+			     " status, partner_id, ticket_type, part_id, policy_version) FROM STDIN (FORMAT binary)",
+			     "copying sla.milestones"},
+	[COPY_VIOLATIONS] = {"COPY sla.violations (ticket_id, rule_code, milestone, occurrence, status, due_at,"
+			     " observed_at, detected_at, engineer_id, partner_id, details, policy_version)"
+			     " FROM STDIN (FORMAT binary)",
+			     "copying sla.violations"},
+	[COPY_EVENTS] = {"COPY sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
+			 " kafka_offset, payload) FROM STDIN (FORMAT binary)",
+			 "copying sla.ticket_events"},
+	[COPY_ESCALATIONS] = {"COPY sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
+			      " policy_version) FROM STDIN (FORMAT binary)",
+			      "copying sla.escalations"},
+	[COPY_STATES] = {"COPY sla.ticket_state (ticket_id, partition, state) FROM STDIN (FORMAT binary)",
+			 "copying sla.ticket_state"},
+};
+
+/* ---- the tickets whose rows were written (batch_build's fresh) ---- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h;
+}
+
+bool ticket_set_add(struct ticket_set *set, const char *id, bool *added)
+{
+	*added = false;
+	if (2 * (set->n + 1) > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		char **keys = calloc(cap, sizeof *keys);
+
+		if (keys == NULL)
+			return false;
+		for (size_t i = 0; i < set->cap; i++) {
+			if (set->keys[i] == NULL)
+				continue;
+			size_t j = fnv1a(set->keys[i]) & (cap - 1);
+			while (keys[j] != NULL)
+				j = (j + 1) & (cap - 1);
+			keys[j] = set->keys[i];
+		}
+		free((void *)set->keys);
+		set->keys = keys;
+		set->cap = cap;
+	}
+	size_t j = fnv1a(id) & (set->cap - 1);
+	while (set->keys[j] != NULL) {
+		if (strcmp(set->keys[j], id) == 0)
+			return true;
+		j = (j + 1) & (set->cap - 1);
+	}
+	set->keys[j] = strdup(id);
+	if (set->keys[j] == NULL)
+		return false;
+	set->n++;
+	*added = true;
+	return true;
+}
+
+void ticket_set_free(struct ticket_set *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->keys[i]);
+	free((void *)set->keys);
+	memset(set, 0, sizeof *set);
+}
+
 /* The rows of one batch as array literals. */
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
@@ -170,6 +255,13 @@ struct batch {
 	struct pgarr ev[EV_NCOLS];
 	struct pgarr ec[EC_NCOLS];
 	struct pgarr om[OR_NCOLS], ov[OR_NCOLS]; /* orphan milestones and violations */
+	/* With batch_build's fresh: the rows of tickets written for the first
+	 * time, apart (sent only when the COPY below cannot be used), and the
+	 * rows expected to be new again as binary COPY data (batch_copy), in
+	 * the order of copy_tables. */
+	struct pgarr tk_new[TK_NCOLS], ms_new[MS_NCOLS], vi_new[VI_NCOLS];
+	bool copy;
+	struct pgarr copies[COPY_NTABLES];
 };
 
 struct batch *batch_new(void)
@@ -192,40 +284,78 @@ void batch_free(struct batch *b)
 	arrs_free(b->ec, EC_NCOLS);
 	arrs_free(b->om, OR_NCOLS);
 	arrs_free(b->ov, OR_NCOLS);
+	arrs_free(b->copies, COPY_NTABLES);
+	arrs_free(b->tk_new, TK_NCOLS);
+	arrs_free(b->ms_new, MS_NCOLS);
+	arrs_free(b->vi_new, VI_NCOLS);
 	free(b);
 }
 
-static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
+/* A ticket's row and its dirty milestones and violations: into tk, ms and
+ * vi, and as COPY rows too when copy. */
+static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, const char *policy_version, bool copy)
 {
 	const char *ttype = ticket_type_name(t->type);
+	struct pgarr *tk = copy ? b->tk_new : b->tk, *ms = copy ? b->ms_new : b->ms, *vi = copy ? b->vi_new : b->vi;
+	struct pgarr *c;
 
-	arr_text(&b->tk[TK_ID], t->ticket_id);
-	arr_text(&b->tk[TK_TYPE], ttype);
-	arr_text(&b->tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
-	arr_text(&b->tk[TK_SEV], severity_name(t->severity));
-	arr_text(&b->tk[TK_PARTNER], t->partner_id);
-	arr_text(&b->tk[TK_ENGINEER], t->engineer_id);
-	arr_text(&b->tk[TK_CAL], t->calendar_id);
-	arr_text(&b->tk[TK_STATE], ticket_state_name(t->state));
-	arr_time(&b->tk[TK_CREATED], t->created_at);
-	arr_time(&b->tk[TK_CLOSED], t->closed_at);
-	arr_time(&b->tk[TK_UPDATED], t->updated_at);
+	arr_text(&tk[TK_ID], t->ticket_id);
+	arr_text(&tk[TK_TYPE], ttype);
+	arr_text(&tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+	arr_text(&tk[TK_SEV], severity_name(t->severity));
+	arr_text(&tk[TK_PARTNER], t->partner_id);
+	arr_text(&tk[TK_ENGINEER], t->engineer_id);
+	arr_text(&tk[TK_CAL], t->calendar_id);
+	arr_text(&tk[TK_STATE], ticket_state_name(t->state));
+	arr_time(&tk[TK_CREATED], t->created_at);
+	arr_time(&tk[TK_CLOSED], t->closed_at);
+	arr_time(&tk[TK_UPDATED], t->updated_at);
+	if (copy) {
+		c = &b->copies[COPY_TICKETS];
+		copy_row(c, TK_NCOLS);
+		copy_text(c, t->ticket_id);
+		copy_text(c, ttype);
+		copy_text(c, t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
+		copy_text(c, severity_name(t->severity));
+		copy_text(c, empty_to_null(t->partner_id));
+		copy_text(c, empty_to_null(t->engineer_id));
+		copy_text(c, empty_to_null(t->calendar_id));
+		copy_text(c, ticket_state_name(t->state));
+		copy_time(c, t->created_at);
+		copy_time(c, t->closed_at);
+		copy_time(c, t->updated_at);
+	}
 
 	for (int i = 0; i < t->nms; i++) {
 		const struct sla_milestone *m = &t->ms[i];
 
 		if (!m->dirty)
 			continue;
-		arr_text(&b->ms[MS_ID], t->ticket_id);
-		arr_text(&b->ms[MS_NAME], milestone_name(m->kind));
-		arr_int(&b->ms[MS_OCC], m->occurrence);
-		arr_time(&b->ms[MS_STARTED], m->started_at);
-		arr_time(&b->ms[MS_DUE], m->due_at);
-		arr_time(&b->ms[MS_STOPPED], m->stopped_at);
-		arr_text(&b->ms[MS_STATUS], ms_status_name(m->status));
-		arr_text(&b->ms[MS_PARTNER], t->partner_id);
-		arr_text(&b->ms[MS_TTYPE], ttype);
-		arr_text(&b->ms[MS_PART], m->part_id);
+		arr_text(&ms[MS_ID], t->ticket_id);
+		arr_text(&ms[MS_NAME], milestone_name(m->kind));
+		arr_int(&ms[MS_OCC], m->occurrence);
+		arr_time(&ms[MS_STARTED], m->started_at);
+		arr_time(&ms[MS_DUE], m->due_at);
+		arr_time(&ms[MS_STOPPED], m->stopped_at);
+		arr_text(&ms[MS_STATUS], ms_status_name(m->status));
+		arr_text(&ms[MS_PARTNER], t->partner_id);
+		arr_text(&ms[MS_TTYPE], ttype);
+		arr_text(&ms[MS_PART], m->part_id);
+		if (copy) {
+			c = &b->copies[COPY_MILESTONES];
+			copy_row(c, MS_NCOLS + 1);
+			copy_text(c, t->ticket_id);
+			copy_text(c, milestone_name(m->kind));
+			copy_int4(c, m->occurrence);
+			copy_time(c, m->started_at);
+			copy_time(c, m->due_at);
+			copy_time(c, m->stopped_at);
+			copy_text(c, ms_status_name(m->status));
+			copy_text(c, empty_to_null(t->partner_id));
+			copy_text(c, ttype);
+			copy_text(c, empty_to_null(m->part_id));
+			copy_text(c, policy_version);
+		}
 	}
 
 	for (int i = 0; i < t->nvs; i++) {
@@ -234,18 +364,95 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t)
 
 		if (!v->dirty)
 			continue;
-		arr_text(&b->vi[VI_ID], t->ticket_id);
-		arr_text(&b->vi[VI_CODE], violation_code(v, code, sizeof code));
-		arr_text(&b->vi[VI_MS], v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL);
-		arr_int(&b->vi[VI_OCC], v->occurrence);
-		arr_text(&b->vi[VI_STATUS], v_status_name(v->status));
-		arr_time(&b->vi[VI_DUE], v->due_at);
-		arr_time(&b->vi[VI_OBSERVED], v->observed_at);
-		arr_time(&b->vi[VI_DETECTED], v->detected_at);
-		arr_text(&b->vi[VI_ENGINEER], v->engineer_id);
-		arr_text(&b->vi[VI_PARTNER], t->partner_id);
-		arr_text(&b->vi[VI_DETAILS], v->details);
+		violation_code(v, code, sizeof code);
+		const char *ms_name = v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL;
+		arr_text(&vi[VI_ID], t->ticket_id);
+		arr_text(&vi[VI_CODE], code);
+		arr_text(&vi[VI_MS], ms_name);
+		arr_int(&vi[VI_OCC], v->occurrence);
+		arr_text(&vi[VI_STATUS], v_status_name(v->status));
+		arr_time(&vi[VI_DUE], v->due_at);
+		arr_time(&vi[VI_OBSERVED], v->observed_at);
+		arr_time(&vi[VI_DETECTED], v->detected_at);
+		arr_text(&vi[VI_ENGINEER], v->engineer_id);
+		arr_text(&vi[VI_PARTNER], t->partner_id);
+		arr_text(&vi[VI_DETAILS], v->details);
+		if (copy) {
+			c = &b->copies[COPY_VIOLATIONS];
+			copy_row(c, VI_NCOLS + 1);
+			copy_text(c, t->ticket_id);
+			copy_text(c, code);
+			copy_text(c, ms_name);
+			copy_int4(c, v->occurrence);
+			copy_text(c, v_status_name(v->status));
+			copy_time(c, v->due_at);
+			copy_time(c, v->observed_at);
+			copy_time(c, v->detected_at);
+			copy_text(c, empty_to_null(v->engineer_id));
+			copy_text(c, empty_to_null(t->partner_id));
+			copy_jsonb(c, v->details[0] != '\0' ? v->details : "{}");
+			copy_text(c, policy_version);
+		}
 	}
+}
+
+static int applied_key_cmp(const void *x, const void *y)
+{
+	const struct sla_applied *a = *(const struct sla_applied *const *)x;
+	const struct sla_applied *b = *(const struct sla_applied *const *)y;
+	int c = strcmp(a->ticket_id, b->ticket_id);
+
+	if (c == 0)
+		c = strcmp(a->event_id, b->event_id);
+	if (c == 0)
+		c = (a->occurred_at > b->occurred_at) - (a->occurred_at < b->occurred_at);
+	return c;
+}
+
+/* The batch's events as COPY rows, in the order of their primary key: the
+ * index then grows mostly at its right edge and splits fuller pages (on
+ * B1's stream 7 % less WAL and a 13 % smaller index than in event-time
+ * order). Which row goes first does not matter otherwise: they are new. */
+static bool batch_copy_events(struct batch *b, const struct sla_out *out)
+{
+	const struct sla_applied **order = malloc((out->napplied + 1) * sizeof *order);
+	struct pgarr *c = &b->copies[COPY_EVENTS];
+
+	if (order == NULL)
+		return false;
+	for (size_t i = 0; i < out->napplied; i++)
+		order[i] = &out->applied[i];
+	qsort((void *)order, out->napplied, sizeof *order, applied_key_cmp);
+	for (size_t i = 0; i < out->napplied; i++) {
+		const struct sla_applied *a = order[i];
+		const ProtobufCEnumValue *tv =
+			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+
+		copy_row(c, 9);
+		copy_text(c, a->ticket_id);
+		copy_text(c, a->event_id);
+		copy_text(c, tv ? tv->name : "UNKNOWN");
+		copy_time(c, a->occurred_at);
+		copy_time(c, a->applied_at);
+		copy_text(c, empty_to_null(a->topic));
+		copy_int4(c, a->partition);
+		copy_int8(c, a->offset);
+		copy_bytes(c, a->payload, a->len);
+	}
+	free((void *)order);
+	return true;
+}
+
+/* Whether a ticket's rows can go by COPY: written for the first time, and
+ * no time that only the server's now() would fill in (those upsert). */
+static bool ticket_copyable(const struct sla_ticket *t)
+{
+	if (t->updated_at == SLA_TIME_NONE)
+		return false;
+	for (int i = 0; i < t->nvs; i++)
+		if (t->vs[i].dirty && t->vs[i].detected_at == SLA_TIME_NONE)
+			return false;
+	return true;
 }
 
 static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *err, size_t errlen)
@@ -260,12 +467,24 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 	arr_text(&b->st[ST_ID], t->ticket_id);
 	arr_int(&b->st[ST_PART], t->partition);
 	arr_bytea_bin(&b->st[ST_STATE], state, len);
+	if (b->copy) {
+		struct pgarr *c = &b->copies[COPY_STATES];
+
+		copy_row(c, 3);
+		copy_text(c, t->ticket_id);
+		copy_int4(c, t->partition);
+		copy_bytes(c, state, len);
+	}
 	free(state);
 	return true;
 }
 
-bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
+		 char *err, size_t errlen)
 {
+	bool copy = fresh != NULL;
+
+	b->copy = copy;
 	for (size_t i = 0; i < out->norphans; i++) {
 		const struct sla_ticket *o = out->orphans[i];
 		char code[64];
@@ -286,8 +505,15 @@ bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t e
 
 		/* A placeholder (not created yet) has no rows, only its state:
 		 * the early events it holds must survive a restart too. */
-		if (t->created)
-			batch_add_ticket_rows(b, t);
+		if (t->created) {
+			bool first = false;
+
+			if (copy && !ticket_set_add(fresh, t->ticket_id, &first)) {
+				pg_set_err(err, errlen, "out of memory");
+				return false;
+			}
+			batch_add_ticket_rows(b, t, policy_version, first && ticket_copyable(t));
+		}
 		if (!out->defer_state && !batch_add_state(b, t, err, errlen))
 			return false;
 	}
@@ -334,6 +560,19 @@ bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t e
 		arr_time(&b->es[ES_AT], e->at);
 		arr_text(&b->es[ES_PARTNER], e->partner_id);
 		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
+		if (copy) {
+			struct pgarr *c = &b->copies[COPY_ESCALATIONS];
+
+			copy_row(c, 8);
+			copy_text(c, e->ticket_id);
+			copy_text(c, milestone_name(e->milestone));
+			copy_int4(c, e->occurrence);
+			copy_text(c, esc_level_name(e->level));
+			copy_time(c, e->at);
+			copy_text(c, empty_to_null(e->partner_id));
+			copy_text(c, empty_to_null(e->engineer_id));
+			copy_text(c, policy_version);
+		}
 	}
 
 	for (size_t i = 0; i < out->napplied; i++) {
@@ -350,6 +589,10 @@ bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t e
 		arr_int(&b->ev[EV_PART], a->partition);
 		arr_int(&b->ev[EV_OFFSET], a->offset);
 		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
+	}
+	if (copy && !batch_copy_events(b, out)) {
+		pg_set_err(err, errlen, "out of memory");
+		return false;
 	}
 
 	for (size_t i = 0; i < out->neng; i++) {
@@ -378,19 +621,25 @@ static const struct batch_table {
 	bool with_version; /* policy_version as the last parameter */
 	enum stmt_for who;
 	const char *what;
+	int copy; /* >= 0: copy_tables[copy] writes the same rows (batch_build's copy) */
 } batch_tables[] = {
-	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets"},
-	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones"},
-	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations"},
-	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones"},
-	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations"},
-	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state"},
-	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history"},
-	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters"},
-	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters"},
-	{sql_escalations, offsetof(struct batch, es), ES_NCOLS, true, FOR_ALL, "writing sla.escalations"},
-	{sql_events, offsetof(struct batch, ev), EV_NCOLS, false, FOR_ALL, "writing sla.ticket_events"},
-	{sql_eng_clocks, offsetof(struct batch, ec), EC_NCOLS, false, FOR_ALL, "writing sla.engineer_clocks"},
+	{sql_tickets, offsetof(struct batch, tk), TK_NCOLS, false, FOR_ALL, "writing sla.tickets", -1},
+	{sql_tickets, offsetof(struct batch, tk_new), TK_NCOLS, false, FOR_ALL, "writing sla.tickets", COPY_TICKETS},
+	{sql_orphan_milestones, offsetof(struct batch, om), OR_NCOLS, false, FOR_ALL, "cancelling milestones", -1},
+	{sql_orphan_violations, offsetof(struct batch, ov), OR_NCOLS, false, FOR_ALL, "retracting violations", -1},
+	{sql_milestones, offsetof(struct batch, ms), MS_NCOLS, true, FOR_ALL, "writing sla.milestones", -1},
+	{sql_milestones, offsetof(struct batch, ms_new), MS_NCOLS, true, FOR_ALL, "writing sla.milestones",
+	 COPY_MILESTONES},
+	{sql_violations, offsetof(struct batch, vi), VI_NCOLS, true, FOR_ALL, "writing sla.violations", -1},
+	{sql_violations, offsetof(struct batch, vi_new), VI_NCOLS, true, FOR_ALL, "writing sla.violations",
+	 COPY_VIOLATIONS},
+	{sql_states, offsetof(struct batch, st), ST_NCOLS, false, FOR_ALL, "writing sla.ticket_state", COPY_STATES},
+	{sql_history, offsetof(struct batch, hi), HI_NCOLS, false, FOR_ALL, "writing sla.violation_history", -1},
+	{sql_dead_once, offsetof(struct batch, dl), DL_NCOLS, false, FOR_DAEMON, "writing sla.dead_letters", -1},
+	{sql_dead, offsetof(struct batch, dl), DL_NCOLS, false, FOR_REPLAY, "writing sla.dead_letters", -1},
+	{sql_escalations, offsetof(struct batch, es), ES_NCOLS, true, FOR_ALL, "writing sla.escalations", COPY_ESCALATIONS},
+	{sql_events, offsetof(struct batch, ev), EV_NCOLS, false, FOR_ALL, "writing sla.ticket_events", COPY_EVENTS},
+	{sql_eng_clocks, offsetof(struct batch, ec), EC_NCOLS, false, FOR_ALL, "writing sla.engineer_clocks", -1},
 };
 
 size_t batch_nstatements(void)
@@ -398,13 +647,14 @@ size_t batch_nstatements(void)
 	return sizeof(batch_tables) / sizeof(batch_tables[0]);
 }
 
-enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
-					    struct batch_statement *s, char *err, size_t errlen)
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, bool copying,
+					    const char *policy_version, struct batch_statement *s, char *err, size_t errlen)
 {
 	const struct batch_table *t = &batch_tables[i];
 	struct pgarr *cols = (struct pgarr *)(void *)((char *)b + t->cols);
 
-	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0)
+	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0 ||
+	    (copying && t->copy >= 0))
 		return BATCH_SKIP;
 	for (int c = 0; c < t->ncols; c++) {
 		s->vals[c] = arr_finish(&cols[c]);
@@ -421,5 +671,32 @@ enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daem
 	s->nparams = t->ncols + (t->with_version ? 1 : 0);
 	s->sql = t->sql;
 	s->what = t->what;
+	return BATCH_SEND;
+}
+
+bool batch_copies(const struct batch *b)
+{
+	return b->copy;
+}
+
+size_t batch_ncopies(void)
+{
+	return COPY_NTABLES;
+}
+
+enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen)
+{
+	struct pgarr *data = &b->copies[i];
+
+	if (!b->copy || data->n == 0)
+		return BATCH_SKIP;
+	c->data = copy_finish(data);
+	if (c->data == NULL || data->len > INT_MAX) {
+		pg_set_err(err, errlen, "%s: out of memory", copy_tables[i].what);
+		return BATCH_ERROR;
+	}
+	c->len = (int)data->len;
+	c->sql = copy_tables[i].sql;
+	c->what = copy_tables[i].what;
 	return BATCH_SEND;
 }

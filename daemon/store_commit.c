@@ -217,12 +217,15 @@ static int month_of(sla_time t)
 	return (y - 1970) * 12 + (int)m - 1;
 }
 
+/* The months a batch's rows need, found when it is built: distinct months of
+ * its rows, at most STORE_ROWS_MONTHS (the rest: the next batch's turn). */
+#define STORE_ROWS_MONTHS 64
 struct month_need {
-	int v[16];
+	int v[STORE_ROWS_MONTHS];
 	size_t n;
-	/* The month of the last row looked at, [lo, hi) in ms, when its
-	 * partitions exist: a batch's rows mostly share it, and then cost a
-	 * comparison instead of a civil-date conversion each. */
+	/* The month of the last row looked at, [lo, hi) in ms: a batch's rows
+	 * mostly share it, and then cost a comparison instead of a civil-date
+	 * conversion each. */
 	sla_time lo, hi;
 };
 
@@ -231,7 +234,7 @@ static sla_time month_start(int mo)
 	return (sla_time)days_from_civil(1970 + mo / 12, (unsigned)(mo % 12) + 1, 1) * SLA_DAY;
 }
 
-static void month_need_add(const struct store *st, struct month_need *nd, sla_time t)
+static void month_need_add(struct month_need *nd, sla_time t)
 {
 	if (t >= nd->lo && t < nd->hi)
 		return;
@@ -239,37 +242,40 @@ static void month_need_add(const struct store *st, struct month_need *nd, sla_ti
 
 	if (mo < 0)
 		return;
-	if ((st->months[mo / 8] >> (mo % 8)) & 1) {
-		nd->lo = month_start(mo);
-		nd->hi = month_start(mo + 1);
-		return;
-	}
+	nd->lo = month_start(mo);
+	nd->hi = month_start(mo + 1);
 	for (size_t i = 0; i < nd->n; i++)
 		if (nd->v[i] == mo)
 			return;
 	if (nd->n < sizeof nd->v / sizeof nd->v[0])
-		nd->v[nd->n++] = mo; /* the rest: the next batch */
+		nd->v[nd->n++] = mo;
+}
+
+/* The month partitions a batch's rows need (events by occurred_at, status
+ * changes by changed_at, dead letters and undated changes by now). */
+static void months_needed(struct month_need *nd, const struct sla_out *out)
+{
+	month_need_add(nd, (sla_time)time(NULL) * 1000);
+	for (size_t i = 0; i < out->napplied; i++)
+		month_need_add(nd, out->applied[i].occurred_at);
+	for (size_t i = 0; i < out->nhist; i++)
+		month_need_add(nd, out->hist[i].changed_at);
 }
 
 /* Before a batch's transaction, in a transaction of its own: the month
- * partitions its rows need (events by occurred_at, status changes by
- * changed_at, dead letters and undated changes by now). Once per month and
- * process; a failure only sends rows to the default partition. */
-static void ensure_months(struct store *st, const struct sla_out *out)
+ * partitions it needs that this process has not made sure of yet. Once per
+ * month and process; a failure only sends rows to the default partition. */
+static void ensure_months(struct store *st, const struct month_need *nd)
 {
 	static const char sql[] = "SELECT sla.ensure_months(" MS_TS("$1::bigint") ", " MS_TS("$1::bigint") ")";
-	struct month_need nd = {.n = 0, .lo = 0, .hi = 0};
 
-	month_need_add(st, &nd, (sla_time)time(NULL) * 1000);
-	for (size_t i = 0; i < out->napplied; i++)
-		month_need_add(st, &nd, out->applied[i].occurred_at);
-	for (size_t i = 0; i < out->nhist; i++)
-		month_need_add(st, &nd, out->hist[i].changed_at);
-	for (size_t i = 0; i < nd.n; i++) {
-		int mo = nd.v[i];
+	for (size_t i = 0; i < nd->n; i++) {
+		int mo = nd->v[i];
 		char from[24];
 		const char *vals[1] = {from};
 
+		if ((st->months[mo / 8] >> (mo % 8)) & 1)
+			continue;
 		snprintf(from, sizeof from, "%" PRId64, (int64_t)month_start(mo));
 		PGresult *res = PQexecParams(st->conn, sql, 1, NULL, vals, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
@@ -285,11 +291,123 @@ static void ensure_months(struct store *st, const struct sla_out *out)
 	}
 }
 
-enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
-			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
-			       size_t errlen)
+/* A batch's rows, built (store.h). */
+struct store_rows {
+	struct batch *b;
+	char *policy_version; /* NULL: none */
+	struct month_need months;
+};
+
+struct store_new_rows {
+	struct ticket_set written; /* tickets whose rows were written */
+};
+
+struct store_new_rows *store_new_rows_new(void)
 {
-	struct batch *b = NULL;
+	return calloc(1, sizeof(struct store_new_rows));
+}
+
+void store_new_rows_free(struct store_new_rows *nr)
+{
+	if (nr == NULL)
+		return;
+	ticket_set_free(&nr->written);
+	free(nr);
+}
+
+struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version,
+				    struct store_new_rows *new_rows, char *err, size_t errlen)
+{
+	struct store_rows *rows = calloc(1, sizeof *rows);
+	const char *pv = empty_to_null(policy_version);
+
+	if (rows == NULL || (rows->b = batch_new()) == NULL ||
+	    (pv != NULL && (rows->policy_version = strdup(pv)) == NULL)) {
+		pg_set_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (!batch_build(rows->b, out, rows->policy_version, new_rows ? &new_rows->written : NULL, err, errlen))
+		goto fail;
+	months_needed(&rows->months, out);
+	return rows;
+fail:
+	store_rows_free(rows);
+	return NULL;
+}
+
+void store_rows_free(struct store_rows *rows)
+{
+	if (rows == NULL)
+		return;
+	batch_free(rows->b);
+	free(rows->policy_version);
+	free(rows);
+}
+
+unsigned store_copy_conflicts(const struct store *st)
+{
+	return st ? st->copy_conflicts : 0;
+}
+
+bool store_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
+{
+	PGresult *res = store_exec_params(
+		st,
+		"SELECT NOT EXISTS (SELECT 1 FROM sla.ticket_events) AND NOT EXISTS (SELECT 1 FROM sla.escalations)"
+		" AND NOT EXISTS (SELECT 1 FROM sla.ticket_state) AND NOT EXISTS (SELECT 1 FROM sla.tickets)"
+		" AND NOT EXISTS (SELECT 1 FROM sla.milestones) AND NOT EXISTS (SELECT 1 FROM sla.violations)",
+		0, NULL, "reading the results tables", err, errlen);
+
+	if (res == NULL)
+		return false;
+	*empty = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return true;
+}
+
+/* COPY FROM STDIN of one table's binary rows, in the open transaction
+ * (outside pipeline mode: libpq has no COPY in a pipeline). */
+static bool run_copy(struct store *st, const struct batch_copy *c, char *err, size_t errlen)
+{
+	enum { CHUNK = 256 * 1024 };
+	PGresult *res = PQexec(st->conn, c->sql);
+	bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+
+	if (!ok) {
+		pg_set_err(err, errlen, "%s: %s", c->what, res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		store_remember_error(st, res);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	for (int at = 0; ok && at < c->len; at += CHUNK)
+		ok = PQputCopyData(st->conn, c->data + at, c->len - at < CHUNK ? c->len - at : CHUNK) == 1;
+	if (PQputCopyEnd(st->conn, ok ? NULL : "sending failed") != 1)
+		ok = false;
+	res = PQgetResult(st->conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (ok) {
+			pg_set_err(err, errlen, "%s: %s", c->what,
+				   res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+			store_remember_error(st, res);
+		} else {
+			pg_set_err(err, errlen, "%s: %s", c->what, PQerrorMessage(st->conn));
+		}
+		ok = false;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(st->conn)) != NULL)
+		PQclear(res);
+	return ok;
+}
+
+/* One attempt at the batch's transaction; copying: the rows expected to be
+ * new by binary COPY (batch_copy), before the pipeline. */
+static enum store_result commit_once(struct store *st, struct store_rows *rows, const char *group,
+				     const struct store_offset *offs, size_t noffs, bool copying, char *err,
+				     size_t errlen)
+{
+	struct batch *b = rows->b;
 	struct pgarr ck[3] = {{0}}; /* partition clocks: topic, partition, clock */
 	struct pgarr tp = {0};      /* the topics whose partitions carry a processing clock */
 	struct pipeline p = {0};
@@ -301,7 +419,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	int nulls = 0;
 	size_t got = 0;
 	enum store_result rc = STORE_ERROR;
-	const char *pv = empty_to_null(policy_version);
+	const char *pv = rows->policy_version;
 
 	if (st != NULL) {
 		st->last_sqlstate[0] = '\0';
@@ -319,14 +437,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 		return STORE_ERROR;
 	}
 
-	b = batch_new();
-	if (b == NULL) {
-		pg_set_err(err, errlen, "out of memory");
-		goto done;
-	}
-	if (!batch_build(b, out, err, errlen))
-		goto done;
-	ensure_months(st, out);
+	ensure_months(st, &rows->months);
 	sorted = calloc(noffs + 1, sizeof *sorted);
 	offnum = calloc(noffs + 1, sizeof *offnum);
 	p.cap = noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
@@ -342,14 +453,40 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	qsort(sorted, noffs, sizeof *sorted, offset_cmp);
 	snprintf(token, sizeof token, "%d.%lld.%llu", st->backend_pid, st->backend_start_us, ++st->commit_seq);
 
+	/* Rows expected to be new go first, by COPY (no COPY in a pipeline);
+	 * violation_history's statement then finds their violations. */
+	if (copying) {
+		res = PQexec(st->conn, "BEGIN");
+		failed = PQresultStatus(res) != PGRES_COMMAND_OK;
+		if (failed)
+			pg_set_err(err, errlen, "BEGIN: %s", PQerrorMessage(st->conn));
+		PQclear(res);
+		res = NULL;
+		for (size_t i = 0; !failed && i < batch_ncopies(); i++) {
+			struct batch_copy c;
+
+			switch (batch_copy(b, i, &c, err, errlen)) {
+			case BATCH_SKIP: break;
+			case BATCH_ERROR: failed = true; break;
+			case BATCH_SEND: failed = !run_copy(st, &c, err, errlen); break;
+			}
+		}
+		if (failed) {
+			store_rollback_quietly(st);
+			rc = store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR : STORE_ERROR;
+			goto done;
+		}
+	}
+
 	/* Round trip 1: every statement of the transaction, one Sync. The
 	 * offsets go first: their row locks fence a rival owner before any
-	 * result row is touched. */
+	 * result row is touched (rows by COPY, above, are only for callers
+	 * without offsets: slactl replay). */
 	if (!PQenterPipelineMode(st->conn)) {
 		pg_set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
-	if (!pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
+	if (!copying && !pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
 		goto send_failed;
 	for (size_t i = 0; i < noffs; i++) {
 		const struct store_offset *o = sorted[i];
@@ -378,7 +515,7 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 	for (size_t i = 0; i < batch_nstatements(); i++) {
 		struct batch_statement bs;
 
-		switch (batch_statement(b, i, group != NULL && group[0], pv, &bs, err, errlen)) {
+		switch (batch_statement(b, i, group != NULL && group[0], copying, pv, &bs, err, errlen)) {
 		case BATCH_SKIP: break;
 		case BATCH_ERROR: goto send_failed;
 		case BATCH_SEND:
@@ -551,7 +688,6 @@ send_failed:
 	}
 done:
 	PQclear(res);
-	batch_free(b);
 	arrs_free(ck, 3);
 	arrs_free(&tp, 1);
 	free(sorted);
@@ -560,3 +696,38 @@ done:
 	return rc;
 }
 
+
+enum store_result store_rows_commit(struct store *st, struct store_rows *rows, const char *group,
+				    const struct store_offset *offs, size_t noffs, char *err, size_t errlen)
+{
+	enum store_result rc = commit_once(st, rows, group, offs, noffs, batch_copies(rows->b), err, errlen);
+
+	/* A row expected to be new was there (unique_violation): the whole
+	 * transaction was rolled back; once more, with ON CONFLICT. */
+	if (rc == STORE_DATA_ERROR && st != NULL && batch_copies(rows->b) &&
+	    strcmp(st->last_sqlstate, "23505") == 0) {
+		log_info("a copied row was written before (%s): the batch again with ON CONFLICT", err);
+		st->copy_conflicts++;
+		rc = commit_once(st, rows, group, offs, noffs, false, err, errlen);
+	}
+	return rc;
+}
+
+enum store_result store_commit(struct store *st, const char *group, const struct sla_out *out,
+			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
+			       size_t errlen)
+{
+	struct store_rows *rows;
+	enum store_result rc;
+
+	if (st != NULL) {
+		st->last_sqlstate[0] = '\0';
+		st->last_message[0] = '\0';
+	}
+	rows = store_rows_build(out, policy_version, NULL, err, errlen);
+	if (rows == NULL)
+		return STORE_ERROR;
+	rc = store_rows_commit(st, rows, group, offs, noffs, err, errlen);
+	store_rows_free(rows);
+	return rc;
+}

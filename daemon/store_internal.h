@@ -36,6 +36,9 @@ struct store {
 	/* Months (UTC, since 1970-01) whose partitions of the append-only
 	 * tables exist: sla.ensure_months ran for them (schema/0010). */
 	uint8_t months[STORE_MONTHS / 8];
+	/* Commits whose rows were built with new_rows and met one there
+	 * already (store_copy_conflicts). */
+	unsigned copy_conflicts;
 };
 
 /* milliseconds since the epoch (bigint) -> timestamptz, exactly. */
@@ -66,8 +69,22 @@ void store_rollback_quietly(struct store *st);
 struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
-bool batch_build(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+/* A set of ticket ids (open addressing, FNV-1a); zeroed when empty. */
+struct ticket_set {
+	char **keys;
+	size_t n, cap;
+};
+/* *added: id was not in the set (and is now). False: out of memory. */
+bool ticket_set_add(struct ticket_set *set, const char *id, bool *added) __attribute__((warn_unused_result));
+void ticket_set_free(struct ticket_set *set);
+
+/* fresh (NULL: none): the tables are expected to hold none of the rows of
+ * the append-only tables (ticket_events, escalations), of ticket_state, and
+ * of the tickets not in the set (which this adds): those rows are also
+ * built as binary COPY data (batch_copy), and their unnest() statements
+ * too, for when they are there after all. */
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
+		 char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Statement i (0 <= i < batch_nstatements()) ready to send. */
 struct batch_statement {
 	const char *sql, *what;
@@ -79,7 +96,17 @@ enum batch_statement_result { BATCH_SKIP, BATCH_SEND, BATCH_ERROR };
 size_t batch_nstatements(void);
 /* BATCH_SKIP: no rows, or a statement of the other caller (daemon: slad, which
  * skips a dead letter written already; else slactl replay). */
-enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, const char *policy_version,
-					    struct batch_statement *s, char *err, size_t errlen);
+/* copying: the tables that batch_copy writes are skipped. */
+enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, bool copying,
+					    const char *policy_version, struct batch_statement *s, char *err, size_t errlen);
+/* The binary COPY data of table i (0 <= i < batch_ncopies()); BATCH_SKIP
+ * when it has no rows or batch_build did not build it. */
+struct batch_copy {
+	const char *sql, *what, *data;
+	int len;
+};
+bool batch_copies(const struct batch *b);
+size_t batch_ncopies(void);
+enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen);
 
 #endif

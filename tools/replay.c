@@ -1,5 +1,6 @@
 /* replay.c - `slactl replay`: the daemon's core, offline, in event-time order, writing the same tables. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@
 /* Events per transaction. Larger batches write a ticket's rows fewer
  * times (a ticket's events span about a day); the ticket states are written
  * once, with the last batch (sla_out.defer_state): replay owns no offsets,
- * so a failed run is simply run again. */
+ * so a failed run is simply run again. While one batch commits (the writer
+ * thread below), the next is applied. */
 #define REPLAY_BATCH 50000
 
 static int by_time(const void *a, const void *b)
@@ -47,40 +49,136 @@ bool replay_parse_until(const char *arg, sla_time *until)
 	return rfc3339_parse(arg, until);
 }
 
+/* The input's lines are parsed on this many threads (json-c's tokenizer is
+ * most of the work, and PostgreSQL has nothing to do yet). */
+#define REPLAY_PARSE_THREADS 2
+
+struct parse_part {
+	char **lines;
+	long *linenos;
+	struct replay_event *evs;
+	size_t from, to; /* [from, to) of lines and evs */
+	size_t bad;      /* the first line that did not parse (index), or to */
+	char err[512];
+};
+
+static void *parse_part(void *arg)
+{
+	struct parse_part *p = arg;
+
+	p->bad = p->to;
+	for (size_t i = p->from; i < p->to; i++) {
+		if (!jsonl_parse_event(p->lines[i], &p->evs[i].ev, p->err, sizeof(p->err))) {
+			p->bad = i;
+			break;
+		}
+		p->evs[i].line = p->linenos[i];
+	}
+	return NULL;
+}
+
 bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
 {
-	char *line = NULL, err[512];
-	size_t cap = 0, len = 0, lcap = 0;
+	char *buf = NULL;
+	char **lines = NULL;
+	long *linenos = NULL;
+	size_t bcap = 0, blen = 0, cap = 0, len = 0;
 	long lineno = 0;
-	ssize_t got;
 	struct replay_event *evs = NULL;
-	bool ok = true;
-	while ((got = getline(&line, &lcap, in)) >= 0) {
+	struct parse_part parts[REPLAY_PARSE_THREADS];
+	pthread_t threads[REPLAY_PARSE_THREADS];
+	bool started[REPLAY_PARSE_THREADS] = {false};
+	bool ok = false;
+
+	*out = NULL;
+	*n = 0;
+	/* The whole input, then its lines in place. */
+	for (;;) {
+		if (bcap - blen < 65536) {
+			bcap = bcap ? bcap * 2 : 1 << 20;
+			char *nb = realloc(buf, bcap + 1);
+			if (!nb)
+				goto oom;
+			buf = nb;
+		}
+		size_t got = fread(buf + blen, 1, bcap - blen, in);
+		blen += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(in)) {
+		fprintf(stderr, "slactl %s: %s: read error\n", prog, name);
+		goto done;
+	}
+	for (size_t at = 0; at < blen;) {
+		char *line = buf + at;
+		char *nl = memchr(line, '\n', blen - at);
+		size_t got = nl ? (size_t)(nl - line) : blen - at;
+
+		at += got + 1;
 		lineno++;
-		while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+		line[got] = '\0'; /* buf has room for one more byte */
+		while (got > 0 && line[got - 1] == '\r')
 			line[--got] = '\0';
-		if (strspn(line, " \t") == (size_t)got)
+		if (strspn(line, " \t") == got)
 			continue;
 		if (len == cap) {
 			cap = cap ? cap * 2 : 1024;
-			struct replay_event *ne = realloc(evs, cap * sizeof(*ne));
-			if (!ne) {
-				fprintf(stderr, "slactl %s: out of memory\n", prog);
-				ok = false;
-				break;
-			}
-			evs = ne;
+			char **nls = realloc(lines, cap * sizeof(*nls));
+			if (nls)
+				lines = nls;
+			long *nns = realloc(linenos, cap * sizeof(*nns));
+			if (nns)
+				linenos = nns;
+			if (!nls || !nns)
+				goto oom;
 		}
-		if (!jsonl_parse_event(line, &evs[len].ev, err, sizeof(err))) {
-			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, lineno, err);
-			ok = false;
-			break;
-		}
-		evs[len++].line = lineno;
+		lines[len] = line;
+		linenos[len++] = lineno;
 	}
-	free(line);
+	ok = true;
+	if (len == 0)
+		goto done;
+	evs = calloc(len, sizeof(*evs));
+	if (!evs)
+		goto oom;
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++) {
+		parts[t] = (struct parse_part){lines, linenos, evs, len * t / REPLAY_PARSE_THREADS,
+					       len * (t + 1) / REPLAY_PARSE_THREADS, 0, ""};
+		/* The last part on this thread, the others on their own (here if one does not start). */
+		if (t + 1 < REPLAY_PARSE_THREADS)
+			started[t] = pthread_create(&threads[t], NULL, parse_part, &parts[t]) == 0;
+		if (!started[t])
+			parse_part(&parts[t]);
+	}
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++)
+		if (started[t])
+			pthread_join(threads[t], NULL);
+	/* The first bad line in input order fails the read; what parsed is freed. */
+	for (size_t t = 0; t < REPLAY_PARSE_THREADS && ok; t++) {
+		if (parts[t].bad < parts[t].to) {
+			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, linenos[parts[t].bad], parts[t].err);
+			ok = false;
+		}
+	}
+	if (!ok) {
+		for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++)
+			for (size_t i = parts[t].from; i < parts[t].bad; i++)
+				jsonl_event_clear(&evs[i].ev);
+		free(evs);
+		evs = NULL;
+		len = 0;
+	}
 	*out = evs;
 	*n = len;
+	goto done;
+oom:
+	fprintf(stderr, "slactl %s: out of memory\n", prog);
+	ok = false;
+done:
+	free(buf);
+	free(lines);
+	free(linenos);
 	return ok;
 }
 
@@ -141,6 +239,115 @@ static void report_unloaded_years(const char *prog, const struct calendar_set *c
 	}
 }
 
+/* The commits of replay run on a thread of their own, so that PostgreSQL
+ * writes batch k while the core applies batch k+1 (store_rows_build copies
+ * a batch's rows out of the core first). One commit at a time, in order. */
+struct writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct store *st;
+	struct store_rows *rows;   /* the batch in hand, owned while busy */
+	struct partners_out *pout; /* its partner rows (the batch hook's), borrowed */
+	bool busy, quit, failed, started;
+	char err[512];
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	char err[512];
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->busy && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		struct store_rows *rows = w->rows;
+		struct partners_out *pout = w->pout;
+		bool ok = !w->failed;
+		pthread_mutex_unlock(&w->mu);
+
+		if (ok) {
+			/* Partner scores and qualification events join the batch's transaction. */
+			store_set_batch_hook(w->st, store_partners_hook, pout);
+			ok = store_rows_commit(w->st, rows, "", NULL, 0, err, sizeof(err)) == STORE_OK;
+			store_set_batch_hook(w->st, NULL, NULL);
+		}
+		store_rows_free(rows);
+
+		pthread_mutex_lock(&w->mu);
+		if (!ok && !w->failed) {
+			w->failed = true;
+			snprintf(w->err, sizeof(w->err), "%s", err);
+		}
+		w->rows = NULL;
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static bool writer_start(struct writer *w, struct store *st)
+{
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		return false;
+	}
+	w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+	if (!w->started) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+	}
+	return w->started;
+}
+
+/* Waits until the batch in hand is committed; false (and err) once a commit failed. */
+static bool writer_wait(struct writer *w, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	bool ok = !w->failed;
+	if (!ok)
+		snprintf(err, errlen, "%s", w->err);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* Hands rows over (the writer frees them); call after writer_wait. */
+static void writer_submit(struct writer *w, struct store_rows *rows, struct partners_out *pout)
+{
+	pthread_mutex_lock(&w->mu);
+	w->rows = rows;
+	w->pout = pout;
+	w->busy = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Lets the batch in hand finish, then ends the thread. Accepts a writer
+ * that did not start. */
+static void writer_stop(struct writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = false;
+}
+
 bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
 		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
 		  const char *prog, struct replay_stats *stats)
@@ -149,11 +356,16 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	bool ok = false;
 	struct sla_core *core = NULL;
 	struct partners *ps = NULL;
-	struct partners_out pout;
+	/* Two partner outputs: one being committed, one being filled. */
+	struct partners_out pouts[2];
+	struct partners_out *pout = &pouts[0];
 	struct sla_out out;
+	struct writer w = {.started = false};
+	struct store_new_rows *new_rows = NULL;
 	core_out_init(&out);
 	out.defer_state = true;
-	partners_out_init(&pout);
+	partners_out_init(&pouts[0]);
+	partners_out_init(&pouts[1]);
 	memset(stats, 0, sizeof(*stats));
 
 	core = core_new(pol, cals);
@@ -163,8 +375,20 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 		goto done;
 	}
 	core_set_history(core, no_history, NULL);
-	/* Partner scores and qualification events join each batch's transaction. */
-	store_set_batch_hook(st, store_partners_hook, &pout);
+	/* Into empty tables, rows go by COPY (store_rows_build). */
+	bool empty = false;
+	if (!store_tables_empty(st, &empty, err, sizeof(err))) {
+		fprintf(stderr, "slactl %s: %s\n", prog, err);
+		goto done;
+	}
+	if (empty && (new_rows = store_new_rows_new()) == NULL) {
+		fprintf(stderr, "slactl %s: out of memory\n", prog);
+		goto done;
+	}
+	if (!writer_start(&w, st)) {
+		fprintf(stderr, "slactl %s: cannot start the writer thread\n", prog);
+		goto done;
+	}
 
 	sla_time clock = SLA_TIME_NONE;
 	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
@@ -183,7 +407,7 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 					    origin.payload, origin.len);
 		} else {
 			clock = e->ev.occurred_at;
-			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, &pout, &out)
+			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, pout, &out)
 							     : core_apply_raw(core, &origin, clock, &out);
 		}
 		if (v == SV_DUPLICATE)
@@ -194,20 +418,44 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 			sla_time end = until != SLA_TIME_NONE ? until : clock;
 			if (i + 1 == n && end != SLA_TIME_NONE) {
 				core_advance(core, end, &out);
-				partners_advance(ps, end, &pout);
+				partners_advance(ps, end, pout);
 			}
 			stats->dead_letters += out.ndead;
 			if (i + 1 == n && !core_out_take_states(&out)) {
 				fprintf(stderr, "slactl %s: out of memory\n", prog);
 				goto done;
 			}
-			if (store_commit(st, "", &out, NULL, 0, pol->version, err, sizeof(err)) != STORE_OK) {
+			struct store_rows *rows = store_rows_build(&out, pol->version, new_rows, err, sizeof(err));
+			if (rows == NULL) {
 				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
 				goto done;
 			}
+			if (!writer_wait(&w, err, sizeof(err))) {
+				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+				store_rows_free(rows);
+				goto done;
+			}
+			/* A row was there after all: the rest goes the usual way. */
+			if (new_rows && store_copy_conflicts(st) > 0) {
+				store_new_rows_free(new_rows);
+				new_rows = NULL;
+			}
+			/* The partner rows are queued from the partners themselves
+			 * (store_partners_queue): none may change before they are. */
+			bool partners_changed = !partners_out_empty(pout);
+			writer_submit(&w, rows, pout);
 			core_out_clear(&out);
-			partners_out_clear(&pout);
+			pout = pout == &pouts[0] ? &pouts[1] : &pouts[0];
+			partners_out_clear(pout); /* its commit is done */
+			if (partners_changed && !writer_wait(&w, err, sizeof(err))) {
+				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+				goto done;
+			}
 		}
+	}
+	if (!writer_wait(&w, err, sizeof(err))) {
+		fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+		goto done;
 	}
 	report_unloaded_years(prog, cals);
 	if (n == 0 && until != SLA_TIME_NONE)
@@ -215,10 +463,12 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	stats->tickets = core_ticket_count(core);
 	ok = true;
 done:
-	store_set_batch_hook(st, NULL, NULL);
+	writer_stop(&w);
+	store_new_rows_free(new_rows);
 	core_out_free(&out);
 	core_free(core);
-	partners_out_free(&pout);
+	partners_out_free(&pouts[0]);
+	partners_out_free(&pouts[1]);
 	partners_free(ps);
 	return ok;
 }

@@ -24,6 +24,7 @@ struct pgarr {
 	bool oom;
 	bool bin;     /* a bytea column in PostgreSQL's binary array format (arr_bytea_bin) */
 	bool hasnull; /* binary: some element is NULL */
+	bool done;    /* arr_finish or copy_finish closed it */
 };
 
 /* A NULL element. */
@@ -48,8 +49,27 @@ void arr_bytea(struct pgarr *a, const uint8_t *p, size_t len);
  * pass a->len as the parameter's length and format 1 (pipe_send_arrays). */
 void arr_bytea_bin(struct pgarr *a, const uint8_t *p, size_t len);
 
-/* Closes the literal and returns it, or NULL when out of memory. Call once:
- * the text stays valid, owned by a, until arrs_free. */
+/* PostgreSQL's binary COPY format in the same buffer (docs/storage.md, "The
+ * exactly-once commit"): a row is copy_row(a, nfields) followed by exactly
+ * nfields copy_* fields; copy_finish adds the trailer. Text is cleaned to
+ * valid UTF-8 as arr_text does; NULL s is a NULL field. a->n counts rows. */
+void copy_row(struct pgarr *a, int nfields);
+void copy_text(struct pgarr *a, const char *s);
+void copy_int4(struct pgarr *a, int32_t v);
+void copy_int8(struct pgarr *a, int64_t v);
+/* timestamptz; NULL for SLA_TIME_NONE. */
+void copy_time(struct pgarr *a, sla_time t);
+/* jsonb (its binary form: version 1, then the text); NULL s is a NULL field. */
+void copy_jsonb(struct pgarr *a, const char *s);
+/* bytea; NULL p is a NULL field. */
+void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len);
+/* The whole COPY data (a->len bytes), or NULL when out of memory. Closes a:
+ * a second call returns the same. */
+const char *copy_finish(struct pgarr *a);
+
+/* Closes the literal and returns it, or NULL when out of memory. A second
+ * call returns the same (a retried transaction sends it again); the text
+ * stays valid, owned by a, until arrs_free. */
 const char *arr_finish(struct pgarr *a);
 /* Frees the n columns at a and leaves them zeroed (reusable). */
 void arrs_free(struct pgarr *a, size_t n);

@@ -143,6 +143,38 @@ enum store_result store_commit(struct store *st, const char *group, const struct
 			       const struct store_offset *offs, size_t noffs, const char *policy_version, char *err,
 			       size_t errlen) __attribute__((warn_unused_result));
 
+/* store_commit in two steps, so that the caller may apply the next events
+ * while another thread commits (slactl replay): store_rows_build copies what
+ * the batch writes out of `out` (which the caller may then clear and reuse),
+ * and store_rows_commit writes it as store_commit does; it uses only st and
+ * rows.
+ *
+ * new_rows (NULL: none) is for a caller without offsets writing into tables
+ * that were empty when it started (slactl replay): the rows of the
+ * append-only tables (ticket_events, escalations), the states (ticket_state,
+ * which replay writes once) and the rows of every ticket that new_rows has
+ * not seen written yet (tickets, milestones, violations) are expected to be
+ * new, so they go by binary COPY instead of INSERT ... ON CONFLICT; should
+ * one be there after all, the transaction rolls back and runs again the
+ * usual way (store_copy_conflicts counts those). NULL when out of memory. */
+struct store_new_rows;
+struct store_new_rows *store_new_rows_new(void);
+void store_new_rows_free(struct store_new_rows *nr); /* accepts NULL */
+struct store_rows;
+struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version,
+				    struct store_new_rows *new_rows, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+enum store_result store_rows_commit(struct store *st, struct store_rows *rows, const char *group,
+				    const struct store_offset *offs, size_t noffs, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void store_rows_free(struct store_rows *rows); /* accepts NULL */
+unsigned store_copy_conflicts(const struct store *st);
+/* *empty: the tables that store_rows_build's new_rows may COPY into
+ * (ticket_events, escalations, ticket_state, tickets, milestones,
+ * violations) hold no row. */
+bool store_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* The events sla.ticket_events holds for one ticket (at most `limit`),
  * packed for the core's history source (sla_history_fn): [u32
  * little-endian length][protobuf]..., in event-time order. *log: malloc'd
