@@ -194,60 +194,6 @@ static const struct {
 			 "copying sla.ticket_state"},
 };
 
-/* ---- the tickets whose rows were written (batch_build's fresh) ---- */
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return h;
-}
-
-bool ticket_set_add(struct ticket_set *set, const char *id, bool *added)
-{
-	*added = false;
-	if (2 * (set->n + 1) > set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 1024;
-		char **keys = calloc(cap, sizeof *keys);
-
-		if (keys == NULL)
-			return false;
-		for (size_t i = 0; i < set->cap; i++) {
-			if (set->keys[i] == NULL)
-				continue;
-			size_t j = fnv1a(set->keys[i]) & (cap - 1);
-			while (keys[j] != NULL)
-				j = (j + 1) & (cap - 1);
-			keys[j] = set->keys[i];
-		}
-		free((void *)set->keys);
-		set->keys = keys;
-		set->cap = cap;
-	}
-	size_t j = fnv1a(id) & (set->cap - 1);
-	while (set->keys[j] != NULL) {
-		if (strcmp(set->keys[j], id) == 0)
-			return true;
-		j = (j + 1) & (set->cap - 1);
-	}
-	set->keys[j] = strdup(id);
-	if (set->keys[j] == NULL)
-		return false;
-	set->n++;
-	*added = true;
-	return true;
-}
-
-void ticket_set_free(struct ticket_set *set)
-{
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->keys[i]);
-	free((void *)set->keys);
-	memset(set, 0, sizeof *set);
-}
-
 /* The rows of one batch as array literals. */
 struct batch {
 	struct pgarr tk[TK_NCOLS], ms[MS_NCOLS], vi[VI_NCOLS], st[ST_NCOLS], hi[HI_NCOLS], dl[DL_NCOLS];
@@ -291,13 +237,10 @@ void batch_free(struct batch *b)
 	free(b);
 }
 
-/* A ticket's row and its dirty milestones and violations: into tk, ms and
- * vi, and as COPY rows too when copy. */
-static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, const char *policy_version, bool copy)
+/* A ticket's own row into tk, and as a COPY row too when copy. */
+static void batch_add_ticket(struct batch *b, struct pgarr *tk, const struct sla_ticket *t, bool copy)
 {
 	const char *ttype = ticket_type_name(t->type);
-	struct pgarr *tk = copy ? b->tk_new : b->tk, *ms = copy ? b->ms_new : b->ms, *vi = copy ? b->vi_new : b->vi;
-	struct pgarr *c;
 
 	arr_text(&tk[TK_ID], t->ticket_id);
 	arr_text(&tk[TK_TYPE], ttype);
@@ -311,7 +254,8 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, c
 	arr_time(&tk[TK_CLOSED], t->closed_at);
 	arr_time(&tk[TK_UPDATED], t->updated_at);
 	if (copy) {
-		c = &b->copies[COPY_TICKETS];
+		struct pgarr *c = &b->copies[COPY_TICKETS];
+
 		copy_row(c, TK_NCOLS);
 		copy_text(c, t->ticket_id);
 		copy_text(c, ttype);
@@ -325,75 +269,91 @@ static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, c
 		copy_time(c, t->closed_at);
 		copy_time(c, t->updated_at);
 	}
+}
 
-	for (int i = 0; i < t->nms; i++) {
-		const struct sla_milestone *m = &t->ms[i];
+/* One dirty milestone of a ticket into ms, and as a COPY row too when copy. */
+static void batch_add_milestone(struct batch *b, struct pgarr *ms, const struct sla_ticket *t,
+				const struct sla_milestone *m, const char *policy_version, bool copy)
+{
+	const char *ttype = ticket_type_name(t->type);
 
-		if (!m->dirty)
-			continue;
-		arr_text(&ms[MS_ID], t->ticket_id);
-		arr_text(&ms[MS_NAME], milestone_name(m->kind));
-		arr_int(&ms[MS_OCC], m->occurrence);
-		arr_time(&ms[MS_STARTED], m->started_at);
-		arr_time(&ms[MS_DUE], m->due_at);
-		arr_time(&ms[MS_STOPPED], m->stopped_at);
-		arr_text(&ms[MS_STATUS], ms_status_name(m->status));
-		arr_text(&ms[MS_PARTNER], t->partner_id);
-		arr_text(&ms[MS_TTYPE], ttype);
-		arr_text(&ms[MS_PART], m->part_id);
-		if (copy) {
-			c = &b->copies[COPY_MILESTONES];
-			copy_row(c, MS_NCOLS + 1);
-			copy_text(c, t->ticket_id);
-			copy_text(c, milestone_name(m->kind));
-			copy_int4(c, m->occurrence);
-			copy_time(c, m->started_at);
-			copy_time(c, m->due_at);
-			copy_time(c, m->stopped_at);
-			copy_text(c, ms_status_name(m->status));
-			copy_text(c, empty_to_null(t->partner_id));
-			copy_text(c, ttype);
-			copy_text(c, empty_to_null(m->part_id));
-			copy_text(c, policy_version);
-		}
+	arr_text(&ms[MS_ID], t->ticket_id);
+	arr_text(&ms[MS_NAME], milestone_name(m->kind));
+	arr_int(&ms[MS_OCC], m->occurrence);
+	arr_time(&ms[MS_STARTED], m->started_at);
+	arr_time(&ms[MS_DUE], m->due_at);
+	arr_time(&ms[MS_STOPPED], m->stopped_at);
+	arr_text(&ms[MS_STATUS], ms_status_name(m->status));
+	arr_text(&ms[MS_PARTNER], t->partner_id);
+	arr_text(&ms[MS_TTYPE], ttype);
+	arr_text(&ms[MS_PART], m->part_id);
+	if (copy) {
+		struct pgarr *c = &b->copies[COPY_MILESTONES];
+
+		copy_row(c, MS_NCOLS + 1);
+		copy_text(c, t->ticket_id);
+		copy_text(c, milestone_name(m->kind));
+		copy_int4(c, m->occurrence);
+		copy_time(c, m->started_at);
+		copy_time(c, m->due_at);
+		copy_time(c, m->stopped_at);
+		copy_text(c, ms_status_name(m->status));
+		copy_text(c, empty_to_null(t->partner_id));
+		copy_text(c, ttype);
+		copy_text(c, empty_to_null(m->part_id));
+		copy_text(c, policy_version);
 	}
+}
 
-	for (int i = 0; i < t->nvs; i++) {
-		const struct sla_violation *v = &t->vs[i];
-		char code[64];
+/* One dirty violation of a ticket into vi, and as a COPY row too when copy. */
+static void batch_add_violation(struct batch *b, struct pgarr *vi, const struct sla_ticket *t,
+				const struct sla_violation *v, const char *policy_version, bool copy)
+{
+	char code[64];
 
-		if (!v->dirty)
-			continue;
-		violation_code(v, code, sizeof code);
-		const char *ms_name = v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL;
-		arr_text(&vi[VI_ID], t->ticket_id);
-		arr_text(&vi[VI_CODE], code);
-		arr_text(&vi[VI_MS], ms_name);
-		arr_int(&vi[VI_OCC], v->occurrence);
-		arr_text(&vi[VI_STATUS], v_status_name(v->status));
-		arr_time(&vi[VI_DUE], v->due_at);
-		arr_time(&vi[VI_OBSERVED], v->observed_at);
-		arr_time(&vi[VI_DETECTED], v->detected_at);
-		arr_text(&vi[VI_ENGINEER], v->engineer_id);
-		arr_text(&vi[VI_PARTNER], t->partner_id);
-		arr_text(&vi[VI_DETAILS], v->details);
-		if (copy) {
-			c = &b->copies[COPY_VIOLATIONS];
-			copy_row(c, VI_NCOLS + 1);
-			copy_text(c, t->ticket_id);
-			copy_text(c, code);
-			copy_text(c, ms_name);
-			copy_int4(c, v->occurrence);
-			copy_text(c, v_status_name(v->status));
-			copy_time(c, v->due_at);
-			copy_time(c, v->observed_at);
-			copy_time(c, v->detected_at);
-			copy_text(c, empty_to_null(v->engineer_id));
-			copy_text(c, empty_to_null(t->partner_id));
-			copy_jsonb(c, v->details[0] != '\0' ? v->details : "{}");
-			copy_text(c, policy_version);
-		}
+	violation_code(v, code, sizeof code);
+	const char *ms_name = v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL;
+	arr_text(&vi[VI_ID], t->ticket_id);
+	arr_text(&vi[VI_CODE], code);
+	arr_text(&vi[VI_MS], ms_name);
+	arr_int(&vi[VI_OCC], v->occurrence);
+	arr_text(&vi[VI_STATUS], v_status_name(v->status));
+	arr_time(&vi[VI_DUE], v->due_at);
+	arr_time(&vi[VI_OBSERVED], v->observed_at);
+	arr_time(&vi[VI_DETECTED], v->detected_at);
+	arr_text(&vi[VI_ENGINEER], v->engineer_id);
+	arr_text(&vi[VI_PARTNER], t->partner_id);
+	arr_text(&vi[VI_DETAILS], v->details);
+	if (copy) {
+		struct pgarr *c = &b->copies[COPY_VIOLATIONS];
+
+		copy_row(c, VI_NCOLS + 1);
+		copy_text(c, t->ticket_id);
+		copy_text(c, code);
+		copy_text(c, ms_name);
+		copy_int4(c, v->occurrence);
+		copy_text(c, v_status_name(v->status));
+		copy_time(c, v->due_at);
+		copy_time(c, v->observed_at);
+		copy_time(c, v->detected_at);
+		copy_text(c, empty_to_null(v->engineer_id));
+		copy_text(c, empty_to_null(t->partner_id));
+		copy_jsonb(c, v->details[0] != '\0' ? v->details : "{}");
+		copy_text(c, policy_version);
 	}
+}
+
+/* A ticket's row and its dirty milestones and violations: into tk, ms and
+ * vi, and as COPY rows too when copy. */
+static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, const char *policy_version, bool copy)
+{
+	batch_add_ticket(b, copy ? b->tk_new : b->tk, t, copy);
+	for (int i = 0; i < t->nms; i++)
+		if (t->ms[i].dirty)
+			batch_add_milestone(b, copy ? b->ms_new : b->ms, t, &t->ms[i], policy_version, copy);
+	for (int i = 0; i < t->nvs; i++)
+		if (t->vs[i].dirty)
+			batch_add_violation(b, copy ? b->vi_new : b->vi, t, &t->vs[i], policy_version, copy);
 }
 
 static int applied_key_cmp(const void *x, const void *y)
@@ -479,12 +439,9 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 	return true;
 }
 
-bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
-		 char *err, size_t errlen)
+/* The milestones and violations of tickets gone from the policy (orphans). */
+static void batch_add_orphans(struct batch *b, const struct sla_out *out)
 {
-	bool copy = fresh != NULL;
-
-	b->copy = copy;
 	for (size_t i = 0; i < out->norphans; i++) {
 		const struct sla_ticket *o = out->orphans[i];
 		char code[64];
@@ -500,6 +457,12 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 			arr_int(&b->ov[OR_OCC], o->vs[j].occurrence);
 		}
 	}
+}
+
+/* The dirty tickets' rows and states, then the states saved alone. */
+static bool batch_add_tickets(struct batch *b, const struct sla_out *out, const char *policy_version,
+			      struct ticket_set *fresh, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < out->ndirty; i++) {
 		const struct sla_ticket *t = out->dirty[i];
 
@@ -508,7 +471,7 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		if (t->created) {
 			bool first = false;
 
-			if (copy && !ticket_set_add(fresh, t->ticket_id, &first)) {
+			if (b->copy && !ticket_set_add(fresh, t->ticket_id, &first)) {
 				pg_set_err(err, errlen, "out of memory");
 				return false;
 			}
@@ -520,7 +483,11 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 	for (size_t i = 0; i < out->nstates; i++)
 		if (!batch_add_state(b, out->states[i], err, errlen))
 			return false;
+	return true;
+}
 
+static void batch_add_history(struct batch *b, const struct sla_out *out)
+{
 	for (size_t i = 0; i < out->nhist; i++) {
 		const struct sla_history *h = &out->hist[i];
 
@@ -531,7 +498,10 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_time(&b->hi[HI_CHANGED], h->changed_at);
 		arr_text(&b->hi[HI_CAUSE], h->cause_event_id);
 	}
+}
 
+static void batch_add_dead_letters(struct batch *b, const struct sla_out *out)
+{
 	for (size_t i = 0; i < out->ndead; i++) {
 		const struct sla_dead *d = &out->dead[i];
 		const char *reason = verdict_reason(d->reason);
@@ -549,7 +519,10 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_text(&b->dl[DL_DETAIL], d->detail);
 		arr_bytea_bin(&b->dl[DL_PAYLOAD], d->len ? d->payload : (const uint8_t *)"", d->len);
 	}
+}
 
+static void batch_add_escalations(struct batch *b, const struct sla_out *out, const char *policy_version)
+{
 	for (size_t i = 0; i < out->nesc; i++) {
 		const struct sla_escalation *e = &out->esc[i];
 
@@ -560,7 +533,7 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_time(&b->es[ES_AT], e->at);
 		arr_text(&b->es[ES_PARTNER], e->partner_id);
 		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
-		if (copy) {
+		if (b->copy) {
 			struct pgarr *c = &b->copies[COPY_ESCALATIONS];
 
 			copy_row(c, 8);
@@ -574,7 +547,10 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 			copy_text(c, policy_version);
 		}
 	}
+}
 
+static bool batch_add_events(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < out->napplied; i++) {
 		const struct sla_applied *a = &out->applied[i];
 		const ProtobufCEnumValue *tv =
@@ -590,11 +566,15 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_int(&b->ev[EV_OFFSET], a->offset);
 		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
 	}
-	if (copy && !batch_copy_events(b, out)) {
+	if (b->copy && !batch_copy_events(b, out)) {
 		pg_set_err(err, errlen, "out of memory");
 		return false;
 	}
+	return true;
+}
 
+static void batch_add_engineer_clocks(struct batch *b, const struct sla_out *out)
+{
 	for (size_t i = 0; i < out->neng; i++) {
 		const struct sla_engclock *e = &out->eng[i];
 
@@ -606,6 +586,21 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		arr_time(&b->ec[EC_AT], e->at);
 		arr_int(&b->ec[EC_DAY], e->local_day);
 	}
+}
+
+bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
+		 char *err, size_t errlen)
+{
+	b->copy = fresh != NULL;
+	batch_add_orphans(b, out);
+	if (!batch_add_tickets(b, out, policy_version, fresh, err, errlen))
+		return false;
+	batch_add_history(b, out);
+	batch_add_dead_letters(b, out);
+	batch_add_escalations(b, out, policy_version);
+	if (!batch_add_events(b, out, err, errlen))
+		return false;
+	batch_add_engineer_clocks(b, out);
 	return true;
 }
 

@@ -7,16 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "slad/log.h"
 #include "slad/pgarr.h"
 #include "store_internal.h"
-
-/* How long a commit-outcome readback waits for the old session to end. */
-#define STORE_READBACK_WAIT_MS 10000
 
 static const char sql_eng_eval[] = "SELECT sla.evaluate_pending($1, $2, $3::text[])";
 
@@ -38,9 +34,6 @@ static const char sql_clocks[] =
 	" FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u (topic, partition, clock)"
 	" ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET clock_at = greatest(c.clock_at, excluded.clock_at),"
 	" updated_at = now()";
-static const char sql_offset_read[] =
-	"SELECT next_offset, last_batch FROM sla.consumer_offsets"
-	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 FOR SHARE";
 
 /* One statement queued in the pipeline. */
 struct queued {
@@ -96,83 +89,6 @@ static int offset_cmp(const void *a, const void *b)
 	return (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-/* After a COMMIT whose answer was lost: ends the old session if it is still
- * there (so its transaction is decided), then reads the offsets back. The
- * batch committed iff every offset holds `to` and this batch's token. */
-static enum store_result commit_readback(struct store *st, const char *group, const struct store_offset *offs,
-					 size_t noffs, const char *token, char *err, size_t errlen)
-{
-	int old_pid = st->backend_pid;
-	long long old_start = st->backend_start_us;
-	char pid_s[16], start_s[24], part[16];
-	char why[256];
-	PGresult *res = NULL;
-	size_t matched = 0;
-
-	if (!store_reconnect(st, why, sizeof why)) {
-		pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
-		return STORE_ERROR;
-	}
-	if (noffs == 0) {
-		pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (no offsets to read back)");
-		return STORE_ERROR;
-	}
-	if (old_start >= 0) {
-		const char *vals[2] = {pid_s, start_s};
-		struct timespec pause = {0, 100 * 1000 * 1000};
-
-		snprintf(pid_s, sizeof pid_s, "%d", old_pid);
-		snprintf(start_s, sizeof start_s, "%lld", old_start);
-		for (int waited = 0; waited < STORE_READBACK_WAIT_MS; waited += 100) {
-			res = PQexecParams(st->conn,
-					   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1"
-					   " AND (extract(epoch FROM backend_start) * 1000000)::bigint = $2",
-					   2, NULL, vals, NULL, NULL, 0);
-			/* Not allowed to signal it: the row lock below still waits. */
-			if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0)
-				break;
-			PQclear(res);
-			res = NULL;
-			nanosleep(&pause, NULL);
-		}
-		PQclear(res);
-		res = NULL;
-	}
-
-	if (!store_exec_simple(st, "BEGIN", "reading back offsets", err, errlen) ||
-	    !store_exec_simple(st, "SET LOCAL lock_timeout = '10s'", "reading back offsets", err, errlen))
-		goto unknown;
-	for (size_t i = 0; i < noffs; i++) {
-		const char *vals[3] = {group, offs[i].topic, part};
-
-		if (offs[i].to < 0) { /* nothing consumed there: only its clock was written */
-			matched++;
-			continue;
-		}
-		snprintf(part, sizeof part, "%" PRId32, offs[i].partition);
-		res = store_exec_params(st, sql_offset_read, 3, vals, "reading back offsets", err, errlen);
-		if (res == NULL)
-			goto unknown;
-		if (PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) == offs[i].to &&
-		    strcmp(PQgetvalue(res, 0, 1), token) == 0)
-			matched++;
-		PQclear(res);
-		res = NULL;
-	}
-	if (!store_exec_simple(st, "COMMIT", "reading back offsets", err, errlen))
-		goto unknown;
-	if (matched == noffs)
-		return STORE_OK;
-	pg_set_err(err, errlen, "connection lost during COMMIT; read back: not committed");
-	return STORE_ERROR;
-unknown:
-	PQclear(res);
-	store_rollback_quietly(st);
-	snprintf(why, sizeof why, "%s", err ? err : "");
-	pg_set_err(err, errlen, "connection lost during COMMIT; outcome unknown (%s)", why);
-	return STORE_ERROR;
-}
-
 bool store_sqlstate_is_data_error(const char *sqlstate)
 {
 	if (sqlstate == NULL || strlen(sqlstate) != 5)
@@ -198,97 +114,6 @@ static void store_remember_error(struct store *st, const PGresult *res)
 
 	snprintf(st->last_sqlstate, sizeof st->last_sqlstate, "%s", state ? state : "");
 	pg_set_err(st->last_message, sizeof st->last_message, "%s", msg ? msg : "");
-}
-
-/* ---- month partitions (schema/0010) ---- */
-
-/* The UTC month of an instant as months since 1970-01; -1 outside the span
- * the store tracks (those rows go to the default partition). */
-static int month_of(sla_time t)
-{
-	int y;
-	unsigned m, d;
-
-	if (t == SLA_TIME_NONE)
-		return -1;
-	civil_from_days(floor_div(t, SLA_DAY), &y, &m, &d);
-	if (y < 1970 || y >= 1970 + STORE_MONTHS / 12)
-		return -1;
-	return (y - 1970) * 12 + (int)m - 1;
-}
-
-/* The months a batch's rows need, found when it is built: distinct months of
- * its rows, at most STORE_ROWS_MONTHS (the rest: the next batch's turn). */
-#define STORE_ROWS_MONTHS 64
-struct month_need {
-	int v[STORE_ROWS_MONTHS];
-	size_t n;
-	/* The month of the last row looked at, [lo, hi) in ms: a batch's rows
-	 * mostly share it, and then cost a comparison instead of a civil-date
-	 * conversion each. */
-	sla_time lo, hi;
-};
-
-static sla_time month_start(int mo)
-{
-	return (sla_time)days_from_civil(1970 + mo / 12, (unsigned)(mo % 12) + 1, 1) * SLA_DAY;
-}
-
-static void month_need_add(struct month_need *nd, sla_time t)
-{
-	if (t >= nd->lo && t < nd->hi)
-		return;
-	int mo = month_of(t);
-
-	if (mo < 0)
-		return;
-	nd->lo = month_start(mo);
-	nd->hi = month_start(mo + 1);
-	for (size_t i = 0; i < nd->n; i++)
-		if (nd->v[i] == mo)
-			return;
-	if (nd->n < sizeof nd->v / sizeof nd->v[0])
-		nd->v[nd->n++] = mo;
-}
-
-/* The month partitions a batch's rows need (events by occurred_at, status
- * changes by changed_at, dead letters and undated changes by now). */
-static void months_needed(struct month_need *nd, const struct sla_out *out)
-{
-	month_need_add(nd, (sla_time)time(NULL) * 1000);
-	for (size_t i = 0; i < out->napplied; i++)
-		month_need_add(nd, out->applied[i].occurred_at);
-	for (size_t i = 0; i < out->nhist; i++)
-		month_need_add(nd, out->hist[i].changed_at);
-}
-
-/* Before a batch's transaction, in a transaction of its own: the month
- * partitions it needs that this process has not made sure of yet. Once per
- * month and process; a failure only sends rows to the default partition. */
-static void ensure_months(struct store *st, const struct month_need *nd)
-{
-	static const char sql[] = "SELECT sla.ensure_months(" MS_TS("$1::bigint") ", " MS_TS("$1::bigint") ")";
-
-	for (size_t i = 0; i < nd->n; i++) {
-		int mo = nd->v[i];
-		char from[24];
-		const char *vals[1] = {from};
-
-		if ((st->months[mo / 8] >> (mo % 8)) & 1)
-			continue;
-		snprintf(from, sizeof from, "%" PRId64, (int64_t)month_start(mo));
-		PGresult *res = PQexecParams(st->conn, sql, 1, NULL, vals, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			st->months[mo / 8] |= (uint8_t)(1u << (mo % 8));
-		else {
-			char why[256];
-
-			pg_set_err(why, sizeof why, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
-			log_warn("creating the partitions of %04d-%02d: %s (its rows go to the default partitions)",
-				 1970 + mo / 12, mo % 12 + 1, why);
-		}
-		PQclear(res);
-	}
 }
 
 /* A batch's rows, built (store.h). */
@@ -328,7 +153,7 @@ struct store_rows *store_rows_build(const struct sla_out *out, const char *polic
 	}
 	if (!batch_build(rows->b, out, rows->policy_version, new_rows ? &new_rows->written : NULL, err, errlen))
 		goto fail;
-	months_needed(&rows->months, out);
+	store_months_needed(&rows->months, out);
 	return rows;
 fail:
 	store_rows_free(rows);
@@ -401,301 +226,404 @@ static bool run_copy(struct store *st, const struct batch_copy *c, char *err, si
 	return ok;
 }
 
-/* One attempt at the batch's transaction; copying: the rows expected to be
- * new by binary COPY (batch_copy), before the pipeline. */
-static enum store_result commit_once(struct store *st, struct store_rows *rows, const char *group,
-				     const struct store_offset *offs, size_t noffs, bool copying, char *err,
-				     size_t errlen)
-{
-	struct batch *b = rows->b;
-	struct pgarr ck[3] = {{0}}; /* partition clocks: topic, partition, clock */
-	struct pgarr tp = {0};      /* the topics whose partitions carry a processing clock */
-	struct pipeline p = {0};
-	const struct store_offset **sorted = NULL;
-	char (*offnum)[3][24] = NULL; /* to, from, partition as text */
+/* One attempt at a batch's transaction, as its steps share it. */
+struct commit_attempt {
+	struct store *st;
+	struct batch *b;
+	const char *pv;
+	const char *group;
+	const struct store_offset *offs;
+	size_t noffs;
+	bool copying;
+	char *err;
+	size_t errlen;
+	const struct store_offset **sorted; /* offs in lock order */
+	char (*offnum)[3][24];              /* to, from, partition as text */
 	char token[80];
-	PGresult *res = NULL;
-	bool failed = false, broken = false, conflict = false;
-	int nulls = 0;
-	size_t got = 0;
-	enum store_result rc = STORE_ERROR;
-	const char *pv = rows->policy_version;
+	struct pipeline p;
+	struct pgarr ck[3]; /* partition clocks: topic, partition, clock */
+	struct pgarr tp;    /* the topics whose partitions carry a processing clock */
+	bool failed, conflict;
+};
 
-	if (st != NULL) {
-		st->last_sqlstate[0] = '\0';
-		st->last_message[0] = '\0';
-	}
+/* After a failed statement: a data error (the batch's own fault) or not. */
+static enum store_result commit_failure(const struct store *st)
+{
+	return store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR : STORE_ERROR;
+}
+
+/* A connection fit to start the transaction on. */
+static bool commit_conn_ready(struct store *st, char *err, size_t errlen)
+{
 	if (!store_conn_usable(st)) {
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
-		return STORE_ERROR;
+		return false;
 	}
 	/* A previous failure may have left a transaction or a pipeline open. */
 	store_rollback_quietly(st);
 	if (PQpipelineStatus(st->conn) != PQ_PIPELINE_OFF ||
 	    PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
 		pg_set_err(err, errlen, "the connection is busy: reconnect");
-		return STORE_ERROR;
+		return false;
 	}
+	return true;
+}
 
-	ensure_months(st, &rows->months);
-	sorted = calloc(noffs + 1, sizeof *sorted);
-	offnum = calloc(noffs + 1, sizeof *offnum);
-	p.cap = noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
-	p.q = calloc(p.cap, sizeof *p.q);
-	if (sorted == NULL || offnum == NULL || p.q == NULL) {
-		pg_set_err(err, errlen, "out of memory");
-		goto done;
+/* The attempt's buffers, its offsets in lock order and its token. */
+static bool commit_attempt_setup(struct commit_attempt *a)
+{
+	a->sorted = calloc(a->noffs + 1, sizeof *a->sorted);
+	a->offnum = calloc(a->noffs + 1, sizeof *a->offnum);
+	a->p.cap = a->noffs + 16 + STORE_HOOK_MAX; /* BEGIN, the tables, the engineer statements, the hook, COMMIT */
+	a->p.q = calloc(a->p.cap, sizeof *a->p.q);
+	if (a->sorted == NULL || a->offnum == NULL || a->p.q == NULL) {
+		pg_set_err(a->err, a->errlen, "out of memory");
+		return false;
 	}
 	/* Same lock order in every instance: no deadlock between two that
 	 * both believe they own overlapping partitions. */
-	for (size_t i = 0; i < noffs; i++)
-		sorted[i] = &offs[i];
-	qsort(sorted, noffs, sizeof *sorted, offset_cmp);
-	snprintf(token, sizeof token, "%d.%lld.%llu", st->backend_pid, st->backend_start_us, ++st->commit_seq);
+	for (size_t i = 0; i < a->noffs; i++)
+		a->sorted[i] = &a->offs[i];
+	qsort(a->sorted, a->noffs, sizeof *a->sorted, offset_cmp);
+	snprintf(a->token, sizeof a->token, "%d.%lld.%llu", a->st->backend_pid, a->st->backend_start_us,
+		 ++a->st->commit_seq);
+	return true;
+}
 
-	/* Rows expected to be new go first, by COPY (no COPY in a pipeline);
-	 * violation_history's statement then finds their violations. */
-	if (copying) {
-		res = PQexec(st->conn, "BEGIN");
-		failed = PQresultStatus(res) != PGRES_COMMAND_OK;
-		if (failed)
-			pg_set_err(err, errlen, "BEGIN: %s", PQerrorMessage(st->conn));
-		PQclear(res);
-		res = NULL;
-		for (size_t i = 0; !failed && i < batch_ncopies(); i++) {
-			struct batch_copy c;
+static void commit_attempt_cleanup(struct commit_attempt *a)
+{
+	arrs_free(a->ck, 3);
+	arrs_free(&a->tp, 1);
+	free(a->sorted);
+	free(a->offnum);
+	free(a->p.q);
+}
 
-			switch (batch_copy(b, i, &c, err, errlen)) {
-			case BATCH_SKIP: break;
-			case BATCH_ERROR: failed = true; break;
-			case BATCH_SEND: failed = !run_copy(st, &c, err, errlen); break;
-			}
-		}
-		if (failed) {
-			store_rollback_quietly(st);
-			rc = store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR : STORE_ERROR;
-			goto done;
+/* BEGIN and the rows expected to be new, by COPY (no COPY in a pipeline);
+ * violation_history's statement then finds their violations. On failure the
+ * transaction is rolled back. */
+static bool commit_copy_rows(struct commit_attempt *a)
+{
+	struct store *st = a->st;
+	PGresult *res = PQexec(st->conn, "BEGIN");
+	bool failed = PQresultStatus(res) != PGRES_COMMAND_OK;
+
+	if (failed)
+		pg_set_err(a->err, a->errlen, "BEGIN: %s", PQerrorMessage(st->conn));
+	PQclear(res);
+	for (size_t i = 0; !failed && i < batch_ncopies(); i++) {
+		struct batch_copy c;
+
+		switch (batch_copy(a->b, i, &c, a->err, a->errlen)) {
+		case BATCH_SKIP: break;
+		case BATCH_ERROR: failed = true; break;
+		case BATCH_SEND: failed = !run_copy(st, &c, a->err, a->errlen); break;
 		}
 	}
+	if (failed)
+		store_rollback_quietly(st);
+	return !failed;
+}
 
-	/* Round trip 1: every statement of the transaction, one Sync. The
-	 * offsets go first: their row locks fence a rival owner before any
-	 * result row is touched (rows by COPY, above, are only for callers
-	 * without offsets: slactl replay). */
-	if (!PQenterPipelineMode(st->conn)) {
-		pg_set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
-		goto done;
-	}
-	if (!copying && !pipe_send(st, &p, "BEGIN", 0, NULL, "BEGIN", -1, err, errlen))
-		goto send_failed;
-	for (size_t i = 0; i < noffs; i++) {
-		const struct store_offset *o = sorted[i];
-		const char *vals[6] = {group, o->topic, offnum[i][2], offnum[i][0], offnum[i][1], token};
+/* The offsets' compare-and-sets, in lock order; gathers the partition
+ * clocks on the way. */
+static bool commit_send_offsets(struct commit_attempt *a)
+{
+	for (size_t i = 0; i < a->noffs; i++) {
+		const struct store_offset *o = a->sorted[i];
+		char(*num)[24] = a->offnum[i];
+		const char *vals[6] = {a->group, o->topic, num[2], num[0], num[1], a->token};
+		int index = (int)(o - a->offs);
 
-		snprintf(offnum[i][0], sizeof offnum[i][0], "%" PRId64, o->to);
-		snprintf(offnum[i][1], sizeof offnum[i][1], "%" PRId64, o->from);
-		snprintf(offnum[i][2], sizeof offnum[i][2], "%" PRId32, o->partition);
+		snprintf(num[0], sizeof num[0], "%" PRId64, o->to);
+		snprintf(num[1], sizeof num[1], "%" PRId64, o->from);
+		snprintf(num[2], sizeof num[2], "%" PRId32, o->partition);
 		if (o->clock != SLA_TIME_NONE) {
-			arr_text(&ck[0], o->topic);
-			arr_int(&ck[1], o->partition);
-			arr_time(&ck[2], o->clock == STORE_CLOCK_UNKNOWN ? SLA_TIME_NONE : o->clock);
+			arr_text(&a->ck[0], o->topic);
+			arr_int(&a->ck[1], o->partition);
+			arr_time(&a->ck[2], o->clock == STORE_CLOCK_UNKNOWN ? SLA_TIME_NONE : o->clock);
 		}
 		if (o->to < 0)
 			continue; /* nothing consumed yet: only its clock */
 		if (o->from < 0) {
-			vals[4] = token; /* no $5 (from) in the INSERT */
-			if (!pipe_send(st, &p, sql_offset_first, 5, vals, "creating the consumer offset",
-				       (int)(o - offs), err, errlen))
-				goto send_failed;
-		} else if (!pipe_send(st, &p, sql_offset_cas, 6, vals, "moving the consumer offset", (int)(o - offs),
-				      err, errlen)) {
-			goto send_failed;
+			vals[4] = a->token; /* no $5 (from) in the INSERT */
+			if (!pipe_send(a->st, &a->p, sql_offset_first, 5, vals, "creating the consumer offset", index,
+				       a->err, a->errlen))
+				return false;
+		} else if (!pipe_send(a->st, &a->p, sql_offset_cas, 6, vals, "moving the consumer offset", index,
+				      a->err, a->errlen)) {
+			return false;
 		}
 	}
+	return true;
+}
+
+/* The batch's own statements (store_batch.c). */
+static bool commit_send_batch(struct commit_attempt *a)
+{
 	for (size_t i = 0; i < batch_nstatements(); i++) {
 		struct batch_statement bs;
 
-		switch (batch_statement(b, i, group != NULL && group[0], copying, pv, &bs, err, errlen)) {
+		switch (batch_statement(a->b, i, a->group != NULL && a->group[0], a->copying, a->pv, &bs, a->err,
+					a->errlen)) {
 		case BATCH_SKIP: break;
-		case BATCH_ERROR: goto send_failed;
+		case BATCH_ERROR: return false;
 		case BATCH_SEND:
-			if (!pipe_send_fmt(st, &p, bs.sql, bs.nparams, bs.vals, bs.lengths, bs.formats, bs.what, -1,
-					   err, errlen))
-				goto send_failed;
+			if (!pipe_send_fmt(a->st, &a->p, bs.sql, bs.nparams, bs.vals, bs.lengths, bs.formats, bs.what,
+					   -1, a->err, a->errlen))
+				return false;
 			break;
 		}
 	}
-	if (ck[0].n > 0) {
-		const char *cvals[4] = {group, arr_finish(&ck[0]), arr_finish(&ck[1]), arr_finish(&ck[2])};
-		if (!cvals[1] || !cvals[2] || !cvals[3]) {
-			pg_set_err(err, errlen, "partition clocks: out of memory");
-			goto send_failed;
-		}
-		if (!pipe_send(st, &p, sql_clocks, 4, cvals, "writing sla.partition_clocks", -1, err, errlen))
-			goto send_failed;
+	return true;
+}
+
+/* The partition clocks gathered with the offsets, if any. */
+static bool commit_send_clocks(struct commit_attempt *a)
+{
+	if (a->ck[0].n == 0)
+		return true;
+	const char *cvals[4] = {a->group, arr_finish(&a->ck[0]), arr_finish(&a->ck[1]), arr_finish(&a->ck[2])};
+	if (!cvals[1] || !cvals[2] || !cvals[3]) {
+		pg_set_err(a->err, a->errlen, "partition clocks: out of memory");
+		return false;
 	}
-	{
-		/* The topics with processing clocks, each once. */
-		for (size_t i = 0; i < noffs; i++) {
-			bool seen = false;
-			if (sorted[i]->clock == SLA_TIME_NONE)
-				continue;
-			for (size_t j = 0; j < i; j++)
-				seen |= sorted[j]->clock != SLA_TIME_NONE && strcmp(sorted[j]->topic, sorted[i]->topic) == 0;
-			if (!seen)
-				arr_text(&tp, sorted[i]->topic);
-		}
-		const char *topics = arr_finish(&tp);
-		const char *eval_vals[3] = {group, pv, topics};
-		if (topics == NULL) {
-			pg_set_err(err, errlen, "out of memory");
-			goto send_failed;
-		}
-		if (!pipe_send(st, &p, sql_eng_eval, 3, eval_vals, "evaluating engineers across tickets", -1, err,
-			       errlen))
-			goto send_failed;
+	return pipe_send(a->st, &a->p, sql_clocks, 4, cvals, "writing sla.partition_clocks", -1, a->err, a->errlen);
+}
+
+/* The cross-ticket evaluation, over the topics with processing clocks. */
+static bool commit_send_engineer_eval(struct commit_attempt *a)
+{
+	/* The topics with processing clocks, each once. */
+	for (size_t i = 0; i < a->noffs; i++) {
+		bool seen = false;
+		if (a->sorted[i]->clock == SLA_TIME_NONE)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			seen |= a->sorted[j]->clock != SLA_TIME_NONE &&
+				strcmp(a->sorted[j]->topic, a->sorted[i]->topic) == 0;
+		if (!seen)
+			arr_text(&a->tp, a->sorted[i]->topic);
 	}
-	if (st->batch_hook) {
-		int k = st->batch_hook(st->conn, st->batch_hook_arg, err, errlen);
-		if (k < 0 || k > STORE_HOOK_MAX) {
-			if (k >= 0)
-				pg_set_err(err, errlen, "internal: the batch hook queued too many statements");
-			goto send_failed;
+	const char *topics = arr_finish(&a->tp);
+	const char *eval_vals[3] = {a->group, a->pv, topics};
+	if (topics == NULL) {
+		pg_set_err(a->err, a->errlen, "out of memory");
+		return false;
+	}
+	return pipe_send(a->st, &a->p, sql_eng_eval, 3, eval_vals, "evaluating engineers across tickets", -1, a->err,
+			 a->errlen);
+}
+
+/* The statements the batch hook queues, if there is one. */
+static bool commit_send_hook(struct commit_attempt *a)
+{
+	struct store *st = a->st;
+
+	if (!st->batch_hook)
+		return true;
+	int k = st->batch_hook(st->conn, st->batch_hook_arg, a->err, a->errlen);
+	if (k < 0 || k > STORE_HOOK_MAX) {
+		if (k >= 0)
+			pg_set_err(a->err, a->errlen, "internal: the batch hook queued too many statements");
+		return false;
+	}
+	for (int i = 0; i < k; i++)
+		a->p.q[a->p.n++] = (struct queued){"writing the batch hook's rows", -1};
+	return true;
+}
+
+/* Round trip 1: every statement of the transaction, one Sync. The offsets
+ * go first: their row locks fence a rival owner before any result row is
+ * touched (rows by COPY are only for callers without offsets: slactl
+ * replay). */
+static bool commit_send_pipeline(struct commit_attempt *a)
+{
+	if (!a->copying && !pipe_send(a->st, &a->p, "BEGIN", 0, NULL, "BEGIN", -1, a->err, a->errlen))
+		return false;
+	if (!commit_send_offsets(a) || !commit_send_batch(a) || !commit_send_clocks(a) ||
+	    !commit_send_engineer_eval(a) || !commit_send_hook(a))
+		return false;
+	if (!PQpipelineSync(a->st->conn)) {
+		pg_set_err(a->err, a->errlen, "sending the batch: %s", PQerrorMessage(a->st->conn));
+		return false;
+	}
+	return true;
+}
+
+/* After a failed send: nothing was committed; a broken connection is left
+ * for the caller to reconnect, a healthy one is cleaned up. */
+static void commit_abandon_pipeline(struct store *st)
+{
+	int nulls = 0;
+
+	if (!store_conn_usable(st))
+		return;
+	(void)PQpipelineSync(st->conn);
+	while (PQstatus(st->conn) == CONNECTION_OK) {
+		PGresult *res = PQgetResult(st->conn);
+
+		if (res == NULL) {
+			if (++nulls > 1)
+				break;
+			continue;
 		}
-		for (int i = 0; i < k; i++)
-			p.q[p.n++] = (struct queued){"writing the batch hook's rows", -1};
+		nulls = 0;
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
 	}
-	if (!PQpipelineSync(st->conn)) {
-		pg_set_err(err, errlen, "sending the batch: %s", PQerrorMessage(st->conn));
-		goto send_failed;
+	store_rollback_quietly(st);
+}
+
+/* An offset's compare-and-set that moved no row: a rival owner. */
+static void commit_note_conflict(struct commit_attempt *a, const struct store_offset *o)
+{
+	if (a->failed)
+		;
+	else if (o->from < 0)
+		pg_set_err(a->err, a->errlen,
+			   "offset of %s/%" PRId32 " was created meanwhile: another instance owns the partition",
+			   o->topic, o->partition);
+	else
+		pg_set_err(a->err, a->errlen,
+			   "offset of %s/%" PRId32 " is no longer %" PRId64 ": another instance owns the partition",
+			   o->topic, o->partition, o->from);
+	a->conflict = true;
+}
+
+/* One queued statement's result: the first failure or conflict is kept. */
+static void commit_note_result(struct commit_attempt *a, const struct queued *q, PGresult *res)
+{
+	ExecStatusType s = PQresultStatus(res);
+
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+		if (q->offset_index >= 0 && strcmp(PQcmdTuples(res), "1") != 0 && !a->conflict)
+			commit_note_conflict(a, &a->offs[q->offset_index]);
+	} else if (s != PGRES_PIPELINE_ABORTED && !a->failed && !a->conflict) {
+		pg_set_err(a->err, a->errlen, "%s: %s", q->what, PQresultErrorMessage(res));
+		store_remember_error(a->st, res);
+		a->failed = true;
+	} else {
+		a->failed = true;
 	}
+}
+
+/* Every result of round trip 1, up to its Sync; false: the connection broke
+ * before COMMIT was sent. */
+static bool commit_read_results(struct commit_attempt *a)
+{
+	PGconn *conn = a->st->conn;
+	bool broken = false;
+	int nulls = 0;
+	size_t got = 0;
 
 	for (;;) {
-		ExecStatusType s;
+		PGresult *res = PQgetResult(conn);
 
-		res = PQgetResult(st->conn);
 		if (res == NULL) {
 			/* One NULL ends each statement's results; two in a row
 			 * mean nothing more will come. */
-			if (PQstatus(st->conn) != CONNECTION_OK || ++nulls > 1) {
+			if (PQstatus(conn) != CONNECTION_OK || ++nulls > 1) {
 				broken = true;
 				break;
 			}
 			continue;
 		}
 		nulls = 0;
-		s = PQresultStatus(res);
-		if (s == PGRES_PIPELINE_SYNC) {
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
-			res = NULL;
 			break;
 		}
-		if (got < p.n) {
-			const struct queued *q = &p.q[got];
-
-			if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-				if (q->offset_index >= 0 && strcmp(PQcmdTuples(res), "1") != 0 && !conflict) {
-					const struct store_offset *o = &offs[q->offset_index];
-
-					if (failed)
-						;
-					else if (o->from < 0)
-						pg_set_err(err, errlen,
-							"offset of %s/%" PRId32
-							" was created meanwhile: another instance owns the partition",
-							o->topic, o->partition);
-					else
-						pg_set_err(err, errlen,
-							"offset of %s/%" PRId32 " is no longer %" PRId64
-							": another instance owns the partition",
-							o->topic, o->partition, o->from);
-					conflict = true;
-				}
-			} else if (s != PGRES_PIPELINE_ABORTED && !failed && !conflict) {
-				pg_set_err(err, errlen, "%s: %s", q->what, PQresultErrorMessage(res));
-				store_remember_error(st, res);
-				failed = true;
-			} else {
-				failed = true;
-			}
-		}
+		if (got < a->p.n)
+			commit_note_result(a, &a->p.q[got], res);
 		got++;
 		PQclear(res);
-		res = NULL;
-		if (PQstatus(st->conn) != CONNECTION_OK) {
+		if (PQstatus(conn) != CONNECTION_OK) {
 			broken = true;
 			break;
 		}
 	}
-	if (broken || got != p.n) {
+	if (broken || got != a->p.n) {
 		/* COMMIT was never sent: nothing of this batch is in. */
-		if (!failed)
-			pg_set_err(err, errlen, "connection lost before COMMIT: %s", PQerrorMessage(st->conn));
+		if (!a->failed)
+			pg_set_err(a->err, a->errlen, "connection lost before COMMIT: %s", PQerrorMessage(conn));
+		return false;
+	}
+	return true;
+}
+
+/* Round trip 2: COMMIT, and when its answer is lost, reading it back. */
+static enum store_result commit_finish(struct commit_attempt *a)
+{
+	struct store *st = a->st;
+	enum store_result rc = STORE_ERROR;
+	PGresult *res = PQexec(st->conn, "COMMIT");
+
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0) {
+		rc = STORE_OK;
+	} else if (PQstatus(st->conn) != CONNECTION_OK) {
+		rc = store_commit_readback(st, a->group, a->offs, a->noffs, a->token, a->err, a->errlen);
+	} else {
+		/* e.g. a deferred foreign key: the server rolled back. */
+		pg_set_err(a->err, a->errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+		store_remember_error(st, res);
+		store_rollback_quietly(st);
+		rc = commit_failure(st);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* One attempt at the batch's transaction; copying: the rows expected to be
+ * new by binary COPY (batch_copy), before the pipeline. */
+static enum store_result commit_once(struct store *st, struct store_rows *rows, const char *group,
+				     const struct store_offset *offs, size_t noffs, bool copying, char *err,
+				     size_t errlen)
+{
+	struct commit_attempt a = {.st = st, .b = rows->b, .pv = rows->policy_version, .group = group,
+				   .offs = offs, .noffs = noffs, .copying = copying, .err = err, .errlen = errlen};
+	enum store_result rc = STORE_ERROR;
+
+	if (st != NULL) {
+		st->last_sqlstate[0] = '\0';
+		st->last_message[0] = '\0';
+	}
+	if (!commit_conn_ready(st, err, errlen))
+		return STORE_ERROR;
+	store_months_ensure(st, &rows->months);
+	if (!commit_attempt_setup(&a))
+		goto done;
+	if (copying && !commit_copy_rows(&a)) {
+		rc = commit_failure(st);
 		goto done;
 	}
+	if (!PQenterPipelineMode(st->conn)) {
+		pg_set_err(err, errlen, "entering pipeline mode: %s", PQerrorMessage(st->conn));
+		goto done;
+	}
+	if (!commit_send_pipeline(&a)) {
+		commit_abandon_pipeline(st);
+		goto done;
+	}
+	if (!commit_read_results(&a))
+		goto done;
 	if (!PQexitPipelineMode(st->conn)) {
 		pg_set_err(err, errlen, "leaving pipeline mode: %s", PQerrorMessage(st->conn));
 		goto done;
 	}
-	if (conflict || failed) {
+	if (a.conflict || a.failed) {
 		store_rollback_quietly(st);
-		rc = conflict ? STORE_CONFLICT
-		     : store_sqlstate_is_data_error(st->last_sqlstate) ? STORE_DATA_ERROR
-									: STORE_ERROR;
+		rc = a.conflict ? STORE_CONFLICT : commit_failure(st);
 		goto done;
 	}
-
-	/* Round trip 2. */
-	res = PQexec(st->conn, "COMMIT");
-	if (PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0) {
-		rc = STORE_OK;
-	} else if (PQstatus(st->conn) != CONNECTION_OK) {
-		rc = commit_readback(st, group, offs, noffs, token, err, errlen);
-	} else {
-		/* e.g. a deferred foreign key: the server rolled back. */
-		pg_set_err(err, errlen, "COMMIT: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
-		store_remember_error(st, res);
-		store_rollback_quietly(st);
-		if (store_sqlstate_is_data_error(st->last_sqlstate))
-			rc = STORE_DATA_ERROR;
-	}
-	PQclear(res);
-	res = NULL;
-	goto done;
-
-send_failed:
-	/* Nothing was committed; a broken connection is left for the caller
-	 * to reconnect, a healthy one is cleaned up. */
-	if (store_conn_usable(st)) {
-		(void)PQpipelineSync(st->conn);
-		while (PQstatus(st->conn) == CONNECTION_OK) {
-			res = PQgetResult(st->conn);
-			if (res == NULL) {
-				if (++nulls > 1)
-					break;
-				continue;
-			}
-			nulls = 0;
-			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-				PQclear(res);
-				res = NULL;
-				break;
-			}
-			PQclear(res);
-			res = NULL;
-		}
-		store_rollback_quietly(st);
-	}
+	rc = commit_finish(&a);
 done:
-	PQclear(res);
-	arrs_free(ck, 3);
-	arrs_free(&tp, 1);
-	free(sorted);
-	free(offnum);
-	free(p.q);
+	commit_attempt_cleanup(&a);
 	return rc;
 }
-
 
 enum store_result store_rows_commit(struct store *st, struct store_rows *rows, const char *group,
 				    const struct store_offset *offs, size_t noffs, char *err, size_t errlen)

@@ -1,7 +1,8 @@
 /* store_internal.h - what the store's files share: the connection object and
  * its helpers (store.c), loading saved states (store_load.c), a batch's rows
  * and the statements that write them (store_batch.c), the exactly-once commit
- * (store_commit.c). Not for use outside daemon/store*.c. */
+ * (store_commit.c), its month partitions (store_months.c) and the readback of
+ * a lost COMMIT (store_readback.c). Not for use outside daemon/store*.c. */
 #ifndef SLAD_STORE_INTERNAL_H
 #define SLAD_STORE_INTERNAL_H
 
@@ -69,7 +70,8 @@ void store_rollback_quietly(struct store *st);
 struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
-/* A set of ticket ids (open addressing, FNV-1a); zeroed when empty. */
+/* store_ticket_set.c: a set of ticket ids (open addressing, FNV-1a); zeroed
+ * when empty. */
 struct ticket_set {
 	char **keys;
 	size_t n, cap;
@@ -108,5 +110,31 @@ struct batch_copy {
 bool batch_copies(const struct batch *b);
 size_t batch_ncopies(void);
 enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen);
+
+/* store_months.c */
+/* The months a batch's rows need, found when it is built: distinct months of
+ * its rows, at most STORE_ROWS_MONTHS (the rest: the next batch's turn). */
+#define STORE_ROWS_MONTHS 64
+struct month_need {
+	int v[STORE_ROWS_MONTHS];
+	size_t n;
+	/* The month of the last row looked at, [lo, hi) in ms: a batch's rows
+	 * mostly share it, and then cost a comparison instead of a civil-date
+	 * conversion each. */
+	sla_time lo, hi;
+};
+/* Adds the months of the batch's rows (events by occurred_at, status changes
+ * by changed_at, dead letters and undated changes by now). */
+void store_months_needed(struct month_need *nd, const struct sla_out *out);
+/* Before a batch's transaction, in a transaction of its own: the partitions
+ * of the months this process has not made sure of yet; a failure only sends
+ * rows to the default partitions. */
+void store_months_ensure(struct store *st, const struct month_need *nd);
+
+/* store_readback.c */
+/* After a COMMIT whose answer was lost: STORE_OK iff every offset holds its
+ * `to` and this batch's token. */
+enum store_result store_commit_readback(struct store *st, const char *group, const struct store_offset *offs,
+					 size_t noffs, const char *token, char *err, size_t errlen);
 
 #endif
