@@ -243,11 +243,110 @@ static void load_feed(struct state_load *l, const uint8_t *buf, size_t len)
 	l->npending -= used;
 }
 
+/* The COPY of the saved states of the partitions asked for (NULL: every
+ * partition), as malloc'd text; NULL and err when it cannot be built. */
+static char *load_copy_sql(enum store_state_table table, const int32_t *partitions, size_t nparts, const char *what,
+			   char *err, size_t errlen)
+{
+	size_t cap = 160 + 12 * nparts, n;
+	char *sql = malloc(cap);
+
+	if (sql == NULL) {
+		pg_set_err(err, errlen, "%s: out of memory", what);
+		return NULL;
+	}
+	n = (size_t)snprintf(sql, cap, "COPY (SELECT partition, %s, state FROM %s WHERE %s",
+			     table == STORE_TICKET_STATE ? "ticket_id" : "partner_id",
+			     table == STORE_TICKET_STATE ? "sla.ticket_state" : "sla.partner_state",
+			     partitions == NULL ? "" : "partition IN (");
+	for (size_t i = 0; partitions != NULL && i < nparts && n < cap; i++)
+		n += (size_t)snprintf(sql + n, cap - n, "%s%" PRId32, i ? "," : "", partitions[i]);
+	if (n < cap)
+		n += (size_t)snprintf(sql + n, cap - n, "%slength(state) > 0) TO STDOUT (FORMAT binary)",
+				      partitions == NULL ? "" : ") AND ");
+	if (n >= cap) {
+		free(sql);
+		pg_set_err(err, errlen, "%s: query too long", what);
+		return NULL;
+	}
+	return sql;
+}
+
+/* The rows of a COPY TO STDOUT that has started, fed to the load, up to the
+ * end of its results; false and err when the stream or the load failed. */
+static bool load_read_copy(struct store *st, struct state_load *l, const char *what, char *err, size_t errlen)
+{
+	bool failed = false;
+	PGresult *res;
+
+	for (;;) {
+		char *row = NULL;
+		int len = PQgetCopyData(st->conn, &row, 0);
+		if (len < 0) {
+			if (len == -2 && !failed) {
+				pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
+				failed = true;
+			}
+			break;
+		}
+		if (!failed && l->fail == NULL)
+			load_feed(l, (const uint8_t *)row, (size_t)len);
+		PQfreemem(row);
+	}
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed) {
+			pg_set_err(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
+			failed = true;
+		}
+		PQclear(res);
+	}
+	if (!failed && (l->fail != NULL || !l->trailer || l->npending != 0)) {
+		pg_set_err(err, errlen, "%s: %s", what, l->fail ? l->fail : "the stream ended early");
+		failed = true;
+	}
+	return !failed;
+}
+
+/* Once the connection is free again: the rows that did not restore go to
+ * sla.dead_letters, each counted and logged. */
+static bool load_set_aside_rejected(struct store *st, const struct state_load *l, char *err, size_t errlen)
+{
+	enum store_state_table table = l->table;
+	const char *kind = table == STORE_TICKET_STATE ? "ticket" : "partner";
+
+	for (size_t i = 0; i < l->nbad; i++) {
+		const struct rejected_row *b = &l->bad[i];
+		if (!reject_row(st, table, b->partition, b, err, errlen))
+			return false;
+		if (l->rejected != NULL)
+			l->rejected[b->slot]++;
+		log_error_f(&(struct log_fields){.topic = table == STORE_TICKET_STATE ? "sla.ticket_state"
+										  : "sla.partner_state",
+						 .partition = LOG_NUM(b->partition),
+						 .ticket = table == STORE_TICKET_STATE ? b->id : NULL,
+						 .reason = "DECODE_ERROR"},
+			    "%spartition=%d %s=%.64s: its saved state (%zu bytes) does not restore: moved to "
+			    "sla.dead_letters (DECODE_ERROR) and left out; the %s comes back only with new events",
+			    table == STORE_TICKET_STATE ? "" : "assessments ", (int)b->partition, kind, b->id, b->len,
+			    kind);
+	}
+	return true;
+}
+
+static void load_cleanup(struct state_load *l)
+{
+	for (size_t i = 0; i < l->nbad; i++) {
+		free(l->bad[i].id);
+		free(l->bad[i].state);
+	}
+	free(l->bad);
+	free(l->pending);
+}
+
 bool store_load_states_many(struct store *st, enum store_state_table table, const int32_t *partitions,
 			    size_t nparts, store_restore_part_fn restore, void *arg, size_t *counts,
 			    size_t *rejected, char *err, size_t errlen)
 {
-	const char *kind = table == STORE_TICKET_STATE ? "ticket" : "partner";
 	const char *what = table == STORE_TICKET_STATE ? "reading sla.ticket_state" : "reading sla.partner_state";
 	struct state_load l = {.table = table,
 			       .partitions = partitions,
@@ -256,9 +355,8 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 			       .arg = arg,
 			       .counts = counts,
 			       .rejected = rejected};
-	bool failed = false;
+	bool ok;
 	char *sql;
-	size_t cap, n;
 	PGresult *res;
 
 	size_t nslots = partitions == NULL ? 1 : nparts;
@@ -278,26 +376,9 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 	 * over the whole table (states are written in commit order), so loading
 	 * the partitions one by one would read every page once per partition.
 	 * Binary COPY: the bytes as stored, no result object per row. */
-	cap = 160 + 12 * nparts;
-	sql = malloc(cap);
-	if (sql == NULL) {
-		pg_set_err(err, errlen, "%s: out of memory", what);
+	sql = load_copy_sql(table, partitions, nparts, what, err, errlen);
+	if (sql == NULL)
 		return false;
-	}
-	n = (size_t)snprintf(sql, cap, "COPY (SELECT partition, %s, state FROM %s WHERE %s",
-			     table == STORE_TICKET_STATE ? "ticket_id" : "partner_id",
-			     table == STORE_TICKET_STATE ? "sla.ticket_state" : "sla.partner_state",
-			     partitions == NULL ? "" : "partition IN (");
-	for (size_t i = 0; partitions != NULL && i < nparts && n < cap; i++)
-		n += (size_t)snprintf(sql + n, cap - n, "%s%" PRId32, i ? "," : "", partitions[i]);
-	if (n < cap)
-		n += (size_t)snprintf(sql + n, cap - n, "%slength(state) > 0) TO STDOUT (FORMAT binary)",
-				      partitions == NULL ? "" : ") AND ");
-	if (n >= cap) {
-		free(sql);
-		pg_set_err(err, errlen, "%s: query too long", what);
-		return false;
-	}
 	res = PQexec(st->conn, sql);
 	free(sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -306,57 +387,9 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
 		return false;
 	}
 	PQclear(res);
-	for (;;) {
-		char *row = NULL;
-		int len = PQgetCopyData(st->conn, &row, 0);
-		if (len < 0) {
-			if (len == -2 && !failed) {
-				pg_set_err(err, errlen, "%s: %s", what, PQerrorMessage(st->conn));
-				failed = true;
-			}
-			break;
-		}
-		if (!failed && l.fail == NULL)
-			load_feed(&l, (const uint8_t *)row, (size_t)len);
-		PQfreemem(row);
-	}
-	while ((res = PQgetResult(st->conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed) {
-			pg_set_err(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
-			failed = true;
-		}
-		PQclear(res);
-	}
-	if (!failed && (l.fail != NULL || !l.trailer || l.npending != 0)) {
-		pg_set_err(err, errlen, "%s: %s", what, l.fail ? l.fail : "the stream ended early");
-		failed = true;
-	}
-	/* The connection is free again: set the rejected rows aside. */
-	for (size_t i = 0; i < l.nbad && !failed; i++) {
-		const struct rejected_row *b = &l.bad[i];
-		if (!reject_row(st, table, b->partition, b, err, errlen)) {
-			failed = true;
-			break;
-		}
-		if (rejected != NULL)
-			rejected[b->slot]++;
-		log_error_f(&(struct log_fields){.topic = table == STORE_TICKET_STATE ? "sla.ticket_state"
-										  : "sla.partner_state",
-						 .partition = LOG_NUM(b->partition),
-						 .ticket = table == STORE_TICKET_STATE ? b->id : NULL,
-						 .reason = "DECODE_ERROR"},
-			    "%spartition=%d %s=%.64s: its saved state (%zu bytes) does not restore: moved to "
-			    "sla.dead_letters (DECODE_ERROR) and left out; the %s comes back only with new events",
-			    table == STORE_TICKET_STATE ? "" : "assessments ", (int)b->partition, kind, b->id, b->len,
-			    kind);
-	}
-	for (size_t i = 0; i < l.nbad; i++) {
-		free(l.bad[i].id);
-		free(l.bad[i].state);
-	}
-	free(l.bad);
-	free(l.pending);
-	return !failed;
+	ok = load_read_copy(st, &l, what, err, errlen) && load_set_aside_rejected(st, &l, err, errlen);
+	load_cleanup(&l);
+	return ok;
 }
 
 bool store_snapshot(struct store *st, bool begin, char *err, size_t errlen)
