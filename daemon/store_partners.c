@@ -103,19 +103,8 @@ static int send_cols(PGconn *conn, const char *sql, struct pgarr *cols, int ncol
 	return 1;
 }
 
-int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, char *err, size_t errlen)
+static void partners_add_scores(struct pgarr *sc, const struct partners_out *out)
 {
-	struct pgarr sc[SC_NCOLS], pe[PE_NCOLS], st[ST_NCOLS];
-	int queued = 0, k;
-
-	if (out->oom) {
-		pg_set_err(err, errlen, "partner assessment: out of memory, outputs were lost");
-		return -1;
-	}
-	memset(sc, 0, sizeof sc);
-	memset(pe, 0, sizeof pe);
-	memset(st, 0, sizeof st);
-
 	for (size_t i = 0; i < out->nscores; i++) {
 		const struct score_row *r = &out->scores[i];
 
@@ -132,6 +121,10 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 		arr_text(&sc[SC_VERDICT], score_verdict_name(r->score.verdict));
 		arr_time(&sc[SC_COMPUTED], r->computed_at);
 	}
+}
+
+static void partners_add_events(struct pgarr *pe, const struct partners_out *out)
+{
 	for (size_t i = 0; i < out->nevents; i++) {
 		const struct partner_event_row *r = &out->events[i];
 
@@ -142,6 +135,10 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 		arr_time(&pe[PE_COL_RETRACTED], r->retracted_at);
 		arr_text(&pe[PE_COL_DETAILS], r->details);
 	}
+}
+
+static bool partners_add_states(struct pgarr *st, const struct partners_out *out, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < out->ndirty; i++) {
 		const struct partner *p = out->dirty[i];
 		uint8_t *state = NULL;
@@ -149,18 +146,21 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 
 		if (!partner_encode(p, &state, &len)) {
 			pg_set_err(err, errlen, "partner %s: cannot encode its state", p->partner_id);
-			queued = -1;
-			goto done;
+			return false;
 		}
 		arr_text(&st[ST_COL_PARTNER], p->partner_id);
 		arr_int(&st[ST_COL_PARTITION], p->partition);
 		arr_bytea(&st[ST_COL_STATE], state, len);
 		free(state);
 	}
+	return true;
+}
 
-	if ((k = send_cols(conn, sql_scores, sc, SC_NCOLS, "writing sla.partner_scores", err, errlen)) < 0)
-		goto fail;
-	queued += k;
+/* The scores and their history; the statements sent, or -1. */
+static int send_scores(PGconn *conn, struct pgarr *sc, char *err, size_t errlen)
+{
+	int k = send_cols(conn, sql_scores, sc, SC_NCOLS, "writing sla.partner_scores", err, errlen);
+
 	/* The columns were finished (closed) by the first statement: the
 	 * history takes the very same literals. */
 	if (k > 0) {
@@ -170,10 +170,34 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 			vals[i] = sc[i].p;
 		if (!PQsendQueryParams(conn, sql_history, SC_NCOLS, NULL, vals, NULL, NULL, 0)) {
 			pg_set_err(err, errlen, "writing sla.partner_score_history: %s", PQerrorMessage(conn));
-			goto fail;
+			return -1;
 		}
-		queued++;
+		k++;
 	}
+	return k;
+}
+
+int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, char *err, size_t errlen)
+{
+	struct pgarr sc[SC_NCOLS], pe[PE_NCOLS], st[ST_NCOLS];
+	int queued = 0, k;
+
+	if (out->oom) {
+		pg_set_err(err, errlen, "partner assessment: out of memory, outputs were lost");
+		return -1;
+	}
+	memset(sc, 0, sizeof sc);
+	memset(pe, 0, sizeof pe);
+	memset(st, 0, sizeof st);
+
+	partners_add_scores(sc, out);
+	partners_add_events(pe, out);
+	if (!partners_add_states(st, out, err, errlen))
+		goto fail;
+
+	if ((k = send_scores(conn, sc, err, errlen)) < 0)
+		goto fail;
+	queued += k;
 	if ((k = send_cols(conn, sql_events, pe, PE_NCOLS, "writing sla.partner_events", err, errlen)) < 0)
 		goto fail;
 	queued += k;
