@@ -77,39 +77,41 @@ static void *parse_part(void *arg)
 	return NULL;
 }
 
-bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
+/* The whole input into *buf (one byte to spare), its length in *blen; the
+ * caller frees *buf either way. */
+static bool read_input(FILE *in, const char *prog, const char *name, char **buf, size_t *blen)
 {
-	char *buf = NULL;
-	char **lines = NULL;
-	long *linenos = NULL;
-	size_t bcap = 0, blen = 0, cap = 0, len = 0;
-	long lineno = 0;
-	struct replay_event *evs = NULL;
-	struct parse_part parts[REPLAY_PARSE_THREADS];
-	pthread_t threads[REPLAY_PARSE_THREADS];
-	bool started[REPLAY_PARSE_THREADS] = {false};
-	bool ok = false;
+	size_t bcap = 0;
 
-	*out = NULL;
-	*n = 0;
-	/* The whole input, then its lines in place. */
 	for (;;) {
-		if (bcap - blen < 65536) {
+		if (bcap - *blen < 65536) {
 			bcap = bcap ? bcap * 2 : 1 << 20;
-			char *nb = realloc(buf, bcap + 1);
-			if (!nb)
-				goto oom;
-			buf = nb;
+			char *nb = realloc(*buf, bcap + 1);
+			if (!nb) {
+				fprintf(stderr, "slactl %s: out of memory\n", prog);
+				return false;
+			}
+			*buf = nb;
 		}
-		size_t got = fread(buf + blen, 1, bcap - blen, in);
-		blen += got;
+		size_t got = fread(*buf + *blen, 1, bcap - *blen, in);
+		*blen += got;
 		if (got == 0)
 			break;
 	}
 	if (ferror(in)) {
 		fprintf(stderr, "slactl %s: %s: read error\n", prog, name);
-		goto done;
+		return false;
 	}
+	return true;
+}
+
+/* The input's non-blank lines, terminated in place, with their line numbers;
+ * false: out of memory (the caller frees *lines and *linenos either way). */
+static bool split_lines(char *buf, size_t blen, char ***lines, long **linenos, size_t *len)
+{
+	size_t cap = 0;
+	long lineno = 0;
+
 	for (size_t at = 0; at < blen;) {
 		char *line = buf + at;
 		char *nl = memchr(line, '\n', blen - at);
@@ -122,26 +124,38 @@ bool replay_read_events(FILE *in, const char *prog, const char *name, struct rep
 			line[--got] = '\0';
 		if (strspn(line, " \t") == got)
 			continue;
-		if (len == cap) {
+		if (*len == cap) {
 			cap = cap ? cap * 2 : 1024;
-			char **nls = realloc(lines, cap * sizeof(*nls));
+			char **nls = realloc(*lines, cap * sizeof(*nls));
 			if (nls)
-				lines = nls;
-			long *nns = realloc(linenos, cap * sizeof(*nns));
+				*lines = nls;
+			long *nns = realloc(*linenos, cap * sizeof(*nns));
 			if (nns)
-				linenos = nns;
+				*linenos = nns;
 			if (!nls || !nns)
-				goto oom;
+				return false;
 		}
-		lines[len] = line;
-		linenos[len++] = lineno;
+		(*lines)[*len] = line;
+		(*linenos)[(*len)++] = lineno;
 	}
-	ok = true;
-	if (len == 0)
-		goto done;
-	evs = calloc(len, sizeof(*evs));
-	if (!evs)
-		goto oom;
+	return true;
+}
+
+/* The lines parsed into events on REPLAY_PARSE_THREADS threads; the first
+ * bad line in input order fails it all (what parsed is freed). */
+static bool parse_lines(char **lines, long *linenos, size_t len, const char *prog, const char *name,
+			struct replay_event **out, size_t *n)
+{
+	struct replay_event *evs = calloc(len, sizeof(*evs));
+	struct parse_part parts[REPLAY_PARSE_THREADS];
+	pthread_t threads[REPLAY_PARSE_THREADS];
+	bool started[REPLAY_PARSE_THREADS] = {false};
+	bool ok = true;
+
+	if (!evs) {
+		fprintf(stderr, "slactl %s: out of memory\n", prog);
+		return false;
+	}
 	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++) {
 		parts[t] = (struct parse_part){lines, linenos, evs, len * t / REPLAY_PARSE_THREADS,
 					       len * (t + 1) / REPLAY_PARSE_THREADS, 0, ""};
@@ -154,7 +168,6 @@ bool replay_read_events(FILE *in, const char *prog, const char *name, struct rep
 	for (size_t t = 0; t < REPLAY_PARSE_THREADS; t++)
 		if (started[t])
 			pthread_join(threads[t], NULL);
-	/* The first bad line in input order fails the read; what parsed is freed. */
 	for (size_t t = 0; t < REPLAY_PARSE_THREADS && ok; t++) {
 		if (parts[t].bad < parts[t].to) {
 			fprintf(stderr, "slactl %s: %s:%ld: %s\n", prog, name, linenos[parts[t].bad], parts[t].err);
@@ -166,15 +179,30 @@ bool replay_read_events(FILE *in, const char *prog, const char *name, struct rep
 			for (size_t i = parts[t].from; i < parts[t].bad; i++)
 				jsonl_event_clear(&evs[i].ev);
 		free(evs);
-		evs = NULL;
-		len = 0;
+		return false;
 	}
 	*out = evs;
 	*n = len;
-	goto done;
-oom:
-	fprintf(stderr, "slactl %s: out of memory\n", prog);
-	ok = false;
+	return true;
+}
+
+bool replay_read_events(FILE *in, const char *prog, const char *name, struct replay_event **out, size_t *n)
+{
+	char *buf = NULL;
+	char **lines = NULL;
+	long *linenos = NULL;
+	size_t blen = 0, len = 0;
+	bool ok = false;
+
+	*out = NULL;
+	*n = 0;
+	if (!read_input(in, prog, name, &buf, &blen))
+		goto done;
+	if (!split_lines(buf, blen, &lines, &linenos, &len)) {
+		fprintf(stderr, "slactl %s: out of memory\n", prog);
+		goto done;
+	}
+	ok = len == 0 || parse_lines(lines, linenos, len, prog, name, out, n);
 done:
 	free(buf);
 	free(lines);
@@ -348,128 +376,175 @@ static void writer_stop(struct writer *w)
 	w->started = false;
 }
 
+/* One run of replay_apply: the core, the partners and the writer. */
+struct replay_run {
+	struct store *st;
+	const struct sla_policy *pol;
+	const char *prog;
+	struct replay_stats *stats;
+	struct sla_core *core;
+	struct partners *ps;
+	/* Two partner outputs: one being committed, one being filled. */
+	struct partners_out pouts[2];
+	struct partners_out *pout;
+	struct sla_out out;
+	struct writer w;
+	struct store_new_rows *new_rows;
+	char err[512];
+};
+
+/* The core, the partners and the writer thread; into empty tables, rows
+ * go by COPY (store_rows_build). */
+static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
+{
+	r->core = core_new(r->pol, cals);
+	r->ps = partners_new(0);
+	if (!r->core || !r->ps) {
+		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
+		return false;
+	}
+	core_set_history(r->core, no_history, NULL);
+	bool empty = false;
+	if (!store_tables_empty(r->st, &empty, r->err, sizeof(r->err))) {
+		fprintf(stderr, "slactl %s: %s\n", r->prog, r->err);
+		return false;
+	}
+	if (empty && (r->new_rows = store_new_rows_new()) == NULL) {
+		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
+		return false;
+	}
+	if (!writer_start(&r->w, r->st)) {
+		fprintf(stderr, "slactl %s: cannot start the writer thread\n", r->prog);
+		return false;
+	}
+	return true;
+}
+
+static void replay_cleanup(struct replay_run *r)
+{
+	writer_stop(&r->w);
+	store_new_rows_free(r->new_rows);
+	core_out_free(&r->out);
+	core_free(r->core);
+	partners_out_free(&r->pouts[0]);
+	partners_out_free(&r->pouts[1]);
+	partners_free(r->ps);
+}
+
+/* One event: what slad would dead-letter is dead-lettered here, and does
+ * not move the clock. */
+static enum sla_verdict replay_event_apply(struct replay_run *r, const struct replay_event *e, sla_time future_limit,
+					   sla_time *clock)
+{
+	struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
+	char detail[256] = "";
+	enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
+
+	if (v != SV_APPLIED) {
+		(void)core_out_dead(&r->out, origin.topic, origin.partition, origin.offset, v, detail, origin.payload,
+				    origin.len);
+	} else {
+		*clock = e->ev.occurred_at;
+		v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(r->ps, &origin, *clock, r->pout, &r->out)
+						     : core_apply_raw(r->core, &origin, *clock, &r->out);
+	}
+	return v;
+}
+
+/* A batch's rows to the writer; last: the final batch, advanced to end
+ * and with the ticket states. */
+static bool replay_commit_batch(struct replay_run *r, bool last, sla_time end)
+{
+	if (last && end != SLA_TIME_NONE) {
+		core_advance(r->core, end, &r->out);
+		partners_advance(r->ps, end, r->pout);
+	}
+	r->stats->dead_letters += r->out.ndead;
+	if (last && !core_out_take_states(&r->out)) {
+		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
+		return false;
+	}
+	struct store_rows *rows = store_rows_build(&r->out, r->pol->version, r->new_rows, r->err, sizeof(r->err));
+	if (rows == NULL) {
+		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
+		return false;
+	}
+	if (!writer_wait(&r->w, r->err, sizeof(r->err))) {
+		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
+		store_rows_free(rows);
+		return false;
+	}
+	/* A row was there after all: the rest goes the usual way. */
+	if (r->new_rows && store_copy_conflicts(r->st) > 0) {
+		store_new_rows_free(r->new_rows);
+		r->new_rows = NULL;
+	}
+	/* The partner rows are queued from the partners themselves
+	 * (store_partners_queue): none may change before they are. */
+	bool partners_changed = !partners_out_empty(r->pout);
+	writer_submit(&r->w, rows, r->pout);
+	core_out_clear(&r->out);
+	r->pout = r->pout == &r->pouts[0] ? &r->pouts[1] : &r->pouts[0];
+	partners_out_clear(r->pout); /* its commit is done */
+	if (partners_changed && !writer_wait(&r->w, r->err, sizeof(r->err))) {
+		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
+		return false;
+	}
+	return true;
+}
+
+/* Every event in order, a batch committed every REPLAY_BATCH events and
+ * after the last. */
+static bool replay_events(struct replay_run *r, const struct replay_event *evs, size_t n, sla_time until,
+			  const volatile sig_atomic_t *stop)
+{
+	sla_time clock = SLA_TIME_NONE;
+	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
+
+	for (size_t i = 0; i < n; i++) {
+		if (stop && *stop) {
+			fprintf(stderr, "slactl %s: interrupted\n", r->prog);
+			return false;
+		}
+		enum sla_verdict v = replay_event_apply(r, &evs[i], future_limit, &clock);
+		if (v == SV_DUPLICATE)
+			r->stats->duplicates++;
+		else if (!verdict_is_dead_letter(v))
+			r->stats->applied++;
+		if (((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) &&
+		    !replay_commit_batch(r, i + 1 == n, until != SLA_TIME_NONE ? until : clock))
+			return false;
+	}
+	return true;
+}
+
 bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
 		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
 		  const char *prog, struct replay_stats *stats)
 {
-	char err[512];
+	struct replay_run r = {.st = st, .pol = pol, .prog = prog, .stats = stats, .w = {.started = false}};
 	bool ok = false;
-	struct sla_core *core = NULL;
-	struct partners *ps = NULL;
-	/* Two partner outputs: one being committed, one being filled. */
-	struct partners_out pouts[2];
-	struct partners_out *pout = &pouts[0];
-	struct sla_out out;
-	struct writer w = {.started = false};
-	struct store_new_rows *new_rows = NULL;
-	core_out_init(&out);
-	out.defer_state = true;
-	partners_out_init(&pouts[0]);
-	partners_out_init(&pouts[1]);
+
+	core_out_init(&r.out);
+	r.out.defer_state = true;
+	partners_out_init(&r.pouts[0]);
+	partners_out_init(&r.pouts[1]);
+	r.pout = &r.pouts[0];
 	memset(stats, 0, sizeof(*stats));
 
-	core = core_new(pol, cals);
-	ps = partners_new(0);
-	if (!core || !ps) {
-		fprintf(stderr, "slactl %s: out of memory\n", prog);
+	if (!replay_setup(&r, cals) || !replay_events(&r, evs, n, until, stop))
 		goto done;
-	}
-	core_set_history(core, no_history, NULL);
-	/* Into empty tables, rows go by COPY (store_rows_build). */
-	bool empty = false;
-	if (!store_tables_empty(st, &empty, err, sizeof(err))) {
-		fprintf(stderr, "slactl %s: %s\n", prog, err);
-		goto done;
-	}
-	if (empty && (new_rows = store_new_rows_new()) == NULL) {
-		fprintf(stderr, "slactl %s: out of memory\n", prog);
-		goto done;
-	}
-	if (!writer_start(&w, st)) {
-		fprintf(stderr, "slactl %s: cannot start the writer thread\n", prog);
-		goto done;
-	}
-
-	sla_time clock = SLA_TIME_NONE;
-	const sla_time future_limit = (sla_time)time(NULL) * 1000 + SLA_DAY; /* as slad's */
-	for (size_t i = 0; i < n; i++) {
-		const struct replay_event *e = &evs[i];
-		struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
-		char detail[256] = "";
-		if (stop && *stop) {
-			fprintf(stderr, "slactl %s: interrupted\n", prog);
-			goto done;
-		}
-		/* What slad would dead-letter is dead-lettered here, and does not move the clock. */
-		enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
-		if (v != SV_APPLIED) {
-			(void)core_out_dead(&out, origin.topic, origin.partition, origin.offset, v, detail,
-					    origin.payload, origin.len);
-		} else {
-			clock = e->ev.occurred_at;
-			v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(ps, &origin, clock, pout, &out)
-							     : core_apply_raw(core, &origin, clock, &out);
-		}
-		if (v == SV_DUPLICATE)
-			stats->duplicates++;
-		else if (!verdict_is_dead_letter(v))
-			stats->applied++;
-		if ((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) {
-			sla_time end = until != SLA_TIME_NONE ? until : clock;
-			if (i + 1 == n && end != SLA_TIME_NONE) {
-				core_advance(core, end, &out);
-				partners_advance(ps, end, pout);
-			}
-			stats->dead_letters += out.ndead;
-			if (i + 1 == n && !core_out_take_states(&out)) {
-				fprintf(stderr, "slactl %s: out of memory\n", prog);
-				goto done;
-			}
-			struct store_rows *rows = store_rows_build(&out, pol->version, new_rows, err, sizeof(err));
-			if (rows == NULL) {
-				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
-				goto done;
-			}
-			if (!writer_wait(&w, err, sizeof(err))) {
-				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
-				store_rows_free(rows);
-				goto done;
-			}
-			/* A row was there after all: the rest goes the usual way. */
-			if (new_rows && store_copy_conflicts(st) > 0) {
-				store_new_rows_free(new_rows);
-				new_rows = NULL;
-			}
-			/* The partner rows are queued from the partners themselves
-			 * (store_partners_queue): none may change before they are. */
-			bool partners_changed = !partners_out_empty(pout);
-			writer_submit(&w, rows, pout);
-			core_out_clear(&out);
-			pout = pout == &pouts[0] ? &pouts[1] : &pouts[0];
-			partners_out_clear(pout); /* its commit is done */
-			if (partners_changed && !writer_wait(&w, err, sizeof(err))) {
-				fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
-				goto done;
-			}
-		}
-	}
-	if (!writer_wait(&w, err, sizeof(err))) {
-		fprintf(stderr, "slactl %s: commit: %s\n", prog, err);
+	if (!writer_wait(&r.w, r.err, sizeof(r.err))) {
+		fprintf(stderr, "slactl %s: commit: %s\n", prog, r.err);
 		goto done;
 	}
 	report_unloaded_years(prog, cals);
 	if (n == 0 && until != SLA_TIME_NONE)
-		core_advance(core, until, &out);
-	stats->tickets = core_ticket_count(core);
+		core_advance(r.core, until, &r.out);
+	stats->tickets = core_ticket_count(r.core);
 	ok = true;
 done:
-	writer_stop(&w);
-	store_new_rows_free(new_rows);
-	core_out_free(&out);
-	core_free(core);
-	partners_out_free(&pouts[0]);
-	partners_out_free(&pouts[1]);
-	partners_free(ps);
+	replay_cleanup(&r);
 	return ok;
 }
 
