@@ -78,6 +78,23 @@ static bool pipe_send(struct store *st, struct pipeline *p, const char *sql, int
 	return pipe_send_fmt(st, p, sql, nparams, vals, NULL, NULL, what, offset_index, err, errlen);
 }
 
+/* The next result of a pipeline, or NULL when nothing more will come: the
+ * connection broke, or two NULLs in a row (one NULL ends each statement's
+ * results; *nulls counts them across calls). */
+static PGresult *pipe_next_result(PGconn *conn, int *nulls)
+{
+	for (;;) {
+		PGresult *res = PQgetResult(conn);
+
+		if (res != NULL) {
+			*nulls = 0;
+			return res;
+		}
+		if (PQstatus(conn) != CONNECTION_OK || ++*nulls > 1)
+			return NULL;
+	}
+}
+
 static int offset_cmp(const void *a, const void *b)
 {
 	const struct store_offset *x = *(const struct store_offset *const *)a;
@@ -461,19 +478,14 @@ static void commit_abandon_pipeline(struct store *st)
 		return;
 	(void)PQpipelineSync(st->conn);
 	while (PQstatus(st->conn) == CONNECTION_OK) {
-		PGresult *res = PQgetResult(st->conn);
+		PGresult *res = pipe_next_result(st->conn, &nulls);
 
-		if (res == NULL) {
-			if (++nulls > 1)
-				break;
-			continue;
-		}
-		nulls = 0;
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
-			PQclear(res);
+		if (res == NULL)
 			break;
-		}
+		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 		PQclear(res);
+		if (sync)
+			break;
 	}
 	store_rollback_quietly(st);
 }
@@ -521,18 +533,12 @@ static bool commit_read_results(struct commit_attempt *a)
 	size_t got = 0;
 
 	for (;;) {
-		PGresult *res = PQgetResult(conn);
+		PGresult *res = pipe_next_result(conn, &nulls);
 
 		if (res == NULL) {
-			/* One NULL ends each statement's results; two in a row
-			 * mean nothing more will come. */
-			if (PQstatus(conn) != CONNECTION_OK || ++nulls > 1) {
-				broken = true;
-				break;
-			}
-			continue;
+			broken = true;
+			break;
 		}
-		nulls = 0;
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
 			break;
