@@ -201,6 +201,12 @@ static void wbuf_field(struct wbuf *w, const char *p, const struct field *f)
 		wbuf_f64(w, d);
 		return;
 	case FIELD_STR: wbuf_str(w, p); return;
+	case FIELD_ISTR: {
+		const char *s;
+		memcpy(&s, p, sizeof(s));
+		wbuf_str(w, s ? s : "");
+		return;
+	}
 	default: w->fail = true; return;
 	}
 }
@@ -209,6 +215,27 @@ void wbuf_fields(struct wbuf *w, const void *obj, const struct field *f, size_t 
 {
 	for (size_t i = 0; i < n; i++)
 		wbuf_field(w, (const char *)obj + f[i].offset, &f[i]);
+}
+
+/* A string read as into char[cap], interned into the const char * at p. */
+static void rbuf_interned(struct rbuf *r, char *p, size_t cap)
+{
+	char s[256];
+	const char *old, *n;
+	if (cap > sizeof(s)) {
+		r->fail = true;
+		return;
+	}
+	rbuf_str(r, s, cap);
+	if (r->fail)
+		return;
+	if (!r->ids || !(n = strpool_intern(r->ids, s, cap - 1))) {
+		r->fail = true;
+		return;
+	}
+	memcpy(&old, p, sizeof(old));
+	strpool_release(old);
+	memcpy(p, &n, sizeof(n));
 }
 
 static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
@@ -241,6 +268,7 @@ static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
 		memcpy(p, &d, sizeof(d));
 		return;
 	case FIELD_STR: rbuf_str(r, p, f->size); return;
+	case FIELD_ISTR: rbuf_interned(r, p, f->size); return;
 	default: r->fail = true; return;
 	}
 }

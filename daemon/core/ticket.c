@@ -6,11 +6,17 @@
 #include "arrays.h"
 #include "core_internal.h"
 
-struct sla_ticket *ticket_new(const char *ticket_id)
+struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 {
 	struct sla_ticket *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	t->partner_id = t->engineer_id = t->product_line = strpool_empty;
+	t->calendar_id = strpool_intern(ids, "CN", CAL_ID_MAX);
+	if (!t->calendar_id) {
+		free(t);
+		return NULL;
+	}
 	str_copy(t->ticket_id, sizeof(t->ticket_id), ticket_id);
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
@@ -26,12 +32,25 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	t->archive_at = SLA_TIME_NONE;
 	t->last_at = SLA_TIME_NONE;
 	t->log_complete = true;
-	strcpy(t->calendar_id, "CN");
 	return t;
+}
+
+/* The interned ids of a ticket's milestones and clock-ins. */
+static void release_list_ids(struct sla_ticket *t)
+{
+	for (int i = 0; i < t->nms; i++)
+		strpool_release(t->ms[i].part_id);
+	for (int i = 0; i < t->nclocks; i++)
+		strpool_release(t->clocks[i].engineer_id);
 }
 
 void ticket_release(struct sla_ticket *t)
 {
+	strpool_release(t->partner_id);
+	strpool_release(t->engineer_id);
+	strpool_release(t->calendar_id);
+	strpool_release(t->product_line);
+	release_list_ids(t);
 	for (int i = 0; i < t->nheld; i++)
 		free(t->held[i].payload);
 	free(t->held);
@@ -166,6 +185,7 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
 	m->started_at = m->due_at = m->stopped_at = SLA_TIME_NONE;
+	m->part_id = strpool_empty;
 	m->dirty = true;
 	return m;
 }
@@ -292,6 +312,7 @@ void ticket_compact(struct sla_ticket *t)
 {
 	if (!t->archived)
 		return;
+	release_list_ids(t);
 	free(t->ms);
 	free(t->vs);
 	free(t->auths);

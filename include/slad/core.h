@@ -111,7 +111,7 @@ struct sla_milestone {
 	int occurrence;
 	enum sla_ms_status status;
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
-	char part_id[SLA_ID_MAX + 1];           /* the stop event's key: spare part id, report period */
+	const char *part_id;                     /* the stop event's key: spare part id, report period (interned) */
 	bool fired;                              /* the deadline passed while open */
 	uint8_t escalated;                       /* bit per enum sla_esc_level already written */
 	bool dirty;
@@ -123,7 +123,7 @@ struct sla_clock {
 	sla_time at;
 	int kind; /* Slad__V1__ClockKind */
 	bool guarantor;
-	char engineer_id[SLA_ID_MAX + 1];
+	const char *engineer_id; /* interned */
 };
 
 /* A day of resident attendance, kept per working day of the service period that saw events. */
@@ -214,9 +214,12 @@ struct sla_ticket {
 	enum sla_class sla_class;
 	int severity;
 	enum sla_ticket_state state;
-	char partner_id[SLA_ID_MAX + 1];
-	char engineer_id[SLA_ID_MAX + 1]; /* current implementer */
-	char calendar_id[CAL_ID_MAX + 1];
+	/* Ids many tickets share are interned: each points into the core's string
+	 * pool (daemon/core/strpool.h), "" when empty, never NULL; only the core
+	 * writes them. */
+	const char *partner_id;
+	const char *engineer_id; /* current implementer */
+	const char *calendar_id;
 	bool site_classified, has_site;
 	double site_lat, site_lon;
 	sla_time created_at, closed_at, updated_at;
@@ -228,7 +231,7 @@ struct sla_ticket {
 	bool visit_paused;
 	int32_t partition;
 	/* TICKET_CREATED fields the rules of other ticket types read */
-	char product_line[SLA_ID_MAX + 1];
+	const char *product_line; /* interned */
 	int required_skill_level, person_days, risk_score; /* -1: not given */
 	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
 	int shift_start_min, shift_end_min;
