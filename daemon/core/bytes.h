@@ -60,6 +60,7 @@ enum field_type {
 	FIELD_F64,     /* double */
 	FIELD_STR,     /* char[size] */
 	FIELD_ISTR,    /* const char *, interned in rbuf.ids: saved as FIELD_STR, read as into char[size] */
+	FIELD_E8,      /* uint8_t holding an enum: an integer read as an int32, outside [0, 255] fails */
 	FIELD_INSTANT, /* sla_time: SLA_TIME_NONE or a saved instant (bytes_instant_ok), else the read fails */
 	FIELD_COUNT,   /* int64_t in [0, BYTES_COUNT_MAX], else the read fails */
 };

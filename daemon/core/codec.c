@@ -73,7 +73,7 @@ static const struct field ticket_fields[] = {
 #define MF(type, member) FIELD(type, struct sla_milestone, member)
 /* A milestone, after its kind. */
 static const struct field milestone_fields[] = {
-	MF(FIELD_INT, occurrence), MF(FIELD_INT, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
+	MF(FIELD_INT, occurrence), MF(FIELD_E8, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
 	MF(FIELD_I64, stopped_at), FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1), MF(FIELD_BOOL, fired),     MF(FIELD_U8, escalated),
 };
 #undef MF

@@ -106,14 +106,15 @@ const char *ticket_state_name(enum sla_ticket_state s);
 enum sla_esc_level { ESC_WARNING = 0, ESC_TIER2, ESC_TIER3 };
 const char *esc_level_name(enum sla_esc_level l);
 
+/* 48 bytes: a million open tickets hold two or three each (B3). */
 struct sla_milestone {
-	enum sla_milestone_kind kind;
-	int occurrence;
-	enum sla_ms_status status;
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
 	const char *part_id;                     /* the stop event's key: spare part id, report period (interned) */
-	bool fired;                              /* the deadline passed while open */
-	uint8_t escalated;                       /* bit per enum sla_esc_level already written */
+	int occurrence;
+	uint8_t kind;      /* enum sla_milestone_kind */
+	uint8_t status;    /* enum sla_ms_status */
+	bool fired;        /* the deadline passed while open */
+	uint8_t escalated; /* bit per enum sla_esc_level already written */
 	bool dirty;
 };
 
