@@ -455,8 +455,9 @@ static void seq_adopt(struct sla_core *core, struct sla_ticket *t, struct sla_ti
 	t->in_dirty = old.in_dirty;
 	t->state_pending = old.state_pending;
 	t->cal = core_calendar(core, t->calendar_id);
+	/* sizeof may reach into ticket_id (padding): the id, the same, written again */
 	memset(nt, 0, sizeof(*nt));
-	str_copy(nt->ticket_id, sizeof(nt->ticket_id), t->ticket_id);
+	memcpy(nt->ticket_id, t->ticket_id, strlen(t->ticket_id) + 1);
 	nt->in_dirty = true; /* still listed in tout */
 	ticket_release(&old);
 	for (int i = 0; i < t->nms; i++)

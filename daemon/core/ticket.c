@@ -8,16 +8,17 @@
 
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 {
-	struct sla_ticket *t = calloc(1, sizeof(*t));
+	size_t len = strnlen(ticket_id, SLA_ID_MAX);
+	struct sla_ticket *t = calloc(1, sizeof(*t) + len + 1);
 	if (!t)
 		return NULL;
+	memcpy(t->ticket_id, ticket_id, len); /* NUL: calloc */
 	t->partner_id = t->engineer_id = t->product_line = strpool_empty;
 	t->calendar_id = strpool_intern(ids, "CN", CAL_ID_MAX);
 	if (!t->calendar_id) {
 		free(t);
 		return NULL;
 	}
-	str_copy(t->ticket_id, sizeof(t->ticket_id), ticket_id);
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
 	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;

@@ -206,10 +206,10 @@ struct sla_held {
 	size_t len;
 };
 
+/* Allocated by the core with its id (ticket_id, last): never copied by
+ * value outside it. */
 struct sla_ticket {
-	char ticket_id[SLA_ID_MAX + 1];
-	bool created; /* false: a placeholder holding early events */
-	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
+	/* Fields in order of size, flags last: a million open tickets (B3). */
 	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
 	enum sla_ticket_type type;
 	enum sla_class sla_class;
@@ -221,7 +221,6 @@ struct sla_ticket {
 	const char *partner_id;
 	const char *engineer_id; /* current implementer */
 	const char *calendar_id;
-	bool site_classified, has_site;
 	double site_lat, site_lon;
 	sla_time created_at, closed_at, updated_at;
 	sla_time required_arrival_at;
@@ -229,18 +228,16 @@ struct sla_ticket {
 	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
 	sla_time reservation_appoint; /* its appointment_at */
 	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
-	bool visit_paused;
 	int32_t partition;
 	/* TICKET_CREATED fields the rules of other ticket types read */
-	const char *product_line; /* interned */
 	int required_skill_level, person_days, risk_score; /* -1: not given */
+	const char *product_line; /* interned */
 	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
 	int shift_start_min, shift_end_min;
 	sla_time last_assigned_at;    /* the running ENGINEER_ASSIGNED (implementer) */
 	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
 	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
 	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
-	bool has_guarantor;
 	struct sla_clock *clocks;     /* sorted by at */
 	int nclocks, capclocks;
 	struct sla_attendance *att;   /* sorted by day */
@@ -253,25 +250,31 @@ struct sla_ticket {
 	int nvs, capvs;
 	struct sla_auth *auths;
 	int nauths, capauths;
+	struct sla_held *held;
+	int nheld, capheld;
 	/* The event ids applied, for duplicates: nseen ids end to end, each its
 	 * length and its bytes (ticket_seen_next), not a 65-byte slot each. */
 	char *seen;
 	size_t seenlen, capseen;
-	int nseen;
-	struct sla_held *held;
-	int nheld, capheld;
 	/* The events applied, packed ([u32 length][protobuf]...), in applied
 	 * order: re-derived in event-time order when a work-order event arrives
 	 * after later events of the ticket (core.c, resequence). */
 	uint8_t *log;
 	size_t loglen, logcap;
-	int nlog;
-	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
 	sla_time last_at;  /* the largest occurred_at applied */
+	int nseen;
+	int nlog;
 
+	bool created;  /* false: a placeholder holding early events */
+	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
+	bool site_classified, has_site;
+	bool visit_paused;
+	bool has_guarantor;
+	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
 	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
+	char ticket_id[]; /* at most SLA_ID_MAX bytes, stored exactly (B3) */
 };
 
 /* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */
