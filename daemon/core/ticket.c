@@ -161,9 +161,18 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
 	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
-	/* room for a few ids at once: most tickets see a handful of events */
-	if (!array_grow_sz((void **)&t->seen, &t->capseen, need < 48 ? 48 : need, 1))
-		return false;
+	if (need > t->capseen) {
+		/* Room for a few ids at once (most tickets see a handful of events),
+		 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
+		size_t cap = t->capseen ? t->capseen * 2 : 48;
+		while (cap < need)
+			cap *= 2;
+		char *seen = realloc(t->seen, cap);
+		if (!seen)
+			return false;
+		t->seen = seen;
+		t->capseen = cap;
+	}
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
