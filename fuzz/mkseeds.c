@@ -192,22 +192,30 @@ static int cmd_corrupt(const char *dir, const char *jsonl)
 	ok = r.core && r.ps && each_event(jsonl, apply_event, &r) && r.ntickets > 0;
 	const struct sla_ticket *t = ok ? core_find(r.core, r.tickets[0]) : NULL;
 	for (int i = 0; t && ok && i < 6; i++) {
-		struct sla_ticket copy = *t; /* shallow: ticket_encode only reads */
+		/* shallow, its id included (allocated with it): ticket_encode only reads */
+		size_t size = sizeof(*t) + strlen(t->ticket_id) + 1;
+		struct sla_ticket *copy = malloc(size);
+		if (!copy) {
+			ok = false;
+			break;
+		}
+		memcpy(copy, t, size);
 		static const char *const names[] = {"att_next_day_max", "service_end_max", "created_min",
 						    "last_assigned_max", "service_start_min", "required_arrival_max"};
 		switch (i) {
-		case 0: copy.att_next_day = INT64_MAX; break;
-		case 1: copy.service_end_at = INT64_MAX; break;
-		case 2: copy.created_at = INT64_MIN + 1; break;
-		case 3: copy.last_assigned_at = INT64_MAX; break;
-		case 4: copy.service_start_at = INT64_MIN + 1; break;
-		default: copy.required_arrival_at = INT64_MAX; break;
+		case 0: copy->att_next_day = INT64_MAX; break;
+		case 1: copy->service_end_at = INT64_MAX; break;
+		case 2: copy->created_at = INT64_MIN + 1; break;
+		case 3: copy->last_assigned_at = INT64_MAX; break;
+		case 4: copy->service_start_at = INT64_MIN + 1; break;
+		default: copy->required_arrival_at = INT64_MAX; break;
 		}
 		uint8_t *buf = NULL;
 		size_t len = 0;
 		char name[64];
 		snprintf(name, sizeof(name), "corrupt-%s", names[i]);
-		ok = ticket_encode(&copy, &buf, &len) && write_file(dir, name, 0, 0, buf, len);
+		ok = ticket_encode(copy, &buf, &len) && write_file(dir, name, 0, 0, buf, len);
+		free(copy);
 		free(buf);
 	}
 	core_out_free(&r.out);

@@ -181,7 +181,8 @@ static void wbuf_field(struct wbuf *w, const char *p, const struct field *f)
 	switch (f->type) {
 	case FIELD_BOOL:
 	case FIELD_BOOL64: wbuf_i64(w, *(const bool *)p); return;
-	case FIELD_U8: wbuf_i64(w, *(const uint8_t *)p); return;
+	case FIELD_U8:
+	case FIELD_E8: wbuf_i64(w, *(const uint8_t *)p); return;
 	case FIELD_INT:
 		if (f->size != sizeof(i32)) {
 			w->fail = true;
@@ -201,6 +202,12 @@ static void wbuf_field(struct wbuf *w, const char *p, const struct field *f)
 		wbuf_f64(w, d);
 		return;
 	case FIELD_STR: wbuf_str(w, p); return;
+	case FIELD_ISTR: {
+		const char *s;
+		memcpy(&s, p, sizeof(s));
+		wbuf_str(w, s ? s : "");
+		return;
+	}
 	default: w->fail = true; return;
 	}
 }
@@ -209,6 +216,27 @@ void wbuf_fields(struct wbuf *w, const void *obj, const struct field *f, size_t 
 {
 	for (size_t i = 0; i < n; i++)
 		wbuf_field(w, (const char *)obj + f[i].offset, &f[i]);
+}
+
+/* A string read as into char[cap], interned into the const char * at p. */
+static void rbuf_interned(struct rbuf *r, char *p, size_t cap)
+{
+	char s[256];
+	const char *old, *n;
+	if (cap > sizeof(s)) {
+		r->fail = true;
+		return;
+	}
+	rbuf_str(r, s, cap);
+	if (r->fail)
+		return;
+	if (!r->ids || !(n = strpool_intern(r->ids, s, cap - 1))) {
+		r->fail = true;
+		return;
+	}
+	memcpy(&old, p, sizeof(old));
+	strpool_release(old);
+	memcpy(p, &n, sizeof(n));
 }
 
 static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
@@ -220,6 +248,13 @@ static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
 	case FIELD_BOOL: *(bool *)p = rbuf_i32(r) != 0; return;
 	case FIELD_BOOL64: *(bool *)p = rbuf_bool(r); return;
 	case FIELD_U8: *(uint8_t *)p = (uint8_t)rbuf_i32(r); return;
+	case FIELD_E8:
+		i32 = rbuf_i32(r);
+		if (i32 < 0 || i32 > UINT8_MAX)
+			r->fail = true;
+		else
+			*(uint8_t *)p = (uint8_t)i32;
+		return;
 	case FIELD_INT:
 		i32 = rbuf_i32(r);
 		if (f->size != sizeof(i32))
@@ -241,6 +276,7 @@ static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
 		memcpy(p, &d, sizeof(d));
 		return;
 	case FIELD_STR: rbuf_str(r, p, f->size); return;
+	case FIELD_ISTR: rbuf_interned(r, p, f->size); return;
 	default: r->fail = true; return;
 	}
 }

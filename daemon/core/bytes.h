@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strpool.h"
+
 /* Integers (and string and byte lengths) are 8 bytes each, or, with varint
  * set, a LEB128 varint of zigzag(v) + 1 (wrapping), so that 0, small values
  * and SLA_TIME_NONE (INT64_MIN) take one byte and an instant in ms six.
@@ -26,6 +28,7 @@ struct rbuf {
 	size_t len, pos;
 	bool fail;
 	bool varint;
+	struct strpool *ids; /* where FIELD_ISTR strings are interned */
 };
 
 void wbuf_put(struct wbuf *w, const void *src, size_t n);
@@ -56,6 +59,8 @@ enum field_type {
 	FIELD_I64,     /* int64_t or sla_time */
 	FIELD_F64,     /* double */
 	FIELD_STR,     /* char[size] */
+	FIELD_ISTR,    /* const char *, interned in rbuf.ids: saved as FIELD_STR, read as into char[size] */
+	FIELD_E8,      /* uint8_t holding an enum: an integer read as an int32, outside [0, 255] fails */
 	FIELD_INSTANT, /* sla_time: SLA_TIME_NONE or a saved instant (bytes_instant_ok), else the read fails */
 	FIELD_COUNT,   /* int64_t in [0, BYTES_COUNT_MAX], else the read fails */
 };
@@ -64,6 +69,8 @@ struct field {
 	size_t offset, size;
 };
 #define FIELD(type, st, member) {(type), offsetof(st, member), sizeof(((st *)0)->member)}
+/* An interned string field: saved and read as a char[cap] would be. */
+#define FIELD_INTERNED(st, member, cap) {FIELD_ISTR, offsetof(st, member), (cap)}
 #define FIELDS_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define BYTES_COUNT_MAX 1000000000000000LL /* counts beyond this are not counts */
 

@@ -31,9 +31,9 @@ static const struct field ticket_fields[] = {
 	TF(FIELD_INT, sla_class),
 	TF(FIELD_INT, severity),
 	TF(FIELD_INT, state),
-	TF(FIELD_STR, partner_id),
-	TF(FIELD_STR, engineer_id),
-	TF(FIELD_STR, calendar_id),
+	FIELD_INTERNED(struct sla_ticket, partner_id, SLA_ID_MAX + 1),
+	FIELD_INTERNED(struct sla_ticket, engineer_id, SLA_ID_MAX + 1),
+	FIELD_INTERNED(struct sla_ticket, calendar_id, CAL_ID_MAX + 1),
 	TF(FIELD_BOOL, site_classified),
 	TF(FIELD_BOOL, has_site),
 	TF(FIELD_F64, site_lat),
@@ -50,7 +50,7 @@ static const struct field ticket_fields[] = {
 	TF(FIELD_I64, visit_arrive_at),
 	TF(FIELD_BOOL, visit_paused),
 	TF(FIELD_INT, partition),
-	TF(FIELD_STR, product_line),
+	FIELD_INTERNED(struct sla_ticket, product_line, SLA_ID_MAX + 1),
 	TF(FIELD_INT, required_skill_level),
 	TF(FIELD_INT, person_days),
 	TF(FIELD_INT, risk_score),
@@ -73,8 +73,8 @@ static const struct field ticket_fields[] = {
 #define MF(type, member) FIELD(type, struct sla_milestone, member)
 /* A milestone, after its kind. */
 static const struct field milestone_fields[] = {
-	MF(FIELD_INT, occurrence), MF(FIELD_INT, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
-	MF(FIELD_I64, stopped_at), MF(FIELD_STR, part_id), MF(FIELD_BOOL, fired),     MF(FIELD_U8, escalated),
+	MF(FIELD_INT, occurrence), MF(FIELD_E8, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
+	MF(FIELD_I64, stopped_at), FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1), MF(FIELD_BOOL, fired),     MF(FIELD_U8, escalated),
 };
 #undef MF
 
@@ -97,7 +97,7 @@ static const struct field clock_fields[] = {
 	FIELD(FIELD_I64, struct sla_clock, at),
 	FIELD(FIELD_INT, struct sla_clock, kind),
 	FIELD(FIELD_BOOL, struct sla_clock, guarantor),
-	FIELD(FIELD_STR, struct sla_clock, engineer_id),
+	FIELD_INTERNED(struct sla_clock, engineer_id, SLA_ID_MAX + 1),
 };
 
 /* An attendance day, after the day. */
@@ -299,8 +299,10 @@ static void get_clock(struct rbuf *r, struct sla_ticket *t)
 {
 	struct sla_clock c = {0};
 	rbuf_fields(r, &c, clock_fields, FIELDS_LEN(clock_fields));
-	if (!r->fail && !ticket_add_clock(t, &c))
+	if (r->fail || !ticket_add_clock(t, &c)) {
+		strpool_release(c.engineer_id);
 		r->fail = true;
+	}
 }
 
 static void get_attendance(struct rbuf *r, struct sla_ticket *t)
@@ -353,7 +355,7 @@ static void get_log(struct rbuf *r, struct sla_ticket *t, int version)
 /* A ticket from its saved state; NULL when it does not restore. */
 static struct sla_ticket *ticket_read(struct rbuf *r, const char *id, int version)
 {
-	struct sla_ticket *t = ticket_new(id);
+	struct sla_ticket *t = ticket_new(r->ids, id);
 	if (!t)
 		return NULL;
 	rbuf_fields(r, t, ticket_fields, FIELDS_LEN(ticket_fields));
@@ -376,7 +378,7 @@ static struct sla_ticket *ticket_read(struct rbuf *r, const char *id, int versio
 
 bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 {
-	struct rbuf r = {buf, len, 0, false, false};
+	struct rbuf r = {buf, len, 0, false, false, core->ids};
 	char id[SLA_ID_MAX + 1];
 	if (len < 1 || buf[0] < CODEC_OLDEST || buf[0] > CODEC_VERSION)
 		return false;

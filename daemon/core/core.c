@@ -21,7 +21,8 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 	core->cals = cals;
 	calendar_init_cn(&core->fallback_cal);
 	deadlines_init(&core->timers, timer_live, core);
-	if (!idtable_init(&core->tickets, 1024, offsetof(struct sla_ticket, ticket_id)) ||
+	core->ids = strpool_new();
+	if (!core->ids || !idtable_init(&core->tickets, 1024, offsetof(struct sla_ticket, ticket_id)) ||
 	    !core->fallback_cal.offsets) {
 		core_free(core);
 		return NULL;
@@ -39,6 +40,7 @@ void core_free(struct sla_core *core)
 	idtable_free(&core->tickets);
 	deadlines_free(&core->timers);
 	calendar_free(&core->fallback_cal);
+	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
 	free(core);
 }
 
@@ -274,19 +276,20 @@ static bool has_occurrence(const struct sla_ticket *t, const struct sla_mileston
  * milestones CANCELLED, its violations RETRACTED at `now`, caused by the
  * late event); a violation both have whose status changed gets a history
  * entry at `now`, so that the latest history entry is the row's status. */
-static bool reconcile(const struct sla_ticket *old, const struct sla_ticket *nt, const char *cause, sla_time now,
-		      struct sla_out *out)
+static bool reconcile(struct strpool *ids, const struct sla_ticket *old, const struct sla_ticket *nt,
+		      const char *cause, sla_time now, struct sla_out *out)
 {
 	struct sla_ticket *orphan = NULL;
 	for (int i = 0; i < old->nms; i++) {
 		if (has_occurrence(nt, &old->ms[i]) || old->ms[i].status == MSS_CANCELLED)
 			continue;
-		if (!orphan && !(orphan = ticket_new(old->ticket_id)))
+		if (!orphan && !(orphan = ticket_new(ids, old->ticket_id)))
 			return false;
 		struct sla_milestone *m = ticket_add_milestone(orphan, old->ms[i].kind);
 		if (!m)
 			goto fail;
 		*m = old->ms[i];
+		strpool_dup(m->part_id);
 		m->status = MSS_CANCELLED;
 		m->dirty = true;
 	}
@@ -300,7 +303,7 @@ static bool reconcile(const struct sla_ticket *old, const struct sla_ticket *nt,
 		}
 		if (ov->status == VS_RETRACTED)
 			continue;
-		if (!orphan && !(orphan = ticket_new(old->ticket_id)))
+		if (!orphan && !(orphan = ticket_new(ids, old->ticket_id)))
 			return false;
 		struct sla_violation *v = ticket_add_violation(orphan, ov->code);
 		if (!v)
@@ -315,7 +318,7 @@ static bool reconcile(const struct sla_ticket *old, const struct sla_ticket *nt,
 		return true;
 	orphan->created = true;
 	orphan->type = old->type;
-	str_copy(orphan->partner_id, sizeof(orphan->partner_id), old->partner_id);
+	orphan->partner_id = strpool_dup(old->partner_id);
 	if (out_orphan(out, orphan))
 		return true;
 fail:
@@ -383,6 +386,10 @@ static struct sla_core *seq_replay(const struct sla_core *core, const struct sla
 	if (!tmp)
 		return NULL;
 	tmp->replaying = true;
+	/* One pool: the re-derived ticket's ids move to this core with it. */
+	strpool_drop(tmp->ids);
+	tmp->ids = core->ids;
+	strpool_hold(tmp->ids);
 	tmp->history = core->history; /* the re-derived ticket keeps no log either */
 	sla_time clock = SLA_TIME_NONE;
 	*v = SV_APPLIED;
@@ -409,7 +416,7 @@ static struct sla_core *seq_replay(const struct sla_core *core, const struct sla
  * others were written when they were first applied); what the new state
  * lacks is orphaned. Room first, so that nothing fails half-way once out
  * has been changed. */
-static bool seq_take_rows(struct sla_out *out, struct sla_out *tout, const struct sla_ticket *t,
+static bool seq_take_rows(struct strpool *ids, struct sla_out *out, struct sla_out *tout, const struct sla_ticket *t,
 			  const struct sla_ticket *nt, const Slad__V1__Event *ev, sla_time now)
 {
 	if (!array_grow_sz((void **)&out->hist, &out->caphist, out->nhist + tout->nhist + (size_t)t->nvs + 1,
@@ -419,7 +426,7 @@ static bool seq_take_rows(struct sla_out *out, struct sla_out *tout, const struc
 	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout->napplied + 1,
 			   sizeof(*out->applied)) ||
 	    !array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)) ||
-	    !reconcile(t, nt, ev->event_id, now, out))
+	    !reconcile(ids, t, nt, ev->event_id, now, out))
 		return false;
 	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout->hist, 0, tout->nhist,
 		       sizeof(*out->hist)) ||
@@ -448,8 +455,9 @@ static void seq_adopt(struct sla_core *core, struct sla_ticket *t, struct sla_ti
 	t->in_dirty = old.in_dirty;
 	t->state_pending = old.state_pending;
 	t->cal = core_calendar(core, t->calendar_id);
+	/* sizeof may reach into ticket_id (padding): the id, the same, written again */
 	memset(nt, 0, sizeof(*nt));
-	str_copy(nt->ticket_id, sizeof(nt->ticket_id), t->ticket_id);
+	memcpy(nt->ticket_id, t->ticket_id, strlen(t->ticket_id) + 1);
 	nt->in_dirty = true; /* still listed in tout */
 	ticket_release(&old);
 	for (int i = 0; i < t->nms; i++)
@@ -505,7 +513,7 @@ static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__
 		ok = true;
 		goto done;
 	}
-	if (!nt || !nt->created || !seq_take_rows(out, &tout, t, nt, ev, now))
+	if (!nt || !nt->created || !seq_take_rows(core->ids, out, &tout, t, nt, ev, now))
 		goto done;
 	seq_adopt(core, t, nt, out);
 	*verdict = SV_APPLIED;
@@ -532,7 +540,7 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 	struct sla_ticket *t = core_ticket_get(core, ev->ticket_id);
 	bool creating = ev->type == SLAD__V1__EVENT_TYPE__TICKET_CREATED;
 	if (!t) {
-		t = ticket_new(ev->ticket_id);
+		t = ticket_new(core->ids, ev->ticket_id);
 		if (!t || !core_ticket_put(core, t)) {
 			ticket_free(t);
 			dead_letter(out, ev, origin, SV_BAD_VALUE, "out of memory");

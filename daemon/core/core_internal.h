@@ -6,6 +6,7 @@
 
 #include "deadlines.h"
 #include "idtable.h"
+#include "strpool.h"
 #include "slad/core.h"
 
 enum timer_kind {
@@ -25,6 +26,7 @@ struct sla_core {
 	const struct calendar_set *cals;
 	struct calendar fallback_cal; /* CN without holidays, when the set lacks one */
 	struct idtable tickets;       /* struct sla_ticket by ticket_id */
+	struct strpool *ids;          /* the tickets' interned ids; a scratch core shares its parent's */
 	struct deadlines timers;      /* stale entries: rules_timer_live */
 	sla_time now;
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
@@ -42,7 +44,8 @@ static inline void str_copy(char *dst, size_t n, const char *src)
 }
 
 /* ticket.c */
-struct sla_ticket *ticket_new(const char *ticket_id);
+/* A placeholder ticket (calendar "CN", interned in ids); NULL when out of memory. */
+struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id);
 void ticket_free(struct sla_ticket *t);
 /* Frees what a ticket owns, not the ticket itself. */
 void ticket_release(struct sla_ticket *t);

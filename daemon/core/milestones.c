@@ -79,7 +79,7 @@ struct sla_milestone *milestone_add(struct sla_core *core, struct sla_ticket *t,
 	m->started_at = start;
 	m->due_at = due;
 	if (key)
-		str_copy(m->part_id, sizeof(m->part_id), key);
+		(void)strpool_set(core->ids, &m->part_id, key, SLA_ID_MAX);
 	milestone_arm(core, t, m);
 	return m;
 }

@@ -30,9 +30,9 @@ static enum sla_verdict on_created(struct sla_core *core, struct sla_ticket *t, 
 	t->type = map_ticket_type(tc->ticket_type);
 	t->sla_class = tc->sla_class == SLAD__V1__SLA_CLASS__HOURLY ? SC_HOURLY : SC_NON_HOURLY;
 	t->severity = (int)tc->severity;
-	str_copy(t->partner_id, sizeof(t->partner_id), ev->partner_id);
+	(void)strpool_set(core->ids, &t->partner_id, ev->partner_id, SLA_ID_MAX);
 	if (tc->calendar_id && tc->calendar_id[0])
-		str_copy(t->calendar_id, sizeof(t->calendar_id), tc->calendar_id);
+		(void)strpool_set(core->ids, &t->calendar_id, tc->calendar_id, CAL_ID_MAX);
 	t->cal = core_calendar(core, t->calendar_id);
 	t->site_classified = tc->site_classified;
 	t->has_site = tc->_site_lat_case && tc->_site_lon_case;
@@ -40,7 +40,7 @@ static enum sla_verdict on_created(struct sla_core *core, struct sla_ticket *t, 
 	t->site_lon = t->has_site ? tc->site_lon : 0;
 	t->required_arrival_at = tc->_required_arrival_at_case ? tc->required_arrival_at : SLA_TIME_NONE;
 	if (tc->product_line)
-		str_copy(t->product_line, sizeof(t->product_line), tc->product_line);
+		(void)strpool_set(core->ids, &t->product_line, tc->product_line, SLA_ID_MAX);
 	t->required_skill_level = tc->_required_skill_level_case ? tc->required_skill_level : -1;
 	t->person_days = tc->_person_days_case ? tc->person_days : -1;
 	t->risk_score = tc->_risk_score_case ? tc->risk_score : -1;
@@ -137,7 +137,7 @@ TRANSITION(on_assigned)
 		t->has_guarantor = true;
 		return SV_APPLIED;
 	}
-	str_copy(t->engineer_id, sizeof(t->engineer_id), a->engineer_id);
+	(void)strpool_set(core->ids, &t->engineer_id, a->engineer_id, SLA_ID_MAX);
 	t->last_assigned_at = at;
 	milestones_stop(core, t, MS_DISPATCH, NULL, at, ev->event_id, now, out);
 	check_skill(core, t, ev, now, out);
@@ -162,7 +162,8 @@ TRANSITION(on_rejected)
 		/* Back to the FSIP: a new DISPATCH occurrence with the same deadline kind. */
 		if (t->first_dispatched_at != SLA_TIME_NONE)
 			(void)milestone_open(core, t, MS_DISPATCH, at, NULL);
-		t->engineer_id[0] = '\0';
+		strpool_release(t->engineer_id);
+		t->engineer_id = strpool_empty;
 		t->last_assigned_at = SLA_TIME_NONE;
 	}
 	t->state = TS_DISPATCHED;
@@ -432,10 +433,11 @@ TRANSITION(on_clock)
 	default:
 		break;
 	}
-	struct sla_clock rec = {at, (int)c->kind, !impl, ""};
-	str_copy(rec.engineer_id, sizeof(rec.engineer_id), c->engineer_id);
-	if (!ticket_add_clock(t, &rec))
+	struct sla_clock rec = {at, (int)c->kind, !impl, strpool_intern(core->ids, c->engineer_id, SLA_ID_MAX)};
+	if (!rec.engineer_id || !ticket_add_clock(t, &rec)) {
+		strpool_release(rec.engineer_id);
 		return SV_APPLIED; /* out of memory: the clock-in still counts as seen */
+	}
 	if (impl && t->type == TT_ONE_OFF &&
 	    (c->kind == SLAD__V1__CLOCK_KIND__ARRIVE || c->kind == SLAD__V1__CLOCK_KIND__START ||
 	     c->kind == SLAD__V1__CLOCK_KIND__LEAVE))

@@ -6,12 +6,19 @@
 #include "arrays.h"
 #include "core_internal.h"
 
-struct sla_ticket *ticket_new(const char *ticket_id)
+struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 {
-	struct sla_ticket *t = calloc(1, sizeof(*t));
+	size_t len = strnlen(ticket_id, SLA_ID_MAX);
+	struct sla_ticket *t = calloc(1, sizeof(*t) + len + 1);
 	if (!t)
 		return NULL;
-	str_copy(t->ticket_id, sizeof(t->ticket_id), ticket_id);
+	memcpy(t->ticket_id, ticket_id, len); /* NUL: calloc */
+	t->partner_id = t->engineer_id = t->product_line = strpool_empty;
+	t->calendar_id = strpool_intern(ids, "CN", CAL_ID_MAX);
+	if (!t->calendar_id) {
+		free(t);
+		return NULL;
+	}
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
 	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
@@ -26,12 +33,25 @@ struct sla_ticket *ticket_new(const char *ticket_id)
 	t->archive_at = SLA_TIME_NONE;
 	t->last_at = SLA_TIME_NONE;
 	t->log_complete = true;
-	strcpy(t->calendar_id, "CN");
 	return t;
+}
+
+/* The interned ids of a ticket's milestones and clock-ins. */
+static void release_list_ids(struct sla_ticket *t)
+{
+	for (int i = 0; i < t->nms; i++)
+		strpool_release(t->ms[i].part_id);
+	for (int i = 0; i < t->nclocks; i++)
+		strpool_release(t->clocks[i].engineer_id);
 }
 
 void ticket_release(struct sla_ticket *t)
 {
+	strpool_release(t->partner_id);
+	strpool_release(t->engineer_id);
+	strpool_release(t->calendar_id);
+	strpool_release(t->product_line);
+	release_list_ids(t);
 	for (int i = 0; i < t->nheld; i++)
 		free(t->held[i].payload);
 	free(t->held);
@@ -141,9 +161,18 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
 	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
-	/* room for a few ids at once: most tickets see a handful of events */
-	if (!array_grow_sz((void **)&t->seen, &t->capseen, need < 48 ? 48 : need, 1))
-		return false;
+	if (need > t->capseen) {
+		/* Room for a few ids at once (most tickets see a handful of events),
+		 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
+		size_t cap = t->capseen ? t->capseen * 2 : 48;
+		while (cap < need)
+			cap *= 2;
+		char *seen = realloc(t->seen, cap);
+		if (!seen)
+			return false;
+		t->seen = seen;
+		t->capseen = cap;
+	}
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
@@ -166,6 +195,7 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
 	m->started_at = m->due_at = m->stopped_at = SLA_TIME_NONE;
+	m->part_id = strpool_empty;
 	m->dirty = true;
 	return m;
 }
@@ -292,6 +322,7 @@ void ticket_compact(struct sla_ticket *t)
 {
 	if (!t->archived)
 		return;
+	release_list_ids(t);
 	free(t->ms);
 	free(t->vs);
 	free(t->auths);

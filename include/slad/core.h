@@ -107,14 +107,15 @@ const char *ticket_state_name(enum sla_ticket_state s);
 enum sla_esc_level { ESC_WARNING = 0, ESC_TIER2, ESC_TIER3 };
 const char *esc_level_name(enum sla_esc_level l);
 
+/* 48 bytes: a million open tickets hold two or three each (B3). */
 struct sla_milestone {
-	enum sla_milestone_kind kind;
-	int occurrence;
-	enum sla_ms_status status;
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
-	char part_id[SLA_ID_MAX + 1];           /* the stop event's key: spare part id, report period */
-	bool fired;                              /* the deadline passed while open */
-	uint8_t escalated;                       /* bit per enum sla_esc_level already written */
+	const char *part_id;                     /* the stop event's key: spare part id, report period (interned) */
+	int occurrence;
+	uint8_t kind;      /* enum sla_milestone_kind */
+	uint8_t status;    /* enum sla_ms_status */
+	bool fired;        /* the deadline passed while open */
+	uint8_t escalated; /* bit per enum sla_esc_level already written */
 	bool dirty;
 };
 
@@ -124,7 +125,7 @@ struct sla_clock {
 	sla_time at;
 	int kind; /* Slad__V1__ClockKind */
 	bool guarantor;
-	char engineer_id[SLA_ID_MAX + 1];
+	const char *engineer_id; /* interned */
 };
 
 /* A day of resident attendance, kept per working day of the service period that saw events. */
@@ -206,19 +207,21 @@ struct sla_held {
 	size_t len;
 };
 
+/* Allocated by the core with its id (ticket_id, last): never copied by
+ * value outside it. */
 struct sla_ticket {
-	char ticket_id[SLA_ID_MAX + 1];
-	bool created; /* false: a placeholder holding early events */
-	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
+	/* Fields in order of size, flags last: a million open tickets (B3). */
 	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
 	enum sla_ticket_type type;
 	enum sla_class sla_class;
 	int severity;
 	enum sla_ticket_state state;
-	char partner_id[SLA_ID_MAX + 1];
-	char engineer_id[SLA_ID_MAX + 1]; /* current implementer */
-	char calendar_id[CAL_ID_MAX + 1];
-	bool site_classified, has_site;
+	/* Ids many tickets share are interned: each points into the core's string
+	 * pool (daemon/core/strpool.h), "" when empty, never NULL; only the core
+	 * writes them. */
+	const char *partner_id;
+	const char *engineer_id; /* current implementer */
+	const char *calendar_id;
 	double site_lat, site_lon;
 	sla_time created_at, closed_at, updated_at;
 	sla_time required_arrival_at;
@@ -226,18 +229,16 @@ struct sla_ticket {
 	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
 	sla_time reservation_appoint; /* its appointment_at */
 	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
-	bool visit_paused;
 	int32_t partition;
 	/* TICKET_CREATED fields the rules of other ticket types read */
-	char product_line[SLA_ID_MAX + 1];
 	int required_skill_level, person_days, risk_score; /* -1: not given */
+	const char *product_line; /* interned */
 	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
 	int shift_start_min, shift_end_min;
 	sla_time last_assigned_at;    /* the running ENGINEER_ASSIGNED (implementer) */
 	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
 	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
 	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
-	bool has_guarantor;
 	struct sla_clock *clocks;     /* sorted by at */
 	int nclocks, capclocks;
 	struct sla_attendance *att;   /* sorted by day */
@@ -250,25 +251,31 @@ struct sla_ticket {
 	int nvs, capvs;
 	struct sla_auth *auths;
 	int nauths, capauths;
+	struct sla_held *held;
+	int nheld, capheld;
 	/* The event ids applied, for duplicates: nseen ids end to end, each its
 	 * length and its bytes (ticket_seen_next), not a 65-byte slot each. */
 	char *seen;
 	size_t seenlen, capseen;
-	int nseen;
-	struct sla_held *held;
-	int nheld, capheld;
 	/* The events applied, packed ([u32 length][protobuf]...), in applied
 	 * order: re-derived in event-time order when a work-order event arrives
 	 * after later events of the ticket (core.c, resequence). */
 	uint8_t *log;
 	size_t loglen, logcap;
-	int nlog;
-	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
 	sla_time last_at;  /* the largest occurred_at applied */
+	int nseen;
+	int nlog;
 
+	bool created;  /* false: a placeholder holding early events */
+	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
+	bool site_classified, has_site;
+	bool visit_paused;
+	bool has_guarantor;
+	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
 	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
+	char ticket_id[]; /* at most SLA_ID_MAX bytes, stored exactly (B3) */
 };
 
 /* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */

@@ -3,7 +3,7 @@
  * usage: slad_unit_tests [--tap] [--suite NAME] [CASES_DIR]
  *   --tap        TAP on stdout (what ctest runs)
  *   --suite      run one suite (timeutil, calendar, policy, event, rules, core, codec, scenarios, hardening, deadlines, idtable,
- *                scoring)
+ *                strpool, scoring)
  *   CASES_DIR    the tests/unit/cases directory (default: the source tree's) */
 #include <check.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, hardening_suite());
 	srunner_add_suite(sr, deadlines_suite());
 	srunner_add_suite(sr, idtable_suite());
+	srunner_add_suite(sr, strpool_suite());
 	if (tap)
 		srunner_set_tap(sr, "-");
 	srunner_run(sr, only, NULL, tap ? CK_SILENT : CK_ENV);

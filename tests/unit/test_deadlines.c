@@ -1,5 +1,6 @@
-/* test_deadlines.c - the core's one deadline heap (deadlines.c) and one id
- * table (idtable.c), shared by tickets and partners. */
+/* test_deadlines.c - the core's one deadline heap (deadlines.c), its one id
+ * table (idtable.c), shared by tickets and partners, and its interned ids
+ * (strpool.c). */
 #include <check.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "../../daemon/core/deadlines.h"
 #include "../../daemon/core/idtable.h"
+#include "../../daemon/core/strpool.h"
 #include "suites.h"
 
 /* ---- deadlines ---- */
@@ -193,6 +195,85 @@ Suite *idtable_suite(void)
 	TCase *tc = tcase_create("table");
 	tcase_add_test(tc, finds_every_item_after_growing);
 	tcase_add_test(tc, ids_compared_whole);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* ---- strpool ---- */
+
+START_TEST(interns_once_and_frees_with_the_last_reference)
+{
+	struct strpool *p = strpool_new();
+	ck_assert_ptr_nonnull(p);
+	char a[] = "PARTNER-1", b[] = "PARTNER-1";
+	const char *x = strpool_intern(p, a, 64), *y = strpool_intern(p, b, 64);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_ptr_eq(x, y);
+	ck_assert_str_eq(x, "PARTNER-1");
+	ck_assert_uint_eq(strpool_count(p), 1);
+	ck_assert_ptr_eq(strpool_dup(x), x);
+	strpool_release(x);
+	strpool_release(y);
+	ck_assert_uint_eq(strpool_count(p), 1);
+	strpool_release(x);
+	ck_assert_uint_eq(strpool_count(p), 0);
+	/* at most max_len bytes, as str_copy keeps */
+	const char *cut = strpool_intern(p, "ABCDEF", 3);
+	ck_assert_str_eq(cut, "ABC");
+	strpool_release(cut);
+	strpool_drop(p);
+}
+END_TEST
+
+/* An unbounded stream of distinct ids costs only the ids still held. */
+START_TEST(distinct_ids_do_not_accumulate)
+{
+	struct strpool *p = strpool_new();
+	const char *held[8] = {0};
+	for (int i = 0; i < 20000; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "ENG-%d", i);
+		const char **slot = &held[i % 8];
+		if (!*slot)
+			*slot = strpool_empty;
+		ck_assert(strpool_set(p, slot, id, 64));
+		ck_assert_uint_le(strpool_count(p), 8);
+	}
+	ck_assert_str_eq(held[19999 % 8], "ENG-19999");
+	for (int i = 0; i < 8; i++)
+		strpool_release(held[i]);
+	ck_assert_uint_eq(strpool_count(p), 0);
+	strpool_drop(p);
+}
+END_TEST
+
+/* "" is never pooled; a string outlives its pool's owner (an orphan ticket
+ * freed after its core). */
+START_TEST(empty_ids_and_late_releases)
+{
+	struct strpool *p = strpool_new();
+	const char *e = strpool_intern(p, "", 64);
+	ck_assert_ptr_eq(e, strpool_empty);
+	ck_assert_uint_eq(strpool_count(p), 0);
+	strpool_release(e);
+	strpool_release(NULL);
+	strpool_release("");
+	const char *x = strpool_intern(p, "CN", 32);
+	strpool_hold(p);
+	strpool_drop(p);
+	strpool_drop(p); /* the owners are gone, x keeps the pool */
+	ck_assert_str_eq(x, "CN");
+	strpool_release(x); /* frees the pool: ASan sees neither a leak nor a use after free */
+}
+END_TEST
+
+Suite *strpool_suite(void)
+{
+	Suite *s = suite_create("strpool");
+	TCase *tc = tcase_create("pool");
+	tcase_add_test(tc, interns_once_and_frees_with_the_last_reference);
+	tcase_add_test(tc, distinct_ids_do_not_accumulate);
+	tcase_add_test(tc, empty_ids_and_late_releases);
 	suite_add_tcase(s, tc);
 	return s;
 }
