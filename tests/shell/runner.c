@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_run.h"
 #include "shell_suites.h"
 
 int main(int argc, char **argv)
@@ -25,15 +26,5 @@ int main(int argc, char **argv)
 	}
 	SRunner *sr = srunner_create(shell_config_suite());
 	srunner_add_suite(sr, shell_merge_suite());
-	if (tap)
-		srunner_set_tap(sr, "-");
-	srunner_run(sr, only, NULL, tap ? CK_SILENT : CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	int run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	if (run == 0) {
-		fprintf(stderr, "no tests ran (unknown suite \"%s\"?)\n", only ? only : "");
-		return 1;
-	}
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, only, tap);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_run.h"
 #include "suites.h"
 #include "table.h"
 
@@ -43,15 +44,5 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, deadlines_suite());
 	srunner_add_suite(sr, idtable_suite());
 	srunner_add_suite(sr, strpool_suite());
-	if (tap)
-		srunner_set_tap(sr, "-");
-	srunner_run(sr, only, NULL, tap ? CK_SILENT : CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	int run = srunner_ntests_run(sr);
-	srunner_free(sr);
-	if (run == 0) {
-		fprintf(stderr, "no tests ran (unknown suite \"%s\"?)\n", only ? only : "");
-		return 1;
-	}
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr, only, tap);
 }
