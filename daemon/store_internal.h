@@ -15,6 +15,8 @@
 #include "slad/core.h"
 #include "slad/store.h"
 
+#include "core/idtable.h"
+
 /* Statements a batch hook may queue. */
 #define STORE_HOOK_MAX 16
 
@@ -70,11 +72,10 @@ void store_rollback_quietly(struct store *st);
 struct batch;
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
-/* store_ticket_set.c: a set of ticket ids (open addressing, FNV-1a); zeroed
- * when empty. */
+/* store_ticket_set.c: a set of ticket ids, in the core's id table (its
+ * items are the ids themselves); zeroed when empty. */
 struct ticket_set {
-	char **keys;
-	size_t n, cap;
+	struct idtable ids;
 };
 /* *added: id was not in the set (and is now). False: out of memory. */
 bool ticket_set_add(struct ticket_set *set, const char *id, bool *added) __attribute__((warn_unused_result));
