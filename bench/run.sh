@@ -671,6 +671,25 @@ replay_target_wal=2
 wal_lsn() { q "SELECT pg_current_wal_lsn()"; }
 wal_since() { q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$1')::bigint"; }
 
+# wal_by_relation FROM TO N: the WAL records between two LSNs by the table
+# (or index) they change, a month partition counted as its table, per event
+# (pg_walinspect): what each table and index of the schema costs.
+wal_by_relation() {
+	echo "| table or index | WAL records | WAL bytes | bytes per event |"
+	echo "|---|---:|---:|---:|"
+	q "WITH r AS (SELECT record_length, substring(block_ref FROM 'rel [0-9]+/[0-9]+/([0-9]+)')::oid AS node,
+	                     resource_manager FROM pg_get_wal_records_info('$1', '$2')),
+	     m AS (SELECT c.relfilenode AS node, coalesce(top.relname, mid.relname, c.relname) AS rel
+	             FROM pg_class c
+	             LEFT JOIN pg_inherits i1 ON i1.inhrelid = c.oid LEFT JOIN pg_class mid ON mid.oid = i1.inhparent
+	             LEFT JOIN pg_inherits i2 ON i2.inhrelid = mid.oid LEFT JOIN pg_class top ON top.oid = i2.inhparent
+	            WHERE c.relfilenode <> 0)
+	   SELECT '| ' || coalesce(m.rel, '(' || r.resource_manager || ')') || ' | ' || count(*) || ' | ' || sum(r.record_length)
+	          || ' | ' || round(sum(r.record_length)::numeric / $3, 1) || ' |'
+	     FROM r LEFT JOIN m USING (node) GROUP BY coalesce(m.rel, '(' || r.resource_manager || ')')
+	    ORDER BY sum(r.record_length) DESC LIMIT 20"
+}
+
 # slad_tables_with_rows: the sla tables that hold rows in $PGDATABASE.
 slad_tables_with_rows() {
 	local t
@@ -690,6 +709,7 @@ replay_run() {
 	pg_start -c shared_preload_libraries=pg_stat_statements
 	newdb replay
 	q "CREATE EXTENSION pg_stat_statements"
+	q "CREATE EXTENSION pg_walinspect"
 
 	# (b) COPY of the same lines into one jsonb column.
 	q "CREATE TABLE public.bench_json (doc jsonb)"
@@ -711,6 +731,7 @@ replay_run() {
 		{ tail -n 20 "$WORK/replay.log" >&2; return 1; }
 	r_ms=$(($(now_ms) - t0))
 	r_wal=$(wal_since "$lsn")
+	wal_by_relation "$lsn" "$(wal_lsn)" "$n" >"$WORK/replay.relations"
 	dead=$(q "SELECT count(*) FROM sla.dead_letters")
 	rows=$(q "SELECT count(*) FROM sla.ticket_events")
 	[ $((rows + dead)) = "$n" ] || { echo "replay: $rows events and $dead dead letters of $n" >&2; return 1; }
@@ -785,6 +806,8 @@ bench_replay() {
 	cat "$WORK/replay.targets" >>"$REPORT"
 	report "" "Server time by statement in the last replay (\`pg_stat_statements\`, top level):" ""
 	cat "$WORK/replay.statements" >>"$REPORT"
+	report "" "WAL by table and index in the last replay (\`pg_walinspect\`; a month partition counts as its table):" ""
+	cat "$WORK/replay.relations" >>"$REPORT"
 	report ""
 }
 

@@ -175,8 +175,8 @@ static bool batch_offsets(const struct daemon *d, bool ckpt, struct store_offset
 		/* A partition assigned here that has no clock yet (nothing consumed, not at its end)
 		 * still gets a row, at -infinity: until it reports, the watermark waits for it. */
 		sla_time clock = SLA_TIME_NONE;
-		if (tp->topic != TOPIC_ASSESSMENTS && tp->partition < d->nparts && d->parts[tp->partition].core) {
-			clock = part_now(d, tp->partition);
+		if (tp->topic != TOPIC_ASSESSMENTS && tp->partition < d->nparts && d->parts[tp->partition].eng.tickets) {
+			clock = part_now(d, tp->partition, HALF_TICKETS);
 			if (clock == SLA_TIME_NONE)
 				clock = STORE_CLOCK_UNKNOWN;
 		}
@@ -270,20 +270,25 @@ bool batch_flush(struct daemon *d)
 	return true;
 }
 
-/* While batches hold one message (bisect): the deadlines the clock passes before
- * the message fire and commit first, on their own, as core_apply and
- * partners_apply would fire them before it. false: that commit failed. */
-static bool advance_apart(struct daemon *d, struct topic_part *tp, const struct pending *pe)
+/* The processing clock of the half that message pe feeds, having seen its event. */
+static sla_time see_event(struct daemon *d, struct topic_part *tp, const struct pending *pe)
 {
 	int32_t p = pe->msg->partition;
-	if (tp->topic != TOPIC_ASSESSMENTS) {
-		clock_see(&d->parts[p].maxev, pe->ev->occurred_at);
-		sla_time now = part_now(d, p), before = pe->ev->occurred_at - 1;
-		core_advance(d->parts[p].core, now < before ? now : before, &d->out);
-	} else if (d->parts[p].ps) {
-		clock_see(&d->parts[p].amaxev, pe->ev->occurred_at);
-		partners_advance(d->parts[p].ps, apart_now(d, p), &d->pout);
-	}
+	enum engine_half h = engine_half_of(tp->topic);
+	clock_see(&d->parts[p].maxev[h], pe->ev->occurred_at);
+	return part_now(d, p, h);
+}
+
+/* While batches hold one message (bisect): the deadlines the clock passes before
+ * the message fire and commit first, on their own, as engine_apply would fire
+ * them before it. false: that commit failed. */
+static bool advance_apart(struct daemon *d, struct topic_part *tp, const struct pending *pe)
+{
+	enum engine_half h = engine_half_of(tp->topic);
+	sla_time now = see_event(d, tp, pe), before = pe->ev->occurred_at - 1;
+	/* Work orders and clock-ins stop short of the event's own instant, which it may
+	 * still change; partners' timers (the end of a grace) fire at it, as partners_apply does. */
+	engine_advance(&d->parts[pe->msg->partition].eng, h, h == HALF_TICKETS && before < now ? before : now, &d->fx);
 	return batch_flush(d);
 }
 
@@ -310,22 +315,14 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 		px->in_batch = true;
 		core_out_dead(&d->out, tname, m->partition, m->offset, v, px->detail, px->bare ? NULL : m->payload,
 			      px->bare ? 0 : m->len);
-	} else if (v == SV_APPLIED && tp->topic != TOPIC_ASSESSMENTS) {
-		int32_t p = m->partition;
-		struct sla_origin origin = {tname, p, m->offset, m->payload, m->len};
-		clock_see(&d->parts[p].maxev, pe->ev->occurred_at);
-		/* core_apply records its own dead letters. */
-		sla_time now = part_now(d, p);
-		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)p,
+	} else if (v == SV_APPLIED && engine_has(&d->parts[m->partition].eng, engine_half_of(tp->topic))) {
+		/* engine_apply records its own dead letters. */
+		struct sla_origin origin = {tname, m->partition, m->offset, m->payload, m->len};
+		sla_time now = see_event(d, tp, pe);
+		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)m->partition,
 			  (long long)m->offset, pe->ev->event_id, (long long)now);
-		v = core_apply(d->parts[p].core, pe->ev, &origin, now, &d->out);
-	} else if (v == SV_APPLIED && d->parts[m->partition].ps) {
-		/* An assessment: the partner's quarter and qualification timers (scoring.md). */
-		int32_t p = m->partition;
-		clock_see(&d->parts[p].amaxev, pe->ev->occurred_at);
-		v = partners_apply(d->parts[p].ps, pe->ev, apart_now(d, p), &d->pout, pe->detail, sizeof(pe->detail));
-		if (verdict_is_dead_letter(v))
-			core_out_dead(&d->out, tname, p, m->offset, v, pe->detail, m->payload, m->len);
+		v = engine_apply(&d->parts[m->partition].eng, tp->topic, pe->ev, &origin, now, &d->fx, pe->detail,
+				 sizeof(pe->detail));
 	} else if (verdict_is_dead_letter(v)) {
 		core_out_dead(&d->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
 	}
@@ -376,17 +373,16 @@ static bool reset_from_store(struct daemon *d)
 {
 	batch_clear(d);
 	poison_out_of_batch(d);
-	for (int p = 0; p < d->nparts; p++) {
-		part_drop(d, p);
-		apart_drop(d, p);
-	}
+	for (int p = 0; p < d->nparts; p++)
+		for (int h = 0; h < HALF_COUNT; h++)
+			part_drop(d, p, (enum engine_half)h);
 	for (size_t i = 0; i < d->ntps; i++) {
 		struct topic_part *tp = &d->tps[i];
 		if (!tp_load_offset(d, tp))
 			return false;
 		tp->eof = false;
 		tp_clear_queue(tp);
-		if (tp->topic == TOPIC_ASSESSMENTS && !apart_load(d, tp->partition))
+		if (tp->topic == TOPIC_ASSESSMENTS && !part_load_partners(d, tp->partition))
 			return false;
 	}
 	if (!part_load_assigned(d))

@@ -23,6 +23,7 @@ static void daemon_init(struct daemon *d, struct config *cfg, const char *config
 	core_out_init(&d->out);
 	d->out.defer_state = true; /* ticket states go with checkpoints */
 	partners_out_init(&d->pout);
+	d->fx = (struct sla_effects){&d->out, &d->pout};
 }
 
 /* The policies, then PostgreSQL: connect (waiting for it), schema, calendars.
@@ -122,10 +123,9 @@ static void daemon_cleanup(struct daemon *d)
 	if (d->rk)
 		rd_kafka_destroy(d->rk);
 	part_prefetch_free(d);
-	for (int p = 0; p < d->nparts; p++) {
-		part_drop(d, p);
-		apart_drop(d, p);
-	}
+	for (int p = 0; p < d->nparts; p++)
+		for (int h = 0; h < HALF_COUNT; h++)
+			part_drop(d, p, (enum engine_half)h);
 	free(d->parts);
 	for (size_t i = 0; i < d->ntps; i++)
 		tp_clear_queue(&d->tps[i]);

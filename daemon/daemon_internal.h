@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "slad/core.h"
+#include "slad/engine.h"
 #include "slad/http.h"
 #include "slad/topics.h"
 #include "slad/log.h"
@@ -84,10 +85,10 @@ struct poison {
 
 /* The state of one partition number: its tickets live in one core. */
 struct part {
-	struct sla_core *core;
-	sla_time maxev; /* largest occurred_at consumed: the processing clock while lagging */
-	struct partners *ps; /* the partners of assessment partition p (scoring.md) */
-	sla_time amaxev;     /* its processing clock while lagging */
+	/* Its tickets (work-order and clock-in partition p) and partners
+	 * (assessment partition p), each half present while its partition is ours. */
+	struct sla_engine eng;
+	sla_time maxev[HALF_COUNT]; /* largest occurred_at consumed per half: the processing clock while lagging */
 	/* Read at start while the group forms (prefetch_states): adopted at the
 	 * first assignment if the partition's offsets have not moved since. */
 	struct sla_core *pf_core;
@@ -119,6 +120,7 @@ struct daemon {
 	int nparts;
 	struct sla_out out;
 	struct partners_out pout; /* joins each batch through the store's batch hook */
+	struct sla_effects fx;    /* {&out, &pout}: where the engines write */
 	size_t batch_events;
 	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
 	/* Isolating a message PostgreSQL rejects: batches hold at most this many
@@ -239,22 +241,21 @@ void loop_publish_escalations(struct daemon *d);
 /* reload.c: SIGHUP's configuration, policies and calendars; false: the old ones stay. */
 bool reload_config(struct daemon *d);
 
-/* partition.c: the ticket cores of the work-order and clock-in partitions
- * (part_*) and the partner scores of the assessment partitions (apart_*). */
-bool part_caught_up(const struct daemon *d, int32_t p);
-/* The partition's processing clock (docs/architecture.md); SLA_TIME_NONE before its first event. */
-sla_time part_now(const struct daemon *d, int32_t p);
+/* partition.c: the engines of the partitions: half HALF_TICKETS (the
+ * work-order and clock-in partitions) and half HALF_PARTNERS (the assessment
+ * partitions). Every topic partition of half h at its end, nothing queued. */
+bool part_caught_up(const struct daemon *d, int32_t p, enum engine_half h);
+/* Half h's processing clock (docs/architecture.md); SLA_TIME_NONE before its first event. */
+sla_time part_now(const struct daemon *d, int32_t p, enum engine_half h);
 /* Reads every state and offset once, while the group forms (recovery.prefetch). */
 void part_prefetch(struct daemon *d);
 void part_prefetch_free(struct daemon *d);
 /* Restores the assigned ticket partitions without a core: the read-ahead when
  * its offsets still hold, else one binary COPY. */
 bool part_load_assigned(struct daemon *d) __attribute__((warn_unused_result));
-void part_drop(struct daemon *d, int32_t p);
-bool apart_load(struct daemon *d, int32_t p) __attribute__((warn_unused_result));
-void apart_drop(struct daemon *d, int32_t p);
-bool apart_caught_up(struct daemon *d, int32_t p);
-sla_time apart_now(struct daemon *d, int32_t p);
+void part_drop(struct daemon *d, int32_t p, enum engine_half h);
+/* Restores assessment partition p's partners (scores in progress, qualification timers). */
+bool part_load_partners(struct daemon *d, int32_t p) __attribute__((warn_unused_result));
 
 /* consumer.c: the consumer, configured from kafka.* with slad's fixed properties. */
 rd_kafka_t *consumer_new(struct daemon *d);

@@ -21,9 +21,9 @@ void health_totals(const struct daemon *d, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (int p = 0; p < d->nparts; p++)
-		if (d->parts[p].core) {
-			t->open_tickets += core_ticket_count(d->parts[p].core);
-			t->armed_timers += core_timer_count(d->parts[p].core);
+		if (d->parts[p].eng.tickets) {
+			t->open_tickets += core_ticket_count(d->parts[p].eng.tickets);
+			t->armed_timers += core_timer_count(d->parts[p].eng.tickets);
 		}
 	for (size_t i = 0; i < d->ntps; i++) {
 		int64_t l = tp_lag(d, &d->tps[i]);
@@ -90,9 +90,9 @@ int health_page_metrics(struct evbuffer *body, void *arg)
 	for (size_t i = 0; i < d->ntps; i++)
 		lags[g.nlags++] = (struct metrics_lag){d->topics[d->tps[i].topic], d->tps[i].partition, tp_lag(d, &d->tps[i])};
 	for (int p = 0; p < d->nparts; p++) {
-		if (!d->parts[p].core)
+		if (!d->parts[p].eng.tickets)
 			continue;
-		sla_time now = part_now(d, p);
+		sla_time now = part_now(d, p, HALF_TICKETS);
 		if (now == SLA_TIME_NONE)
 			continue;
 		clocks[g.nclocks++] = (struct metrics_clock){p, w > now ? (double)(w - now) / 1000.0 : 0.0};

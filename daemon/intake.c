@@ -122,7 +122,7 @@ static void handle_message(struct daemon *d, rd_kafka_message_t *m)
 	/* Not ours (any more), waiting to reload, stopping, or already seen: it is re-read from the committed offset. */
 	if (!tp || d->degraded || d->stopping || (tp->fetched >= 0 && m->offset < tp->fetched) ||
 	    m->partition >= d->nparts ||
-	    (topic != TOPIC_ASSESSMENTS ? !d->parts[m->partition].core : !d->parts[m->partition].ps)) {
+	    !engine_has(&d->parts[m->partition].eng, engine_half_of(topic))) {
 		rd_kafka_message_destroy(m);
 		return;
 	}
@@ -207,12 +207,10 @@ void intake_consume(struct daemon *d)
 		return;
 	}
 	/* Partitions that reached their end now run on the wall clock. */
-	for (int p = 0; p < d->nparts; p++) {
-		if (d->parts[p].core && part_caught_up(d, p))
-			core_advance(d->parts[p].core, part_now(d, p), &d->out);
-		if (d->parts[p].ps && apart_caught_up(d, p))
-			partners_advance(d->parts[p].ps, apart_now(d, p), &d->pout);
-	}
+	for (int p = 0; p < d->nparts; p++)
+		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++)
+			if (engine_has(&d->parts[p].eng, h) && part_caught_up(d, p, h))
+				engine_advance(&d->parts[p].eng, h, part_now(d, p, h), &d->fx);
 	(void)batch_flush(d);
 	loop_publish_escalations(d);
 	report_unloaded_years(d);
@@ -242,14 +240,11 @@ static void arm_timer(struct daemon *d)
 {
 	sla_time wait = 1000, w = wall_now();
 	for (int p = 0; p < d->nparts; p++) {
-		sla_time dues[2] = {SLA_TIME_NONE, SLA_TIME_NONE};
-		if (d->parts[p].core && part_caught_up(d, p))
-			dues[0] = core_next_due(d->parts[p].core);
-		if (d->parts[p].ps && apart_caught_up(d, p))
-			dues[1] = partners_next_due(d->parts[p].ps);
-		for (int k = 0; k < 2; k++)
-			if (dues[k] != SLA_TIME_NONE && dues[k] - w < wait)
-				wait = dues[k] > w ? dues[k] - w : 0;
+		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++) {
+			sla_time due = part_caught_up(d, p, h) ? engine_next_due(&d->parts[p].eng, h) : SLA_TIME_NONE;
+			if (due != SLA_TIME_NONE && due - w < wait)
+				wait = due > w ? due - w : 0;
+		}
 	}
 	struct timeval tv = ms_to_tv(wait);
 	evtimer_add(d->ev_timer, &tv);
@@ -309,7 +304,7 @@ static void assign_partitions(struct daemon *d, rd_kafka_t *rk, rd_kafka_topic_p
 			tp->committed = tp->next = tp->fetched = -1;
 			enter_degraded(d, "database error");
 		}
-		if (!d->degraded && tp->topic == TOPIC_ASSESSMENTS && !apart_load(d, tpl->partition))
+		if (!d->degraded && tp->topic == TOPIC_ASSESSMENTS && !part_load_partners(d, tpl->partition))
 			enter_degraded(d, "database error");
 		log_info_f(&(struct log_fields){.topic = tpl->topic, .partition = LOG_NUM(tpl->partition)},
 			   "assigned %s [%d] from offset %lld", tpl->topic, (int)tpl->partition, (long long)tp->committed);
@@ -342,15 +337,12 @@ static void revoke_partitions(struct daemon *d, rd_kafka_t *rk, rd_kafka_topic_p
 		*tp = d->tps[--d->ntps];
 	}
 	for (int p = 0; p < d->nparts; p++) {
-		bool kept = false, kept_assessments = false;
-		for (size_t i = 0; i < d->ntps; i++) {
-			kept |= d->tps[i].partition == p && d->tps[i].topic != TOPIC_ASSESSMENTS;
-			kept_assessments |= d->tps[i].partition == p && d->tps[i].topic == TOPIC_ASSESSMENTS;
-		}
-		if (!kept)
-			part_drop(d, p);
-		if (!kept_assessments)
-			apart_drop(d, p);
+		bool kept[HALF_COUNT] = {false, false};
+		for (size_t i = 0; i < d->ntps; i++)
+			kept[engine_half_of(d->tps[i].topic)] |= d->tps[i].partition == p;
+		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++)
+			if (!kept[h])
+				part_drop(d, p, h);
 	}
 	rd_kafka_assign(rk, NULL);
 }

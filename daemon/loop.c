@@ -11,7 +11,7 @@ void loop_publish_escalations(struct daemon *d)
 	if (!d->esc || d->degraded || d->stopping)
 		return;
 	for (int p = 0; p < d->nparts && n < 256; p++)
-		if (d->parts[p].core)
+		if (d->parts[p].eng.tickets)
 			parts[n++] = p;
 	escalator_run(d->esc, d->st, parts, n);
 }

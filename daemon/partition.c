@@ -4,11 +4,11 @@
  * dropped on revocation (docs/architecture.md). */
 #include "daemon_internal.h"
 
-bool part_caught_up(const struct daemon *d, int32_t p)
+bool part_caught_up(const struct daemon *d, int32_t p, enum engine_half h)
 {
 	bool any = false;
 	for (size_t i = 0; i < d->ntps; i++) {
-		if (d->tps[i].partition != p || d->tps[i].topic == TOPIC_ASSESSMENTS)
+		if (d->tps[i].partition != p || engine_half_of(d->tps[i].topic) != h)
 			continue;
 		any = true;
 		if (!d->tps[i].eof || d->tps[i].qhead != d->tps[i].qtail)
@@ -25,10 +25,10 @@ static sla_time at_least_wall(sla_time now)
 }
 
 /* The processing clock of a partition (rules.md section 1). */
-sla_time part_now(const struct daemon *d, int32_t p)
+sla_time part_now(const struct daemon *d, int32_t p, enum engine_half h)
 {
-	sla_time now = d->parts[p].maxev;
-	return strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p) ? at_least_wall(now) : now;
+	sla_time now = d->parts[p].maxev[h];
+	return strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p, h) ? at_least_wall(now) : now;
 }
 
 static bool part_ensure(struct daemon *d, int32_t p)
@@ -39,10 +39,8 @@ static bool part_ensure(struct daemon *d, int32_t p)
 		if (!np)
 			return false;
 		for (int i = d->nparts; i < n; i++) {
-			np[i].core = NULL;
-			np[i].maxev = SLA_TIME_NONE;
-			np[i].ps = NULL;
-			np[i].amaxev = SLA_TIME_NONE;
+			np[i].eng = (struct sla_engine){.partition = i};
+			np[i].maxev[HALF_TICKETS] = np[i].maxev[HALF_PARTNERS] = SLA_TIME_NONE;
 			np[i].pf_core = NULL;
 			np[i].pf_count = 0;
 			np[i].pf_bad = false;
@@ -191,12 +189,12 @@ static bool pf_adopt(struct daemon *d, int32_t p)
 		  tp_committed(d, TOPIC_CLOCKINS, p) == pt->pf_clockins;
 	if (!ok)
 		return false;
-	pt->core = pt->pf_core;
+	pt->eng.tickets = pt->pf_core;
 	pt->pf_core = NULL;
-	pt->maxev = SLA_TIME_NONE;
+	pt->maxev[HALF_TICKETS] = SLA_TIME_NONE;
 	log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
 		   "partition=%d: %zu tickets restored, %zu timers armed (read while the group formed)", (int)p,
-		   pt->pf_count, core_timer_count(pt->core));
+		   pt->pf_count, core_timer_count(pt->eng.tickets));
 	pt->pf_count = 0;
 	return true;
 }
@@ -204,8 +202,8 @@ static bool pf_adopt(struct daemon *d, int32_t p)
 static bool restore_into_part(void *arg, int32_t partition, const uint8_t *buf, size_t len)
 {
 	struct daemon *d = arg;
-	return partition >= 0 && partition < d->nparts && d->parts[partition].core != NULL &&
-	       core_restore(d->parts[partition].core, buf, len);
+	return partition >= 0 && partition < d->nparts && d->parts[partition].eng.tickets != NULL &&
+	       core_restore(d->parts[partition].eng.tickets, buf, len);
 }
 
 /* Loads the open tickets of partitions ps[0..n) that have no core yet from
@@ -228,7 +226,7 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 		}
 		for (size_t k = 0; k < ntodo; k++)
 			listed |= todo[k] == p;
-		if (listed || d->parts[p].core)
+		if (listed || d->parts[p].eng.tickets)
 			continue;
 		if (pf_adopt(d, p))
 			continue;
@@ -238,8 +236,8 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 			break;
 		}
 		core_set_history(core, history_source, d); /* no event log in memory or in the state */
-		d->parts[p].core = core;
-		d->parts[p].maxev = SLA_TIME_NONE;
+		d->parts[p].eng.tickets = core;
+		d->parts[p].maxev[HALF_TICKETS] = SLA_TIME_NONE;
 		todo[ntodo++] = p;
 	}
 	if (ok) {
@@ -254,17 +252,17 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 		metrics_state_rows_rejected(d->metrics, "sla.ticket_state", rejected[i]);
 		d->dead += rejected[i];
 		if (!ok) {
-			core_free(d->parts[p].core);
-			d->parts[p].core = NULL;
+			core_free(d->parts[p].eng.tickets);
+			d->parts[p].eng.tickets = NULL;
 		} else if (rejected[i]) {
 			log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
 				   "partition=%d: %zu tickets restored, %zu timers armed; %zu saved states did not restore "
 				   "(sla.dead_letters)",
-				   (int)p, counts[i], core_timer_count(d->parts[p].core), rejected[i]);
+				   (int)p, counts[i], core_timer_count(d->parts[p].eng.tickets), rejected[i]);
 		} else {
 			log_info_f(&(struct log_fields){.partition = LOG_NUM(p)},
 				   "partition=%d: %zu tickets restored, %zu timers armed", (int)p, counts[i],
-				   core_timer_count(d->parts[p].core));
+				   core_timer_count(d->parts[p].eng.tickets));
 		}
 	}
 	free(todo);
@@ -288,14 +286,13 @@ bool part_load_assigned(struct daemon *d)
 	return ok;
 }
 
-/* Loads assessment partition p's partners (scores in progress, qualification timers). */
-bool apart_load(struct daemon *d, int32_t p)
+bool part_load_partners(struct daemon *d, int32_t p)
 {
 	char err[512];
 	size_t count = 0, rejected = 0;
 	if (!part_ensure(d, p))
 		return false;
-	if (d->parts[p].ps)
+	if (d->parts[p].eng.partners)
 		return true;
 	struct partners *ps = partners_new(p);
 	if (!ps)
@@ -309,43 +306,20 @@ bool apart_load(struct daemon *d, int32_t p)
 		partners_free(ps);
 		return false;
 	}
-	d->parts[p].ps = ps;
-	d->parts[p].amaxev = SLA_TIME_NONE;
+	d->parts[p].eng.partners = ps;
+	d->parts[p].maxev[HALF_PARTNERS] = SLA_TIME_NONE;
 	log_info_f(&(struct log_fields){.topic = d->topics[TOPIC_ASSESSMENTS], .partition = LOG_NUM(p)},
 		   "assessments partition=%d: %zu partners restored, %zu timers armed", (int)p, count,
 		   partners_timer_count(ps));
 	return true;
 }
 
-void apart_drop(struct daemon *d, int32_t p)
+void part_drop(struct daemon *d, int32_t p, enum engine_half h)
 {
-	if (p < d->nparts && d->parts[p].ps) {
-		partners_free(d->parts[p].ps);
-		d->parts[p].ps = NULL;
-		d->parts[p].amaxev = SLA_TIME_NONE;
-	}
-}
-
-bool apart_caught_up(struct daemon *d, int32_t p)
-{
-	struct topic_part *tp = tp_find(d, TOPIC_ASSESSMENTS, p);
-	return tp && tp->eof;
-}
-
-/* The processing clock of an assessment partition, like part_now. */
-sla_time apart_now(struct daemon *d, int32_t p)
-{
-	sla_time now = d->parts[p].amaxev;
-	return strcmp(d->cfg->clock_source, "auto") == 0 && apart_caught_up(d, p) ? at_least_wall(now) : now;
-}
-
-void part_drop(struct daemon *d, int32_t p)
-{
-	if (p < d->nparts && d->parts[p].core) {
+	if (p >= d->nparts || !engine_has(&d->parts[p].eng, h))
+		return;
+	if (h == HALF_TICKETS)
 		core_out_forget_partition(&d->out, p);
-		core_free(d->parts[p].core);
-		d->parts[p].core = NULL;
-		d->parts[p].maxev = SLA_TIME_NONE;
-	}
+	engine_drop(&d->parts[p].eng, h);
+	d->parts[p].maxev[h] = SLA_TIME_NONE;
 }
-

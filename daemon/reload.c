@@ -80,8 +80,8 @@ bool reload_config(struct daemon *d)
 	d->cals = cals;
 	memset(&cals, 0, sizeof(cals));
 	for (int p = 0; p < d->nparts; p++) {
-		if (d->parts[p].core)
-			core_set_config(d->parts[p].core, d->pol, &d->cals);
+		if (d->parts[p].eng.tickets)
+			core_set_config(d->parts[p].eng.tickets, d->pol, &d->cals);
 		if (d->parts[p].pf_core)
 			core_set_config(d->parts[p].pf_core, d->pol, &d->cals);
 	}

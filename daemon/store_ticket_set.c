@@ -23,8 +23,6 @@ bool ticket_set_add(struct ticket_set *set, const char *id, bool *added)
 
 void ticket_set_free(struct ticket_set *set)
 {
-	for (size_t i = 0; i < set->ids.nslots; i++)
-		free(set->ids.slots[i]);
-	idtable_free(&set->ids);
+	idtable_free(&set->ids, free);
 	memset(set, 0, sizeof *set);
 }

@@ -9,6 +9,7 @@
 
 #include "slactl.h"
 #include "slad/core.h"
+#include "slad/engine.h"
 #include "slad/jsonl.h"
 #include "slad/policy.h"
 #include "slad/policy_file.h"
@@ -235,25 +236,6 @@ static bool no_history(void *arg, const char *ticket_id, uint8_t **log, size_t *
 	return false;
 }
 
-/* An assessment event goes to the partner scoring, not to the ticket core. */
-static enum sla_verdict apply_assessment(struct partners *ps, const struct sla_origin *origin, sla_time now,
-					 struct partners_out *pout, struct sla_out *out)
-{
-	char detail[256] = "";
-	Slad__V1__Event *ev = NULL;
-	enum sla_verdict v = event_decode(origin->payload, origin->len, &ev, detail, sizeof(detail));
-	if (v == SV_APPLIED)
-		v = event_check(ev, detail, sizeof(detail));
-	if (v == SV_APPLIED)
-		v = partners_apply(ps, ev, now, pout, detail, sizeof(detail));
-	if (verdict_is_dead_letter(v))
-		core_out_dead(out, origin->topic, origin->partition, origin->offset, v, detail, origin->payload,
-			      origin->len);
-	if (ev)
-		sla_event_free(ev);
-	return v;
-}
-
 /* Dates outside a calendar's loaded years were treated as Monday-Friday: say so, once each. */
 static void report_unloaded_years(const char *prog, const struct calendar_set *cals)
 {
@@ -382,8 +364,7 @@ struct replay_run {
 	const struct sla_policy *pol;
 	const char *prog;
 	struct replay_stats *stats;
-	struct sla_core *core;
-	struct partners *ps;
+	struct sla_engine eng; /* every partition's tickets and partners in one */
 	/* Two partner outputs: one being committed, one being filled. */
 	struct partners_out pouts[2];
 	struct partners_out *pout;
@@ -397,13 +378,13 @@ struct replay_run {
  * go by COPY (store_rows_build). */
 static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
 {
-	r->core = core_new(r->pol, cals);
-	r->ps = partners_new(0);
-	if (!r->core || !r->ps) {
+	r->eng.tickets = core_new(r->pol, cals);
+	r->eng.partners = partners_new(0);
+	if (!r->eng.tickets || !r->eng.partners) {
 		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
 		return false;
 	}
-	core_set_history(r->core, no_history, NULL);
+	core_set_history(r->eng.tickets, no_history, NULL);
 	bool empty = false;
 	if (!store_tables_empty(r->st, &empty, r->err, sizeof(r->err))) {
 		fprintf(stderr, "slactl %s: %s\n", r->prog, r->err);
@@ -425,10 +406,10 @@ static void replay_cleanup(struct replay_run *r)
 	writer_stop(&r->w);
 	store_new_rows_free(r->new_rows);
 	core_out_free(&r->out);
-	core_free(r->core);
+	engine_drop(&r->eng, HALF_TICKETS);
+	engine_drop(&r->eng, HALF_PARTNERS);
 	partners_out_free(&r->pouts[0]);
 	partners_out_free(&r->pouts[1]);
-	partners_free(r->ps);
 }
 
 /* One event: what slad would dead-letter is dead-lettered here, and does
@@ -445,8 +426,7 @@ static enum sla_verdict replay_event_apply(struct replay_run *r, const struct re
 				    origin.len);
 	} else {
 		*clock = e->ev.occurred_at;
-		v = e->ev.topic == TOPIC_ASSESSMENTS ? apply_assessment(r->ps, &origin, *clock, r->pout, &r->out)
-						     : core_apply_raw(r->core, &origin, *clock, &r->out);
+		v = engine_apply_raw(&r->eng, e->ev.topic, &origin, *clock, &(struct sla_effects){&r->out, r->pout});
 	}
 	return v;
 }
@@ -456,8 +436,8 @@ static enum sla_verdict replay_event_apply(struct replay_run *r, const struct re
 static bool replay_commit_batch(struct replay_run *r, bool last, sla_time end)
 {
 	if (last && end != SLA_TIME_NONE) {
-		core_advance(r->core, end, &r->out);
-		partners_advance(r->ps, end, r->pout);
+		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++)
+			engine_advance(&r->eng, h, end, &(struct sla_effects){&r->out, r->pout});
 	}
 	r->stats->dead_letters += r->out.ndead;
 	if (last && !core_out_take_states(&r->out)) {
@@ -540,8 +520,8 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	}
 	report_unloaded_years(prog, cals);
 	if (n == 0 && until != SLA_TIME_NONE)
-		core_advance(r.core, until, &r.out);
-	stats->tickets = core_ticket_count(r.core);
+		core_advance(r.eng.tickets, until, &r.out);
+	stats->tickets = core_ticket_count(r.eng.tickets);
 	ok = true;
 done:
 	replay_cleanup(&r);

@@ -31,13 +31,16 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 	return core;
 }
 
+static void ticket_free_item(void *t)
+{
+	ticket_free(t);
+}
+
 void core_free(struct sla_core *core)
 {
 	if (!core)
 		return;
-	for (size_t i = 0; i < core->tickets.nslots; i++)
-		ticket_free(core->tickets.slots[i]);
-	idtable_free(&core->tickets);
+	idtable_free(&core->tickets, ticket_free_item);
 	deadlines_free(&core->timers);
 	calendar_free(&core->fallback_cal);
 	strpool_drop(core->ids); /* freed with the last id an orphan still holds */

@@ -18,8 +18,11 @@ bool idtable_init(struct idtable *t, size_t nslots, size_t key_off)
 	return t->slots != NULL;
 }
 
-void idtable_free(struct idtable *t)
+void idtable_free(struct idtable *t, void (*item_free)(void *item))
 {
+	for (size_t i = 0; item_free && i < t->nslots; i++)
+		if (t->slots[i])
+			item_free(t->slots[i]);
 	free(t->slots);
 	t->slots = NULL;
 	t->nslots = t->count = 0;

@@ -28,8 +28,8 @@ static inline uint64_t id_hash(const char *s)
 
 /* An empty table of nslots (a power of two) for items whose id is at key_off. */
 bool idtable_init(struct idtable *t, size_t nslots, size_t key_off) __attribute__((warn_unused_result));
-/* Frees the slots, not the items. */
-void idtable_free(struct idtable *t);
+/* Frees the slots; with item_free (may be NULL), every item first. */
+void idtable_free(struct idtable *t, void (*item_free)(void *item));
 static inline void *idtable_get(const struct idtable *t, const char *id)
 {
 	size_t mask = t->nslots - 1;

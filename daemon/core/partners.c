@@ -241,13 +241,16 @@ struct partners *partners_new(int32_t partition)
 	return ps;
 }
 
+static void partner_free_item(void *p)
+{
+	partner_free(p);
+}
+
 void partners_free(struct partners *ps)
 {
 	if (!ps)
 		return;
-	for (size_t i = 0; i < ps->partners.nslots; i++)
-		partner_free(ps->partners.slots[i]);
-	idtable_free(&ps->partners);
+	idtable_free(&ps->partners, partner_free_item);
 	deadlines_free(&ps->timers);
 	free(ps);
 }

@@ -2,7 +2,7 @@
  *
  * usage: slad_unit_tests [--tap] [--suite NAME] [CASES_DIR]
  *   --tap        TAP on stdout (what ctest runs)
- *   --suite      run one suite (timeutil, calendar, policy, event, rules, core, codec, scenarios, hardening, deadlines, idtable,
+ *   --suite      run one suite (timeutil, calendar, policy, event, rules, core, codec, scenarios, hardening, deadlines, idtable, engine,
  *                strpool, scoring)
  *   CASES_DIR    the tests/unit/cases directory (default: the source tree's) */
 #include <check.h>
@@ -44,5 +44,6 @@ int main(int argc, char **argv)
 	srunner_add_suite(sr, deadlines_suite());
 	srunner_add_suite(sr, idtable_suite());
 	srunner_add_suite(sr, strpool_suite());
+	srunner_add_suite(sr, engine_suite());
 	return check_run(sr, only, tap);
 }

@@ -16,6 +16,7 @@ Suite *hardening_suite(void); /* bad input at the raw entry point: dead letters,
 Suite *scoring_suite(void);    /* score.c, partners.c, qualifications.c, partner_codec.c, assessment_check.c */
 Suite *deadlines_suite(void);  /* deadlines.c: the one deadline heap, stale entries */
 Suite *idtable_suite(void);    /* idtable.c: tickets and partners by id */
+Suite *engine_suite(void);     /* engine.c: one engine per partition, tickets and partners */
 Suite *strpool_suite(void);    /* strpool.c: interned, reference-counted ids */
 
 #endif

@@ -152,7 +152,7 @@ START_TEST(finds_every_item_after_growing)
 	for (size_t i = 0; i < t.nslots; i++)
 		seen += t.slots[i] != NULL;
 	ck_assert_uint_eq(seen, N);
-	idtable_free(&t);
+	idtable_free(&t, NULL);
 	ck_assert_ptr_null(idtable_get(&t, "T00001"));
 	free(items);
 }
@@ -173,7 +173,7 @@ START_TEST(ids_compared_whole)
 	/* FNV-1a 64 of "a" (a published test vector). */
 	ck_assert_uint_eq(id_hash("a"), 0xaf63dc4c8601ec8cULL);
 	ck_assert_uint_eq(id_hash(""), 14695981039346656037ULL);
-	idtable_free(&t);
+	idtable_free(&t, NULL);
 }
 END_TEST
 
