@@ -407,9 +407,9 @@ static void replay_cleanup(struct replay_run *r)
 	store_new_rows_free(r->new_rows);
 	core_out_free(&r->out);
 	engine_drop(&r->eng, HALF_TICKETS);
-	engine_drop(&r->eng, HALF_PARTNERS);
-	partners_out_free(&r->pouts[0]);
+	partners_out_free(&r->pouts[0]); /* they point into the partners */
 	partners_out_free(&r->pouts[1]);
+	engine_drop(&r->eng, HALF_PARTNERS);
 }
 
 /* One event: what slad would dead-letter is dead-lettered here, and does
