@@ -247,34 +247,23 @@ static bool print_report(PGconn *conn, const struct period *p, const char *partn
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"partner", required_argument, NULL, 'p'},
-					     {"month", required_argument, NULL, 'm'},
-					     {"quarter", required_argument, NULL, 'q'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *conninfo = "", *partner = NULL, *month = NULL, *quarter = NULL;
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &conninfo, 0},
+		{"partner", required_argument, &partner, 0},
+		{"month", required_argument, &month, 0},
+		{"quarter", required_argument, &quarter, 0},
+		{NULL, 0, NULL, 0},
+	};
 	struct period p;
 	struct store *st = NULL;
 	char err[512];
-	int c, rc = 1, optst = -1;
+	int rc = 1, optst = slactl_parse_options(argc, argv, opts, "report", report_usage);
 
-	optind = 1;
-	while ((c = slactl_getopt(argc, argv, "", opts, "report", report_usage, &optst)) != -1) {
-		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'p': partner = optarg; break;
-		case 'm': month = optarg; break;
-		case 'q': quarter = optarg; break;
-		}
-	}
 	if (optst >= 0)
 		return optst;
-	if (optind != argc) {
-		fprintf(stderr, "slactl report: unexpected argument '%s'\n", argv[optind]);
+	if (!slactl_no_operands(argc, argv, "report"))
 		return 2;
-	}
 	if (month && quarter) {
 		fprintf(stderr, "slactl report: --month and --quarter exclude each other\n");
 		return 2;

@@ -211,27 +211,18 @@ static bool print_sections(PGconn *conn, const char *id)
 
 int cmd_ticket(int argc, char **argv)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"tz", required_argument, NULL, 'z'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *conninfo = "", *tz = NULL;
-	int c, rc = 1, optst = -1;
-	optind = 1;
-	while ((c = slactl_getopt(argc, argv, "", opts, "ticket", ticket_usage, &optst)) != -1) {
-		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'z': tz = optarg; break;
-		}
-	}
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &conninfo, 0},
+		{"tz", required_argument, &tz, 0},
+		{NULL, 0, NULL, 0},
+	};
+	int rc = 1, optst = slactl_parse_options(argc, argv, opts, "ticket", ticket_usage);
 	if (optst >= 0)
 		return optst;
-	if (optind + 1 != argc) {
-		fprintf(stderr, "slactl ticket: expected one ticket id (see --help)\n");
+	const char *id = slactl_one_operand(argc, argv, "ticket", "one ticket id (see --help)");
+	if (!id)
 		return 2;
-	}
-	const char *id = argv[optind];
 	PGconn *conn = PQconnectdb(conninfo);
 	if (PQstatus(conn) != CONNECTION_OK)
 		fprintf(stderr, "slactl ticket: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
