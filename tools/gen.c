@@ -825,15 +825,13 @@ static void gen_usage(FILE *out)
 
 static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status)
 {
-	enum { OPT_SEED = 256, OPT_TICKETS, OPT_DAY, OPT_LATE, OPT_OUT };
-	static const struct option longopts[] = {
+	enum { OPT_SEED = 256, OPT_TICKETS, OPT_LATE };
+	const struct slactl_option longopts[] = {
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "tickets", required_argument, NULL, OPT_TICKETS },
-		{ "day", required_argument, NULL, OPT_DAY },
+		{ "day", required_argument, &opts->day, 0 },
 		{ "late-pct", required_argument, NULL, OPT_LATE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "out", required_argument, &opts->out, 0 },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -869,9 +867,6 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 			opts->tickets = (int)v;
 			break;
 		}
-		case OPT_DAY:
-			opts->day = optarg;
-			break;
 		case OPT_LATE:
 			errno = 0;
 			opts->late_pct = strtod(optarg, &end);
@@ -882,20 +877,13 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 				return false;
 			}
 			break;
-		case OPT_OUT:
-			opts->out = optarg;
-			break;
 		}
 	}
 	if (st >= 0) {
 		*status = st;
 		return false;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "slactl gen: unexpected argument '%s'\n", argv[optind]);
-		return false;
-	}
-	return true;
+	return slactl_no_operands(argc, argv, "gen");
 }
 
 static bool valid_day(const char *s, int64_t *days)

@@ -61,13 +61,20 @@ static void put_bold(FILE *out, const char *word, const char *punct)
 	fputc('\n', out);
 }
 
+/* A tagged paragraph whose tag is name in bold: ".TP" (with an indent, if
+ * any) and ".B name"; the paragraph's text follows. */
+static void put_tagged(FILE *out, const char *tp, const char *name)
+{
+	fprintf(out, "%s\n.B ", tp);
+	put_arg(out, name);
+	fputc('\n', out);
+}
+
 static void write_keys(FILE *out)
 {
 	struct config_key_info k;
 	for (size_t i = 0; config_describe_key(i, &k); i++) {
-		fputs(".TP\n.B ", out);
-		put_arg(out, k.name);
-		fputc('\n', out);
+		put_tagged(out, ".TP", k.name);
 		if (k.min[0])
 			fprintf(out, ".I %s\n", k.type);
 		else
@@ -107,9 +114,7 @@ static void write_environment(FILE *out)
 	struct config_key_info k;
 	/* A compact two-column list: the usual space before the first entry only. */
 	for (size_t i = 0; config_describe_key(i, &k); i++) {
-		fputs(".TP 32\n.B ", out);
-		put_arg(out, k.env);
-		fputc('\n', out);
+		put_tagged(out, ".TP 32", k.env);
 		put_text(out, k.name);
 		fputs(i == 0 ? "\n.PD 0\n" : "\n", out);
 	}
@@ -120,23 +125,9 @@ static void write_reserved(FILE *out)
 {
 	const char *name, *why;
 	for (size_t i = 0; (name = config_kafka_reserved(i, &why)) != NULL; i++) {
-		fputs(".TP\n.B ", out);
-		put_arg(out, name);
-		fputc('\n', out);
+		put_tagged(out, ".TP", name);
 		put_text(out, why);
 		fputs(".\n", out);
-	}
-}
-
-static void write_key_list(FILE *out)
-{
-	struct config_key_info k;
-	for (size_t i = 0; config_describe_key(i, &k); i++) {
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", k.name, k.type, k.def, k.min, k.max,
-			k.reloadable ? "yes" : "no", k.secret ? "yes" : "no", k.env);
-		for (size_t j = 0; k.allowed && k.allowed[j]; j++)
-			fprintf(out, "%s%s", j ? " " : "", k.allowed[j]);
-		fputc('\n', out);
 	}
 }
 
@@ -206,6 +197,19 @@ fail:
 	if (in)
 		fclose(in);
 	return ok;
+}
+
+/* mkman --keys: the table as data, for the tests and the docs. */
+static void write_key_list(FILE *out)
+{
+	struct config_key_info k;
+	for (size_t i = 0; config_describe_key(i, &k); i++) {
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", k.name, k.type, k.def, k.min, k.max,
+			k.reloadable ? "yes" : "no", k.secret ? "yes" : "no", k.env);
+		for (size_t j = 0; k.allowed && k.allowed[j]; j++)
+			fprintf(out, "%s%s", j ? " " : "", k.allowed[j]);
+		fputc('\n', out);
+	}
 }
 
 int main(int argc, char **argv)

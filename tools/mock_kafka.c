@@ -56,12 +56,10 @@ static bool parse_count(const char *opt, const char *s, int max, int *out)
 static bool parse_args(int argc, char **argv, struct mock_opts *opts, int *status)
 {
 	enum { OPT_PARTITIONS = 256, OPT_BROKERS, OPT_TOPIC };
-	static const struct option longopts[] = {
+	static const struct slactl_option longopts[] = {
 		{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 		{ "brokers", required_argument, NULL, OPT_BROKERS },
 		{ "topic", required_argument, NULL, OPT_TOPIC },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, st = -1;
@@ -94,11 +92,7 @@ static bool parse_args(int argc, char **argv, struct mock_opts *opts, int *statu
 		*status = st;
 		return false;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "slactl mock-kafka: unexpected argument '%s'\n", argv[optind]);
-		return false;
-	}
-	return true;
+	return slactl_no_operands(argc, argv, "mock-kafka");
 }
 
 static bool create_topic(rd_kafka_mock_cluster_t *mcluster, const char *topic, int partitions)

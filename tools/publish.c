@@ -232,15 +232,13 @@ static bool produce_all(FILE *in, rd_kafka_t *rk, rd_kafka_topic_t *rkts[TOPIC_C
 
 static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *status)
 {
-	enum { OPT_TOPIC_WO = 256, OPT_TOPIC_CI, OPT_TOPIC_AS, OPT_NO_CHECKS };
-	static const struct option longopts[] = {
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "topic-workorders", required_argument, NULL, OPT_TOPIC_WO },
-		{ "topic-clockins", required_argument, NULL, OPT_TOPIC_CI },
-		{ "topic-assessments", required_argument, NULL, OPT_TOPIC_AS },
+	enum { OPT_NO_CHECKS = 256 };
+	const struct slactl_option longopts[] = {
+		{ "brokers", required_argument, &opts->brokers, 'b' },
+		{ "topic-workorders", required_argument, &opts->topics[TOPIC_WORKORDERS], 0 },
+		{ "topic-clockins", required_argument, &opts->topics[TOPIC_CLOCKINS], 0 },
+		{ "topic-assessments", required_argument, &opts->topics[TOPIC_ASSESSMENTS], 0 },
 		{ "no-checks", no_argument, NULL, OPT_NO_CHECKS },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char errstr[512];
@@ -261,18 +259,6 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 		switch (c) {
 		case OPT_NO_CHECKS:
 			opts->checks = false;
-			break;
-		case 'b':
-			opts->brokers = optarg;
-			break;
-		case OPT_TOPIC_WO:
-			opts->topics[TOPIC_WORKORDERS] = optarg;
-			break;
-		case OPT_TOPIC_CI:
-			opts->topics[TOPIC_CLOCKINS] = optarg;
-			break;
-		case OPT_TOPIC_AS:
-			opts->topics[TOPIC_ASSESSMENTS] = optarg;
 			break;
 		case 'X': {
 			char *eq = strchr(optarg, '=');
@@ -296,11 +282,9 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 		*status = st;
 		return false;
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "slactl publish: expected exactly one FILE (or - for standard input)\n");
+	opts->path = slactl_one_operand(argc, argv, "publish", "exactly one FILE (or - for standard input)");
+	if (!opts->path)
 		return false;
-	}
-	opts->path = argv[optind];
 	for (int t = 0; t < TOPIC_COUNT; t++)
 		if (opts->topics[t][0] == '\0') {
 			fprintf(stderr, "slactl publish: empty topic name\n");

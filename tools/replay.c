@@ -530,15 +530,15 @@ done:
 
 int cmd_replay(int argc, char **argv)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"until", required_argument, NULL, 'u'},
-					     {"policies", required_argument, NULL, 'p'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *conninfo = NULL, *until_arg = NULL, *policies = NULL;
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &conninfo, 0},
+		{"until", required_argument, &until_arg, 0},
+		{"policies", required_argument, &policies, 0},
+		{NULL, 0, NULL, 0},
+	};
 	char err[512];
-	int c, rc = 1, optst = -1;
+	int rc = 1, optst;
 	struct replay_event *evs = NULL;
 	size_t n = 0;
 	struct store *st = NULL;
@@ -547,21 +547,12 @@ int cmd_replay(int argc, char **argv)
 	struct replay_stats stats;
 	FILE *in = NULL;
 
-	optind = 1;
-	while ((c = slactl_getopt(argc, argv, "", opts, "replay", replay_usage, &optst)) != -1) {
-		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'u': until_arg = optarg; break;
-		case 'p': policies = optarg; break;
-		}
-	}
+	optst = slactl_parse_options(argc, argv, opts, "replay", replay_usage);
 	if (optst >= 0)
 		return optst;
-	if (optind + 1 != argc) {
-		fprintf(stderr, "slactl replay: expected one input file (or -)\n");
+	const char *name = slactl_one_operand(argc, argv, "replay", "one input file (or -)");
+	if (!name)
 		return 2;
-	}
-	const char *name = argv[optind];
 	sla_time until = SLA_TIME_NONE;
 	if (until_arg && !replay_parse_until(until_arg, &until)) {
 		fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);

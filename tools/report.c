@@ -170,6 +170,25 @@ static const char sql_events[] =
 	" subject_id, status FROM sla.v_partner_events WHERE at >= " LOCAL_FROM " AND at < " LOCAL_TO
 	" AND " PARTNER_IS("partner_id") " ORDER BY at, partner_id, code";
 
+/* The report's first tables, in this order: counts under column names, the
+ * first column left-aligned in `first` characters, the others right-aligned
+ * in `w` characters each. */
+static const char *const counts[] = {"decided", "met", "breached", "met %", NULL};
+static const char *const partner_counts[] = {"decided", "met", "breached", "met %", "violations", NULL};
+static const char *const violation_counts[] = {"total", "confirmed", "provisional", NULL};
+static const struct count_table {
+	const char *title;
+	const char *sql;
+	int first, w;
+	const char *const *cols;
+	bool all_partners_only; /* left out of a report on one partner */
+} count_tables[] = {
+	{"Milestones decided in the period", sql_by_milestone, 34, 10, counts, false},
+	{"By ticket type", sql_by_type, 34, 10, counts, false},
+	{"By partner", sql_by_partner, 24, 10, partner_counts, true},
+	{"Violations by code (standing)", sql_violations, 43, 11, violation_counts, false},
+};
+
 static bool print_report(PGconn *conn, const struct period *p, const char *partner)
 {
 	PGresult *res = NULL;
@@ -177,42 +196,18 @@ static bool print_report(PGconn *conn, const struct period *p, const char *partn
 	printf("slad compliance report %s%s%.40s\n", p->label, partner ? ", partner " : "", partner ? partner : "");
 	printf("local days %s up to %s (exclusive), Asia/Shanghai\n", p->from, p->to);
 
-	if (!(res = query(conn, sql_by_milestone, p, partner)))
-		return false;
-	static const char *const counts[] = {"decided", "met", "breached", "met %", NULL};
-	print_header("Milestones decided in the period", 34, 10, counts);
-	if (PQntuples(res) == 0)
-		printf("  none\n");
-	print_rows(res, 34, 10);
-	PQclear(res);
-
-	if (!(res = query(conn, sql_by_type, p, partner)))
-		return false;
-	print_header("By ticket type", 34, 10, counts);
-	if (PQntuples(res) == 0)
-		printf("  none\n");
-	print_rows(res, 34, 10);
-	PQclear(res);
-
-	if (!partner) {
-		if (!(res = query(conn, sql_by_partner, p, partner)))
+	for (size_t i = 0; i < sizeof(count_tables) / sizeof(count_tables[0]); i++) {
+		const struct count_table *t = &count_tables[i];
+		if (partner && t->all_partners_only)
+			continue;
+		if (!(res = query(conn, t->sql, p, partner)))
 			return false;
-		static const char *const cols[] = {"decided", "met", "breached", "met %", "violations", NULL};
-		print_header("By partner", 24, 10, cols);
+		print_header(t->title, t->first, t->w, t->cols);
 		if (PQntuples(res) == 0)
 			printf("  none\n");
-		print_rows(res, 24, 10);
+		print_rows(res, t->first, t->w);
 		PQclear(res);
 	}
-
-	if (!(res = query(conn, sql_violations, p, partner)))
-		return false;
-	static const char *const vcols[] = {"total", "confirmed", "provisional", NULL};
-	print_header("Violations by code (standing)", 43, 11, vcols);
-	if (PQntuples(res) == 0)
-		printf("  none\n");
-	print_rows(res, 43, 11);
-	PQclear(res);
 
 	if (!(res = query(conn, sql_open, p, partner)))
 		return false;
@@ -252,34 +247,23 @@ static bool print_report(PGconn *conn, const struct period *p, const char *partn
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"partner", required_argument, NULL, 'p'},
-					     {"month", required_argument, NULL, 'm'},
-					     {"quarter", required_argument, NULL, 'q'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *conninfo = "", *partner = NULL, *month = NULL, *quarter = NULL;
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &conninfo, 0},
+		{"partner", required_argument, &partner, 0},
+		{"month", required_argument, &month, 0},
+		{"quarter", required_argument, &quarter, 0},
+		{NULL, 0, NULL, 0},
+	};
 	struct period p;
 	struct store *st = NULL;
 	char err[512];
-	int c, rc = 1, optst = -1;
+	int rc = 1, optst = slactl_parse_options(argc, argv, opts, "report", report_usage);
 
-	optind = 1;
-	while ((c = slactl_getopt(argc, argv, "", opts, "report", report_usage, &optst)) != -1) {
-		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'p': partner = optarg; break;
-		case 'm': month = optarg; break;
-		case 'q': quarter = optarg; break;
-		}
-	}
 	if (optst >= 0)
 		return optst;
-	if (optind != argc) {
-		fprintf(stderr, "slactl report: unexpected argument '%s'\n", argv[optind]);
+	if (!slactl_no_operands(argc, argv, "report"))
 		return 2;
-	}
 	if (month && quarter) {
 		fprintf(stderr, "slactl report: --month and --quarter exclude each other\n");
 		return 2;

@@ -30,41 +30,106 @@ void slactl_print_version(void)
 	printf("slactl %s\n", SLAD_VERSION);
 }
 
-int slactl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts, const char *prog,
+/* The option of opts that getopt_long found: by its index among the long
+ * options, else (a short option) by its key; NULL for one of the common options. */
+static const struct slactl_option *found_option(const struct slactl_option *opts, size_t n, int index, int key)
+{
+	if (index >= 0)
+		return (size_t)index < n ? &opts[index] : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (opts[i].key == key)
+			return &opts[i];
+	return NULL;
+}
+
+int slactl_getopt(int argc, char **argv, const char *optstring, const struct slactl_option *opts, const char *prog,
 		  void (*usage)(FILE *), int *status)
 {
+	struct option longopts[SLACTL_MAX_OPTIONS + 3];
+	const struct slactl_option *o;
 	char spec[64];
-	int c;
+	size_t n = 0;
+	int c, index;
 
+	for (; opts[n].name; n++) {
+		if (n == SLACTL_MAX_OPTIONS) {
+			fprintf(stderr, "slactl %s: more than %d options\n", prog, SLACTL_MAX_OPTIONS);
+			*status = 2;
+			return -1;
+		}
+		longopts[n] = (struct option){opts[n].name, opts[n].has_arg, NULL, opts[n].key};
+	}
+	longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n + 1] = (struct option){"version", no_argument, NULL, 'V'};
+	longopts[n + 2] = (struct option){NULL, 0, NULL, 0};
 	/* ':' first: a missing value is ':' and an unknown option '?', and
 	 * getopt itself prints nothing (the messages name the subcommand). */
 	snprintf(spec, sizeof(spec), ":%shV", optstring);
 	opterr = 0;
-	c = getopt_long(argc, argv, spec, longopts, NULL);
-	switch (c) {
-	case 'h':
-		usage(stdout);
-		*status = 0;
-		return -1;
-	case 'V':
-		slactl_print_version();
-		*status = 0;
-		return -1;
-	case ':':
-		fprintf(stderr, "slactl %s: option '%s' needs a value\n", prog, argv[optind - 1]);
-		*status = 2;
-		return -1;
-	case '?':
-		if (optopt != 0)
-			fprintf(stderr, "slactl %s: unknown option '-%c' (try 'slactl %s --help')\n", prog, optopt, prog);
-		else
-			fprintf(stderr, "slactl %s: unknown option '%s' (try 'slactl %s --help')\n", prog,
-				argv[optind - 1], prog);
-		*status = 2;
-		return -1;
-	default:
-		return c;
+	for (;;) {
+		index = -1;
+		c = getopt_long(argc, argv, spec, longopts, &index);
+		switch (c) {
+		case -1:
+			return -1;
+		case 'h':
+			usage(stdout);
+			*status = 0;
+			return -1;
+		case 'V':
+			slactl_print_version();
+			*status = 0;
+			return -1;
+		case ':':
+			fprintf(stderr, "slactl %s: option '%s' needs a value\n", prog, argv[optind - 1]);
+			*status = 2;
+			return -1;
+		case '?':
+			/* optopt: the unknown short option, or the key of a long
+			 * option given a value it does not take (0 for an unknown one). */
+			if (optopt > 0 && optopt < 256)
+				fprintf(stderr, "slactl %s: unknown option '-%c' (try 'slactl %s --help')\n", prog, optopt,
+					prog);
+			else
+				fprintf(stderr, "slactl %s: unknown option '%s' (try 'slactl %s --help')\n", prog,
+					argv[optind - 1], prog);
+			*status = 2;
+			return -1;
+		default:
+			o = found_option(opts, n, index, c);
+			if (!o || !o->value)
+				return c;
+			*o->value = optarg;
+		}
 	}
+}
+
+int slactl_parse_options(int argc, char **argv, const struct slactl_option *opts, const char *prog,
+			 void (*usage)(FILE *))
+{
+	int status = -1;
+
+	optind = 1;
+	/* Every option stores its value: nothing comes back but the end. */
+	while (slactl_getopt(argc, argv, "", opts, prog, usage, &status) != -1)
+		;
+	return status;
+}
+
+bool slactl_no_operands(int argc, char **argv, const char *prog)
+{
+	if (optind == argc)
+		return true;
+	fprintf(stderr, "slactl %s: unexpected argument '%s'\n", prog, argv[optind]);
+	return false;
+}
+
+const char *slactl_one_operand(int argc, char **argv, const char *prog, const char *expected)
+{
+	if (optind + 1 == argc)
+		return argv[optind];
+	fprintf(stderr, "slactl %s: expected %s\n", prog, expected);
+	return NULL;
 }
 
 static void usage(FILE *out)

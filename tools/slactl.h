@@ -25,17 +25,38 @@ int cmd_whatif(int argc, char **argv);
 /* "slactl " and the version, for every subcommand's --version. */
 void slactl_print_version(void);
 
-struct option;
-/* getopt_long over a subcommand's options plus those every subcommand has:
- * -h/--help prints usage(stdout) and -V/--version the version (*status 0);
- * an option without its value or an unknown one is reported as
- * "slactl PROG: ..." (*status 2). longopts must list "help" as 'h' and
- * "version" as 'V'; optstring holds the short options of the subcommand's own.
- * Returns the next option of the subcommand's own, or -1: at the end of the
- * options (*status untouched) or when the caller should return *status.
+/* One option of a subcommand: struct option's fields, but where its value
+ * goes instead of a flag. */
+struct slactl_option {
+	const char *name;   /* --name */
+	int has_arg;        /* no_argument or required_argument */
+	const char **value; /* where the value goes (the last one wins); NULL: slactl_getopt returns key */
+	int key;            /* a letter in slactl_getopt's optstring is also -key */
+};
+#define SLACTL_MAX_OPTIONS 16
+
+/* getopt_long over a subcommand's options (at most SLACTL_MAX_OPTIONS, ended
+ * by a NULL name) plus those every subcommand has: -h/--help prints
+ * usage(stdout) and -V/--version the version (*status 0); an option without
+ * its value or an unknown one is reported as "slactl PROG: ..." (*status 2).
+ * optstring holds the short options of the subcommand's own. Stores the
+ * values of the options that have a place for them and returns the key of
+ * the next other option, or -1: at the end of the options (*status
+ * untouched) or when the caller should return *status.
  * Set optind = 1 before the first call. */
-int slactl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts, const char *prog,
+int slactl_getopt(int argc, char **argv, const char *optstring, const struct slactl_option *opts, const char *prog,
 		  void (*usage)(FILE *), int *status);
+/* All of argv's options, for a subcommand whose options all store their
+ * values: -1 to go on with the operands from argv[optind], else the exit
+ * status (as slactl_getopt's). */
+int slactl_parse_options(int argc, char **argv, const struct slactl_option *opts, const char *prog,
+			 void (*usage)(FILE *));
+/* After the options: false, said as "slactl PROG: unexpected argument", when
+ * operands follow (for a subcommand that takes none). */
+bool slactl_no_operands(int argc, char **argv, const char *prog);
+/* After the options: the one operand, or NULL, said as "slactl PROG: expected
+ * EXPECTED", when there are none or more. */
+const char *slactl_one_operand(int argc, char **argv, const char *prog, const char *expected);
 
 /* The replay of slactl replay, shared with slactl whatif (tools/replay.c).
  * prog names the subcommand in messages ("slactl PROG: ..."). */

@@ -87,16 +87,6 @@ static void describe(const unsigned char *bytes, size_t len, char *buf, size_t c
 	slad__v1__event__free_unpacked(ev, NULL);
 }
 
-/* A section of the timeline: the query's rows, after the section's title
- * and row count; NULL (said) when the query fails. */
-static PGresult *section(PGconn *conn, const char *id, const char *title, const char *sql)
-{
-	PGresult *r = query(conn, sql, id);
-	if (r)
-		printf("\n%s (%d)\n", title, PQntuples(r));
-	return r;
-}
-
 /* The header line; sets the session's time zone to the ticket's calendar
  * zone (or tz). */
 static bool print_header(PGconn *conn, const char *id, const char *tz)
@@ -128,110 +118,115 @@ static bool print_header(PGconn *conn, const char *id, const char *tz)
 	return true;
 }
 
-static bool print_events(PGconn *conn, const char *id)
+static void print_event(const PGresult *r, int i)
 {
-	PGresult *r = section(conn, id, "Events",
-			    "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
-			    " coalesce(kafka_offset::text, ''), payload"
-			    " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id");
-	if (!r)
-		return false;
-	for (int i = 0; i < PQntuples(r); i++) {
-		size_t len = 0;
-		char what[160] = "";
-		unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 5), &len);
-		if (bytes) {
-			describe(bytes, len, what, sizeof(what));
-			PQfreemem(bytes);
-		}
-		printf("  %s  %-26s %-18s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), what);
+	size_t len = 0;
+	char what[160] = "";
+	unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 5), &len);
+	if (bytes) {
+		describe(bytes, len, what, sizeof(what));
+		PQfreemem(bytes);
 	}
-	PQclear(r);
-	return true;
+	printf("  %s  %-26s %-18s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), what);
 }
 
-static bool print_milestones(PGconn *conn, const char *id)
+/* The milestone columns: the heading names them, a row adds the part. */
+#define MILESTONE_COLUMNS "  %-20s %3s %-9s %-11s %-16s %-16s"
+
+static void print_milestone_heading(void)
 {
-	PGresult *r = section(conn, id, "Milestones",
-			    "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
-			    " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
-			    " coalesce(part_id, '')"
-			    " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence");
-	if (!r)
-		return false;
-	printf("  %-20s %3s %-9s %-11s %-16s %-16s\n", "milestone", "#", "status", "started", "due", "stopped");
-	for (int i = 0; i < PQntuples(r); i++)
-		printf("  %-20s %3s %-9s %-11s %-16s %-16s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
-		       PQgetvalue(r, i, 6));
-	PQclear(r);
-	return true;
+	printf(MILESTONE_COLUMNS "\n", "milestone", "#", "status", "started", "due", "stopped");
 }
 
-static bool print_violations(PGconn *conn, const char *id)
+static void print_milestone(const PGresult *r, int i)
 {
-	PGresult *r = section(conn, id, "Violations",
-			    "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
-			    " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
-			    " v.details::text,"
-			    " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
-			    "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
-			    "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
-			    " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence");
-	if (!r)
-		return false;
-	for (int i = 0; i < PQntuples(r); i++) {
-		printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
-		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-		       PQgetvalue(r, i, 5), strcmp(PQgetvalue(r, i, 6), "{}") ? PQgetvalue(r, i, 6) : "");
-		printf("      history: %s\n", PQgetvalue(r, i, 7));
+	printf(MILESTONE_COLUMNS " %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+	       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+	       PQgetvalue(r, i, 6));
+}
+
+static void print_violation(const PGresult *r, int i)
+{
+	printf("  %-28s %-3s %-11s due %-11s observed %-11s engineer %s %s\n", PQgetvalue(r, i, 0),
+	       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+	       PQgetvalue(r, i, 5), strcmp(PQgetvalue(r, i, 6), "{}") ? PQgetvalue(r, i, 6) : "");
+	printf("      history: %s\n", PQgetvalue(r, i, 7));
+}
+
+static void print_escalation(const PGresult *r, int i)
+{
+	printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+	       PQgetvalue(r, i, 2));
+}
+
+/* The timeline after the header, in this order: a section is its title and
+ * row count, an optional column heading, then a line (or two) a row. */
+static const struct section {
+	const char *title;
+	const char *sql; /* $1: the ticket id */
+	void (*print_heading)(void); /* or NULL */
+	void (*print_row)(const PGresult *r, int i);
+} sections[] = {
+	{"Events",
+	 "SELECT to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS'), type, event_id, coalesce(topic, ''),"
+	 " coalesce(kafka_offset::text, ''), payload"
+	 " FROM sla.ticket_events WHERE ticket_id = $1 ORDER BY occurred_at, event_id",
+	 NULL, print_event},
+	{"Milestones",
+	 "SELECT milestone, occurrence, status, to_char(started_at, 'MM-DD HH24:MI'),"
+	 " to_char(due_at, 'YYYY-MM-DD HH24:MI'), coalesce(to_char(stopped_at, 'YYYY-MM-DD HH24:MI'), '-'),"
+	 " coalesce(part_id, '')"
+	 " FROM sla.milestones WHERE ticket_id = $1 ORDER BY started_at, milestone, occurrence",
+	 print_milestone_heading, print_milestone},
+	{"Violations",
+	 "SELECT v.rule_code, v.occurrence, v.status, coalesce(to_char(v.due_at, 'MM-DD HH24:MI'), '-'),"
+	 " coalesce(to_char(v.observed_at, 'MM-DD HH24:MI'), '-'), coalesce(v.engineer_id, '-'),"
+	 " v.details::text,"
+	 " coalesce((SELECT string_agg(h.status || ' ' || to_char(h.changed_at, 'MM-DD HH24:MI')"
+	 "   || coalesce(' by ' || h.cause_event_id, ' (clock)'), ', ' ORDER BY h.changed_at, h.id)"
+	 "   FROM sla.violation_history h WHERE h.violation_id = v.violation_id), '')"
+	 " FROM sla.violations v WHERE v.ticket_id = $1 ORDER BY v.rule_code, v.occurrence",
+	 NULL, print_violation},
+	{"Escalations",
+	 "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
+	 " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level",
+	 NULL, print_escalation},
+};
+
+static bool print_sections(PGconn *conn, const char *id)
+{
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		PGresult *r = query(conn, sections[s].sql, id);
+		if (!r)
+			return false;
+		printf("\n%s (%d)\n", sections[s].title, PQntuples(r));
+		if (sections[s].print_heading)
+			sections[s].print_heading();
+		for (int i = 0; i < PQntuples(r); i++)
+			sections[s].print_row(r, i);
+		PQclear(r);
 	}
-	PQclear(r);
-	return true;
-}
-
-static bool print_escalations(PGconn *conn, const char *id)
-{
-	PGresult *r = section(conn, id, "Escalations",
-			    "SELECT milestone, occurrence, level, to_char(at, 'YYYY-MM-DD HH24:MI')"
-			    " FROM sla.escalations WHERE ticket_id = $1 ORDER BY at, milestone, level");
-	if (!r)
-		return false;
-	for (int i = 0; i < PQntuples(r); i++)
-		printf("  %s  %-20s %s  %s\n", PQgetvalue(r, i, 3), PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2));
-	PQclear(r);
 	return true;
 }
 
 int cmd_ticket(int argc, char **argv)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"tz", required_argument, NULL, 'z'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *conninfo = "", *tz = NULL;
-	int c, rc = 1, optst = -1;
-	optind = 1;
-	while ((c = slactl_getopt(argc, argv, "", opts, "ticket", ticket_usage, &optst)) != -1) {
-		switch (c) {
-		case 'd': conninfo = optarg; break;
-		case 'z': tz = optarg; break;
-		}
-	}
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &conninfo, 0},
+		{"tz", required_argument, &tz, 0},
+		{NULL, 0, NULL, 0},
+	};
+	int rc = 1, optst = slactl_parse_options(argc, argv, opts, "ticket", ticket_usage);
 	if (optst >= 0)
 		return optst;
-	if (optind + 1 != argc) {
-		fprintf(stderr, "slactl ticket: expected one ticket id (see --help)\n");
+	const char *id = slactl_one_operand(argc, argv, "ticket", "one ticket id (see --help)");
+	if (!id)
 		return 2;
-	}
-	const char *id = argv[optind];
 	PGconn *conn = PQconnectdb(conninfo);
 	if (PQstatus(conn) != CONNECTION_OK)
 		fprintf(stderr, "slactl ticket: cannot connect to PostgreSQL: %s", PQerrorMessage(conn));
-	else if (print_header(conn, id, tz) && print_events(conn, id) && print_milestones(conn, id) &&
-		 print_violations(conn, id) && print_escalations(conn, id))
+	else if (print_header(conn, id, tz) && print_sections(conn, id))
 		rc = 0;
 	PQfinish(conn);
 	return rc;

@@ -703,17 +703,17 @@ struct whatif_opts {
 /* Returns -1 when the options are good, else the exit status. */
 static int whatif_parse_args(int argc, char **argv, struct whatif_opts *o)
 {
-	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-					     {"policies", required_argument, NULL, 'p'},
-					     {"current", required_argument, NULL, 'c'},
-					     {"from-db", no_argument, NULL, 'F'},
-					     {"until", required_argument, NULL, 'u'},
-					     {"examples", required_argument, NULL, 'e'},
-					     {"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"version", no_argument, NULL, 'V'},
-					     {NULL, 0, NULL, 0}};
 	const char *until_arg = NULL;
+	const struct slactl_option opts[] = {
+		{"db", required_argument, &o->conninfo, 0},
+		{"policies", required_argument, &o->new_path, 0},
+		{"current", required_argument, &o->cur_path, 0},
+		{"from-db", no_argument, NULL, 'F'},
+		{"until", required_argument, &until_arg, 0},
+		{"examples", required_argument, NULL, 'e'},
+		{"format", required_argument, &o->format, 0},
+		{NULL, 0, NULL, 0},
+	};
 	char *end;
 	int c, optst = -1;
 
@@ -724,11 +724,7 @@ static int whatif_parse_args(int argc, char **argv, struct whatif_opts *o)
 	optind = 1;
 	while ((c = slactl_getopt(argc, argv, "", opts, "whatif", whatif_usage, &optst)) != -1) {
 		switch (c) {
-		case 'd': o->conninfo = optarg; break;
-		case 'p': o->new_path = optarg; break;
-		case 'c': o->cur_path = optarg; break;
 		case 'F': o->from_db = true; break;
-		case 'u': until_arg = optarg; break;
 		case 'e':
 			errno = 0;
 			o->examples = strtol(optarg, &end, 10);
@@ -737,7 +733,6 @@ static int whatif_parse_args(int argc, char **argv, struct whatif_opts *o)
 				return 2;
 			}
 			break;
-		case 'f': o->format = optarg; break;
 		}
 	}
 	if (optst >= 0)
