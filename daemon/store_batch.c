@@ -112,21 +112,17 @@ static const char sql_history[] =
 	" ON CONFLICT (violation_id, status, changed_at) DO NOTHING";
 
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
-static const char sql_dead[] =
-	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
-	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
-	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+#define SQL_DEAD_INSERT \
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)" \
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload" \
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY" \
 	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
-	" ORDER BY u.ord";
+static const char sql_dead[] = SQL_DEAD_INSERT " ORDER BY u.ord";
 /* The daemon's: a message re-applied after a state checkpoint (docs/architecture.md)
  * was dead-lettered already. Not for slactl replay (group ''), whose positions are
  * line numbers: two files may share them. */
 static const char sql_dead_once[] =
-	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
-	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
-	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
-	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
-	" WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
+	SQL_DEAD_INSERT " WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
 	" AND d.partition = u.partition AND d.kafka_offset = u.kafka_offset)"
 	" ORDER BY u.ord";
 
@@ -523,18 +519,15 @@ static bool batch_add_tickets(struct batch *b, const struct sla_out *out, const 
 	return true;
 }
 
-static void batch_add_history(struct batch *b, const struct sla_out *out)
+static void batch_add_history(struct batch *b, const struct sla_history *h)
 {
-	for (size_t i = 0; i < out->nhist; i++) {
-		const struct sla_history *h = &out->hist[i];
-		const struct val row[HI_NCOLS] = {
-			[HI_ID] = TEXT(h->ticket_id), [HI_CODE] = TEXT(h->rule_code),
-			[HI_OCC] = INT4(h->occurrence), [HI_STATUS] = TEXT(v_status_name(h->status)),
-			[HI_CHANGED] = TIME(h->changed_at), [HI_CAUSE] = TEXT(h->cause_event_id),
-		};
+	const struct val row[HI_NCOLS] = {
+		[HI_ID] = TEXT(h->ticket_id), [HI_CODE] = TEXT(h->rule_code), [HI_OCC] = INT4(h->occurrence),
+		[HI_STATUS] = TEXT(v_status_name(h->status)), [HI_CHANGED] = TIME(h->changed_at),
+		[HI_CAUSE] = TEXT(h->cause_event_id),
+	};
 
-		put_arrays(b->hi, row, HI_NCOLS);
-	}
+	put_arrays(b->hi, row, HI_NCOLS);
 }
 
 static void batch_add_dead_letters(struct batch *b, const struct sla_out *out)
@@ -592,18 +585,16 @@ static bool batch_add_events(struct batch *b, const struct sla_out *out, char *e
 	return true;
 }
 
-static void batch_add_engineer_clocks(struct batch *b, const struct sla_out *out)
+/* An engineer's ONE_OFF clock-in (schema/0006). */
+static void batch_add_engineer_clock(struct batch *b, const struct sla_engclock *e)
 {
-	for (size_t i = 0; i < out->neng; i++) {
-		const struct sla_engclock *e = &out->eng[i];
-		const struct val row[EC_NCOLS] = {
-			[EC_ENG] = TEXT(e->engineer_id), [EC_TICKET] = TEXT(e->ticket_id),
-			[EC_EVENT] = TEXT(e->event_id), [EC_PARTNER] = TEXT(e->partner_id),
-			[EC_KIND] = TEXT(e->kind), [EC_AT] = TIME(e->at), [EC_DAY] = INT8(e->local_day),
-		};
+	const struct val row[EC_NCOLS] = {
+		[EC_ENG] = TEXT(e->engineer_id), [EC_TICKET] = TEXT(e->ticket_id), [EC_EVENT] = TEXT(e->event_id),
+		[EC_PARTNER] = TEXT(e->partner_id), [EC_KIND] = TEXT(e->kind), [EC_AT] = TIME(e->at),
+		[EC_DAY] = INT8(e->local_day),
+	};
 
-		put_arrays(b->ec, row, EC_NCOLS);
-	}
+	put_arrays(b->ec, row, EC_NCOLS);
 }
 
 bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
@@ -613,12 +604,14 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 	batch_add_orphans(b, out);
 	if (!batch_add_tickets(b, out, policy_version, fresh, err, errlen))
 		return false;
-	batch_add_history(b, out);
+	for (size_t i = 0; i < out->nhist; i++)
+		batch_add_history(b, &out->hist[i]);
 	batch_add_dead_letters(b, out);
 	batch_add_escalations(b, out, policy_version);
 	if (!batch_add_events(b, out, err, errlen))
 		return false;
-	batch_add_engineer_clocks(b, out);
+	for (size_t i = 0; i < out->neng; i++)
+		batch_add_engineer_clock(b, &out->eng[i]);
 	return true;
 }
 
