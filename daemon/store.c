@@ -70,6 +70,8 @@ void store_rollback_quietly(struct store *st)
 }
 
 /* Remembers who this session is on the server; see struct store. */
+static const char sql_session_start[] = "SELECT (extract(epoch FROM backend_start) * 1000000)::bigint"
+					" FROM pg_stat_activity WHERE pid = pg_backend_pid()";
 static bool session_init(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 static bool session_init(struct store *st, char *err, size_t errlen)
@@ -79,16 +81,21 @@ static bool session_init(struct store *st, char *err, size_t errlen)
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
 	st->backend_pid = PQbackendPID(st->conn);
 	st->backend_start_us = -1;
-	res = store_exec_params(st,
-			  "SELECT (extract(epoch FROM backend_start) * 1000000)::bigint"
-			  " FROM pg_stat_activity WHERE pid = pg_backend_pid()",
-			  0, NULL, "reading session start", err, errlen);
+	res = store_exec_params(st, sql_session_start, 0, NULL, "reading session start", err, errlen);
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
 		st->backend_start_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return true;
+}
+
+void store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	PQfinish(st->conn);
+	free(st);
 }
 
 struct store *store_connect(const char *conninfo, char *err, size_t errlen)
@@ -120,14 +127,6 @@ struct store *store_connect(const char *conninfo, char *err, size_t errlen)
 fail:
 	store_free(st);
 	return NULL;
-}
-
-void store_free(struct store *st)
-{
-	if (st == NULL)
-		return;
-	PQfinish(st->conn);
-	free(st);
 }
 
 bool store_ok(struct store *st)
@@ -412,6 +411,17 @@ static bool calendar_from_rows(PGresult *cals, int i, PGresult *exc, int *next_e
 	return true;
 }
 
+/* Both ordered by the same collation, so the exceptions of each calendar
+ * follow one another in the order the calendars come. */
+static const char sql_calendars[] =
+	"SELECT c.calendar_id, c.tz,"
+	" (extract(hour FROM c.office_open) * 60 + extract(minute FROM c.office_open))::int,"
+	" (extract(hour FROM c.office_close) * 60 + extract(minute FROM c.office_close))::int,"
+	" c.first_year, c.last_year"
+	" FROM sla.calendars c ORDER BY c.calendar_id COLLATE \"C\"";
+static const char sql_calendar_exceptions[] = "SELECT calendar_id, (day - DATE '1970-01-01')::bigint, kind"
+					      " FROM sla.calendar_exceptions ORDER BY calendar_id COLLATE \"C\", day";
+
 bool store_load_calendars(struct store *st, struct calendar_set *set, char *err, size_t errlen)
 {
 	PGresult *cals = NULL, *exc = NULL;
@@ -423,21 +433,10 @@ bool store_load_calendars(struct store *st, struct calendar_set *set, char *err,
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		goto fail;
 	}
-	/* Both ordered by the same collation, so the exceptions of each calendar
-	 * follow one another in the order the calendars come. */
-	cals = store_exec_params(st,
-			   "SELECT c.calendar_id, c.tz,"
-			   " (extract(hour FROM c.office_open) * 60 + extract(minute FROM c.office_open))::int,"
-			   " (extract(hour FROM c.office_close) * 60 + extract(minute FROM c.office_close))::int,"
-			   " c.first_year, c.last_year"
-			   " FROM sla.calendars c ORDER BY c.calendar_id COLLATE \"C\"",
-			   0, NULL, "reading sla.calendars", err, errlen);
+	cals = store_exec_params(st, sql_calendars, 0, NULL, "reading sla.calendars", err, errlen);
 	if (cals == NULL)
 		goto fail;
-	exc = store_exec_params(st,
-			  "SELECT calendar_id, (day - DATE '1970-01-01')::bigint, kind"
-			  " FROM sla.calendar_exceptions ORDER BY calendar_id COLLATE \"C\", day",
-			  0, NULL, "reading sla.calendar_exceptions", err, errlen);
+	exc = store_exec_params(st, sql_calendar_exceptions, 0, NULL, "reading sla.calendar_exceptions", err, errlen);
 	if (exc == NULL)
 		goto fail;
 
@@ -460,6 +459,9 @@ fail:
 	return false;
 }
 
+static const char sql_offset_read[] = "SELECT next_offset FROM sla.consumer_offsets"
+				      " WHERE consumer_group = $1 AND topic = $2 AND partition = $3";
+
 bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
 		       int64_t *next_offset, char *err, size_t errlen)
 {
@@ -473,10 +475,7 @@ bool store_load_offset(struct store *st, const char *group, const char *topic, i
 		return false;
 	}
 	snprintf(part, sizeof part, "%" PRId32, partition);
-	res = store_exec_params(st,
-			  "SELECT next_offset FROM sla.consumer_offsets"
-			  " WHERE consumer_group = $1 AND topic = $2 AND partition = $3",
-			  3, vals, "reading sla.consumer_offsets", err, errlen);
+	res = store_exec_params(st, sql_offset_read, 3, vals, "reading sla.consumer_offsets", err, errlen);
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) == 1)
@@ -542,6 +541,14 @@ done:
 	return ok;
 }
 
+static const char sql_outbox_read[] =
+	"SELECT e.ticket_id, e.milestone, e.occurrence, e.level,"
+	" (extract(epoch FROM e.at) * 1000)::bigint, coalesce(e.partner_id, ''),"
+	" coalesce(e.engineer_id, ''), coalesce(e.policy_version, '')"
+	" FROM sla.escalations e JOIN sla.ticket_state s USING (ticket_id)"
+	" WHERE e.published_at IS NULL AND s.partition = ANY ($1::int[])"
+	" ORDER BY e.at, e.id LIMIT $2::int";
+
 bool store_escalations_pending(struct store *st, const int32_t *partitions, size_t npartitions, size_t limit,
 			       struct store_escalation **rows, size_t *nrows, char *err, size_t errlen)
 {
@@ -560,14 +567,7 @@ bool store_escalations_pending(struct store *st, const int32_t *partitions, size
 		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
-	res = store_exec_params(st,
-			  "SELECT e.ticket_id, e.milestone, e.occurrence, e.level,"
-			  " (extract(epoch FROM e.at) * 1000)::bigint, coalesce(e.partner_id, ''),"
-			  " coalesce(e.engineer_id, ''), coalesce(e.policy_version, '')"
-			  " FROM sla.escalations e JOIN sla.ticket_state s USING (ticket_id)"
-			  " WHERE e.published_at IS NULL AND s.partition = ANY ($1::int[])"
-			  " ORDER BY e.at, e.id LIMIT $2::int",
-			  2, vals, "reading the escalation outbox", err, errlen);
+	res = store_exec_params(st, sql_outbox_read, 2, vals, "reading the escalation outbox", err, errlen);
 	if (res == NULL)
 		goto done;
 	size_t n = (size_t)PQntuples(res);
@@ -597,6 +597,12 @@ done:
 	return ok;
 }
 
+static const char sql_outbox_mark[] =
+	"UPDATE sla.escalations e SET published_at = now()"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u (ticket_id, milestone, occurrence, level)"
+	" WHERE e.ticket_id = u.ticket_id AND e.milestone = u.milestone AND e.occurrence = u.occurrence"
+	" AND e.level = u.level AND e.published_at IS NULL";
+
 bool store_escalations_mark(struct store *st, const struct store_escalation *rows, size_t nrows, char *err,
 			    size_t errlen)
 {
@@ -618,12 +624,7 @@ bool store_escalations_mark(struct store *st, const struct store_escalation *row
 		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
-	res = store_exec_params(st,
-			  "UPDATE sla.escalations e SET published_at = now()"
-			  " FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u (ticket_id, milestone, occurrence, level)"
-			  " WHERE e.ticket_id = u.ticket_id AND e.milestone = u.milestone AND e.occurrence = u.occurrence"
-			  " AND e.level = u.level AND e.published_at IS NULL",
-			  4, vals, "marking escalations published", err, errlen);
+	res = store_exec_params(st, sql_outbox_mark, 4, vals, "marking escalations published", err, errlen);
 	ok = res != NULL;
 done:
 	PQclear(res);

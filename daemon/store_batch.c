@@ -112,21 +112,17 @@ static const char sql_history[] =
 	" ON CONFLICT (violation_id, status, changed_at) DO NOTHING";
 
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
-static const char sql_dead[] =
-	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
-	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
-	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
+#define SQL_DEAD_INSERT \
+	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)" \
+	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload" \
+	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY" \
 	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
-	" ORDER BY u.ord";
+static const char sql_dead[] = SQL_DEAD_INSERT " ORDER BY u.ord";
 /* The daemon's: a message re-applied after a state checkpoint (docs/architecture.md)
  * was dead-lettered already. Not for slactl replay (group ''), whose positions are
  * line numbers: two files may share them. */
 static const char sql_dead_once[] =
-	"INSERT INTO sla.dead_letters (topic, partition, kafka_offset, reason, detail, payload)"
-	" SELECT u.topic, u.partition, u.kafka_offset, u.reason, nullif(u.detail, ''), u.payload"
-	" FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY"
-	" AS u (topic, partition, kafka_offset, reason, detail, payload, ord)"
-	" WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
+	SQL_DEAD_INSERT " WHERE u.kafka_offset < 0 OR NOT EXISTS (SELECT 1 FROM sla.dead_letters d WHERE d.topic = u.topic"
 	" AND d.partition = u.partition AND d.kafka_offset = u.kafka_offset)"
 	" ORDER BY u.ord";
 
@@ -237,110 +233,146 @@ void batch_free(struct batch *b)
 	free(b);
 }
 
+/* One value of a row, given once for both ways of sending it: an element of
+ * its column's array literal (the unnest() statements) and a field of a
+ * binary COPY row (batch_build's fresh). */
+enum val_kind {
+	V_TEXT,
+	V_OPT,  /* text; '' is NULL (the statements' nullif) */
+	V_JSON, /* jsonb as text; '' is '{}' (the statements' coalesce) */
+	V_INT4,
+	V_INT8,
+	V_TIME,
+	V_BYTES, /* bytea, a column sent in binary */
+};
+struct val {
+	enum val_kind kind;
+	const char *s;
+	int64_t i;
+	const uint8_t *p;
+	size_t len;
+};
+#define TEXT(x) ((struct val){.kind = V_TEXT, .s = (x)})
+#define OPT(x) ((struct val){.kind = V_OPT, .s = (x)})
+#define JSON(x) ((struct val){.kind = V_JSON, .s = (x)})
+#define INT4(x) ((struct val){.kind = V_INT4, .i = (x)})
+#define INT8(x) ((struct val){.kind = V_INT8, .i = (x)})
+#define TIME(x) ((struct val){.kind = V_TIME, .i = (x)})
+#define BYTES(x, n) ((struct val){.kind = V_BYTES, .p = (x), .len = (n)})
+
+/* A row's first n values, one into each of the n columns at cols. */
+static void put_arrays(struct pgarr *cols, const struct val *row, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct val *v = &row[i];
+
+		switch (v->kind) {
+		case V_TEXT:
+		case V_OPT:
+		case V_JSON:
+			arr_text(&cols[i], v->s);
+			break;
+		case V_INT4:
+		case V_INT8:
+			arr_int(&cols[i], v->i);
+			break;
+		case V_TIME:
+			arr_time(&cols[i], v->i);
+			break;
+		case V_BYTES:
+			arr_bytea_bin(&cols[i], v->p, v->len);
+			break;
+		}
+	}
+}
+
+/* A row's first n values as one binary COPY row of c. */
+static void put_copy(struct pgarr *c, const struct val *row, int n)
+{
+	copy_row(c, n);
+	for (int i = 0; i < n; i++) {
+		const struct val *v = &row[i];
+
+		switch (v->kind) {
+		case V_TEXT:
+			copy_text(c, v->s);
+			break;
+		case V_OPT:
+			copy_text(c, empty_to_null(v->s));
+			break;
+		case V_JSON:
+			copy_jsonb(c, v->s[0] != '\0' ? v->s : "{}");
+			break;
+		case V_INT4:
+			copy_int4(c, (int32_t)v->i);
+			break;
+		case V_INT8:
+			copy_int8(c, v->i);
+			break;
+		case V_TIME:
+			copy_time(c, v->i);
+			break;
+		case V_BYTES:
+			copy_bytes(c, v->p, v->len);
+			break;
+		}
+	}
+}
+
 /* A ticket's own row into tk, and as a COPY row too when copy. */
 static void batch_add_ticket(struct batch *b, struct pgarr *tk, const struct sla_ticket *t, bool copy)
 {
-	const char *ttype = ticket_type_name(t->type);
+	const struct val row[TK_NCOLS] = {
+		[TK_ID] = TEXT(t->ticket_id), [TK_TYPE] = TEXT(ticket_type_name(t->type)),
+		[TK_CLASS] = TEXT(t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class)),
+		[TK_SEV] = TEXT(severity_name(t->severity)), [TK_PARTNER] = OPT(t->partner_id),
+		[TK_ENGINEER] = OPT(t->engineer_id), [TK_CAL] = OPT(t->calendar_id),
+		[TK_STATE] = TEXT(ticket_state_name(t->state)), [TK_CREATED] = TIME(t->created_at),
+		[TK_CLOSED] = TIME(t->closed_at), [TK_UPDATED] = TIME(t->updated_at),
+	};
 
-	arr_text(&tk[TK_ID], t->ticket_id);
-	arr_text(&tk[TK_TYPE], ttype);
-	arr_text(&tk[TK_CLASS], t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
-	arr_text(&tk[TK_SEV], severity_name(t->severity));
-	arr_text(&tk[TK_PARTNER], t->partner_id);
-	arr_text(&tk[TK_ENGINEER], t->engineer_id);
-	arr_text(&tk[TK_CAL], t->calendar_id);
-	arr_text(&tk[TK_STATE], ticket_state_name(t->state));
-	arr_time(&tk[TK_CREATED], t->created_at);
-	arr_time(&tk[TK_CLOSED], t->closed_at);
-	arr_time(&tk[TK_UPDATED], t->updated_at);
-	if (copy) {
-		struct pgarr *c = &b->copies[COPY_TICKETS];
-
-		copy_row(c, TK_NCOLS);
-		copy_text(c, t->ticket_id);
-		copy_text(c, ttype);
-		copy_text(c, t->sla_class == SC_ANY ? NULL : sla_class_name(t->sla_class));
-		copy_text(c, severity_name(t->severity));
-		copy_text(c, empty_to_null(t->partner_id));
-		copy_text(c, empty_to_null(t->engineer_id));
-		copy_text(c, empty_to_null(t->calendar_id));
-		copy_text(c, ticket_state_name(t->state));
-		copy_time(c, t->created_at);
-		copy_time(c, t->closed_at);
-		copy_time(c, t->updated_at);
-	}
+	put_arrays(tk, row, TK_NCOLS);
+	if (copy)
+		put_copy(&b->copies[COPY_TICKETS], row, TK_NCOLS);
 }
 
-/* One dirty milestone of a ticket into ms, and as a COPY row too when copy. */
+/* One dirty milestone of a ticket into ms, and as a COPY row too when copy
+ * (with the policy version, which the statement takes as a parameter). */
 static void batch_add_milestone(struct batch *b, struct pgarr *ms, const struct sla_ticket *t,
 				const struct sla_milestone *m, const char *policy_version, bool copy)
 {
-	const char *ttype = ticket_type_name(t->type);
+	const struct val row[MS_NCOLS + 1] = {
+		[MS_ID] = TEXT(t->ticket_id), [MS_NAME] = TEXT(milestone_name(m->kind)),
+		[MS_OCC] = INT4(m->occurrence), [MS_STARTED] = TIME(m->started_at), [MS_DUE] = TIME(m->due_at),
+		[MS_STOPPED] = TIME(m->stopped_at), [MS_STATUS] = TEXT(ms_status_name(m->status)),
+		[MS_PARTNER] = OPT(t->partner_id), [MS_TTYPE] = TEXT(ticket_type_name(t->type)),
+		[MS_PART] = OPT(m->part_id), [MS_NCOLS] = TEXT(policy_version),
+	};
 
-	arr_text(&ms[MS_ID], t->ticket_id);
-	arr_text(&ms[MS_NAME], milestone_name(m->kind));
-	arr_int(&ms[MS_OCC], m->occurrence);
-	arr_time(&ms[MS_STARTED], m->started_at);
-	arr_time(&ms[MS_DUE], m->due_at);
-	arr_time(&ms[MS_STOPPED], m->stopped_at);
-	arr_text(&ms[MS_STATUS], ms_status_name(m->status));
-	arr_text(&ms[MS_PARTNER], t->partner_id);
-	arr_text(&ms[MS_TTYPE], ttype);
-	arr_text(&ms[MS_PART], m->part_id);
-	if (copy) {
-		struct pgarr *c = &b->copies[COPY_MILESTONES];
-
-		copy_row(c, MS_NCOLS + 1);
-		copy_text(c, t->ticket_id);
-		copy_text(c, milestone_name(m->kind));
-		copy_int4(c, m->occurrence);
-		copy_time(c, m->started_at);
-		copy_time(c, m->due_at);
-		copy_time(c, m->stopped_at);
-		copy_text(c, ms_status_name(m->status));
-		copy_text(c, empty_to_null(t->partner_id));
-		copy_text(c, ttype);
-		copy_text(c, empty_to_null(m->part_id));
-		copy_text(c, policy_version);
-	}
+	put_arrays(ms, row, MS_NCOLS);
+	if (copy)
+		put_copy(&b->copies[COPY_MILESTONES], row, MS_NCOLS + 1);
 }
 
-/* One dirty violation of a ticket into vi, and as a COPY row too when copy. */
+/* One dirty violation of a ticket into vi, and as a COPY row too when copy
+ * (with the policy version). */
 static void batch_add_violation(struct batch *b, struct pgarr *vi, const struct sla_ticket *t,
 				const struct sla_violation *v, const char *policy_version, bool copy)
 {
 	char code[64];
+	const struct val row[VI_NCOLS + 1] = {
+		[VI_ID] = TEXT(t->ticket_id), [VI_CODE] = TEXT(violation_code(v, code, sizeof code)),
+		[VI_MS] = TEXT(v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL),
+		[VI_OCC] = INT4(v->occurrence), [VI_STATUS] = TEXT(v_status_name(v->status)),
+		[VI_DUE] = TIME(v->due_at), [VI_OBSERVED] = TIME(v->observed_at),
+		[VI_DETECTED] = TIME(v->detected_at), [VI_ENGINEER] = OPT(v->engineer_id),
+		[VI_PARTNER] = OPT(t->partner_id), [VI_DETAILS] = JSON(v->details),
+		[VI_NCOLS] = TEXT(policy_version),
+	};
 
-	violation_code(v, code, sizeof code);
-	const char *ms_name = v->code == RC_MILESTONE_LATE ? milestone_name(v->milestone) : NULL;
-	arr_text(&vi[VI_ID], t->ticket_id);
-	arr_text(&vi[VI_CODE], code);
-	arr_text(&vi[VI_MS], ms_name);
-	arr_int(&vi[VI_OCC], v->occurrence);
-	arr_text(&vi[VI_STATUS], v_status_name(v->status));
-	arr_time(&vi[VI_DUE], v->due_at);
-	arr_time(&vi[VI_OBSERVED], v->observed_at);
-	arr_time(&vi[VI_DETECTED], v->detected_at);
-	arr_text(&vi[VI_ENGINEER], v->engineer_id);
-	arr_text(&vi[VI_PARTNER], t->partner_id);
-	arr_text(&vi[VI_DETAILS], v->details);
-	if (copy) {
-		struct pgarr *c = &b->copies[COPY_VIOLATIONS];
-
-		copy_row(c, VI_NCOLS + 1);
-		copy_text(c, t->ticket_id);
-		copy_text(c, code);
-		copy_text(c, ms_name);
-		copy_int4(c, v->occurrence);
-		copy_text(c, v_status_name(v->status));
-		copy_time(c, v->due_at);
-		copy_time(c, v->observed_at);
-		copy_time(c, v->detected_at);
-		copy_text(c, empty_to_null(v->engineer_id));
-		copy_text(c, empty_to_null(t->partner_id));
-		copy_jsonb(c, v->details[0] != '\0' ? v->details : "{}");
-		copy_text(c, policy_version);
-	}
+	put_arrays(vi, row, VI_NCOLS);
+	if (copy)
+		put_copy(&b->copies[COPY_VIOLATIONS], row, VI_NCOLS + 1);
 }
 
 /* A ticket's row and its dirty milestones and violations: into tk, ms and
@@ -369,6 +401,22 @@ static int applied_key_cmp(const void *x, const void *y)
 	return c;
 }
 
+/* An applied event's row, for its unnest() statement and its COPY. */
+static void event_row(struct val *row, const struct sla_applied *a)
+{
+	const ProtobufCEnumValue *tv = protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+
+	row[EV_TICKET] = TEXT(a->ticket_id);
+	row[EV_ID] = TEXT(a->event_id);
+	row[EV_TYPE] = TEXT(tv ? tv->name : "UNKNOWN");
+	row[EV_AT] = TIME(a->occurred_at);
+	row[EV_APPLIED] = TIME(a->applied_at);
+	row[EV_TOPIC] = OPT(a->topic);
+	row[EV_PART] = INT4(a->partition);
+	row[EV_OFFSET] = INT8(a->offset);
+	row[EV_PAYLOAD] = BYTES(a->payload, a->len);
+}
+
 /* The batch's events as COPY rows, in the order of their primary key: the
  * index then grows mostly at its right edge and splits fuller pages (on
  * B1's stream 7 % less WAL and a 13 % smaller index than in event-time
@@ -376,7 +424,6 @@ static int applied_key_cmp(const void *x, const void *y)
 static bool batch_copy_events(struct batch *b, const struct sla_out *out)
 {
 	const struct sla_applied **order = malloc((out->napplied + 1) * sizeof *order);
-	struct pgarr *c = &b->copies[COPY_EVENTS];
 
 	if (order == NULL)
 		return false;
@@ -384,20 +431,10 @@ static bool batch_copy_events(struct batch *b, const struct sla_out *out)
 		order[i] = &out->applied[i];
 	qsort((void *)order, out->napplied, sizeof *order, applied_key_cmp);
 	for (size_t i = 0; i < out->napplied; i++) {
-		const struct sla_applied *a = order[i];
-		const ProtobufCEnumValue *tv =
-			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+		struct val row[EV_NCOLS];
 
-		copy_row(c, 9);
-		copy_text(c, a->ticket_id);
-		copy_text(c, a->event_id);
-		copy_text(c, tv ? tv->name : "UNKNOWN");
-		copy_time(c, a->occurred_at);
-		copy_time(c, a->applied_at);
-		copy_text(c, empty_to_null(a->topic));
-		copy_int4(c, a->partition);
-		copy_int8(c, a->offset);
-		copy_bytes(c, a->payload, a->len);
+		event_row(row, order[i]);
+		put_copy(&b->copies[COPY_EVENTS], row, EV_NCOLS);
 	}
 	free((void *)order);
 	return true;
@@ -424,17 +461,12 @@ static bool batch_add_state(struct batch *b, const struct sla_ticket *t, char *e
 		pg_set_err(err, errlen, "ticket %s: cannot encode its state", t->ticket_id);
 		return false;
 	}
-	arr_text(&b->st[ST_ID], t->ticket_id);
-	arr_int(&b->st[ST_PART], t->partition);
-	arr_bytea_bin(&b->st[ST_STATE], state, len);
-	if (b->copy) {
-		struct pgarr *c = &b->copies[COPY_STATES];
-
-		copy_row(c, 3);
-		copy_text(c, t->ticket_id);
-		copy_int4(c, t->partition);
-		copy_bytes(c, state, len);
-	}
+	const struct val row[ST_NCOLS] = {
+		[ST_ID] = TEXT(t->ticket_id), [ST_PART] = INT4(t->partition), [ST_STATE] = BYTES(state, len),
+	};
+	put_arrays(b->st, row, ST_NCOLS);
+	if (b->copy)
+		put_copy(&b->copies[COPY_STATES], row, ST_NCOLS);
 	free(state);
 	return true;
 }
@@ -447,14 +479,15 @@ static void batch_add_orphans(struct batch *b, const struct sla_out *out)
 		char code[64];
 
 		for (int j = 0; j < o->nms; j++) {
-			arr_text(&b->om[OR_ID], o->ticket_id);
-			arr_text(&b->om[OR_NAME], milestone_name(o->ms[j].kind));
-			arr_int(&b->om[OR_OCC], o->ms[j].occurrence);
+			const struct val row[OR_NCOLS] = {TEXT(o->ticket_id), TEXT(milestone_name(o->ms[j].kind)),
+							  INT4(o->ms[j].occurrence)};
+			put_arrays(b->om, row, OR_NCOLS);
 		}
 		for (int j = 0; j < o->nvs; j++) {
-			arr_text(&b->ov[OR_ID], o->ticket_id);
-			arr_text(&b->ov[OR_NAME], violation_code(&o->vs[j], code, sizeof code));
-			arr_int(&b->ov[OR_OCC], o->vs[j].occurrence);
+			const struct val row[OR_NCOLS] = {TEXT(o->ticket_id),
+							  TEXT(violation_code(&o->vs[j], code, sizeof code)),
+							  INT4(o->vs[j].occurrence)};
+			put_arrays(b->ov, row, OR_NCOLS);
 		}
 	}
 }
@@ -486,18 +519,15 @@ static bool batch_add_tickets(struct batch *b, const struct sla_out *out, const 
 	return true;
 }
 
-static void batch_add_history(struct batch *b, const struct sla_out *out)
+static void batch_add_history(struct batch *b, const struct sla_history *h)
 {
-	for (size_t i = 0; i < out->nhist; i++) {
-		const struct sla_history *h = &out->hist[i];
+	const struct val row[HI_NCOLS] = {
+		[HI_ID] = TEXT(h->ticket_id), [HI_CODE] = TEXT(h->rule_code), [HI_OCC] = INT4(h->occurrence),
+		[HI_STATUS] = TEXT(v_status_name(h->status)), [HI_CHANGED] = TIME(h->changed_at),
+		[HI_CAUSE] = TEXT(h->cause_event_id),
+	};
 
-		arr_text(&b->hi[HI_ID], h->ticket_id);
-		arr_text(&b->hi[HI_CODE], h->rule_code);
-		arr_int(&b->hi[HI_OCC], h->occurrence);
-		arr_text(&b->hi[HI_STATUS], v_status_name(h->status));
-		arr_time(&b->hi[HI_CHANGED], h->changed_at);
-		arr_text(&b->hi[HI_CAUSE], h->cause_event_id);
-	}
+	put_arrays(b->hi, row, HI_NCOLS);
 }
 
 static void batch_add_dead_letters(struct batch *b, const struct sla_out *out)
@@ -512,59 +542,41 @@ static void batch_add_dead_letters(struct batch *b, const struct sla_out *out)
 			snprintf(fallback, sizeof fallback, "VERDICT_%d", (int)d->reason);
 			reason = fallback;
 		}
-		arr_text(&b->dl[DL_TOPIC], d->topic);
-		arr_int(&b->dl[DL_PART], d->partition);
-		arr_int(&b->dl[DL_OFFSET], d->offset);
-		arr_text(&b->dl[DL_REASON], reason);
-		arr_text(&b->dl[DL_DETAIL], d->detail);
-		arr_bytea_bin(&b->dl[DL_PAYLOAD], d->len ? d->payload : (const uint8_t *)"", d->len);
+		const struct val row[DL_NCOLS] = {
+			[DL_TOPIC] = TEXT(d->topic), [DL_PART] = INT4(d->partition),
+			[DL_OFFSET] = INT8(d->offset), [DL_REASON] = TEXT(reason),
+			[DL_DETAIL] = TEXT(d->detail),
+			[DL_PAYLOAD] = BYTES(d->len ? d->payload : (const uint8_t *)"", d->len),
+		};
+		put_arrays(b->dl, row, DL_NCOLS);
 	}
 }
 
+/* The escalations, and as COPY rows too (with the policy version). */
 static void batch_add_escalations(struct batch *b, const struct sla_out *out, const char *policy_version)
 {
 	for (size_t i = 0; i < out->nesc; i++) {
 		const struct sla_escalation *e = &out->esc[i];
+		const struct val row[ES_NCOLS + 1] = {
+			[ES_ID] = TEXT(e->ticket_id), [ES_MS] = TEXT(milestone_name(e->milestone)),
+			[ES_OCC] = INT4(e->occurrence), [ES_LEVEL] = TEXT(esc_level_name(e->level)),
+			[ES_AT] = TIME(e->at), [ES_PARTNER] = OPT(e->partner_id),
+			[ES_ENGINEER] = OPT(e->engineer_id), [ES_NCOLS] = TEXT(policy_version),
+		};
 
-		arr_text(&b->es[ES_ID], e->ticket_id);
-		arr_text(&b->es[ES_MS], milestone_name(e->milestone));
-		arr_int(&b->es[ES_OCC], e->occurrence);
-		arr_text(&b->es[ES_LEVEL], esc_level_name(e->level));
-		arr_time(&b->es[ES_AT], e->at);
-		arr_text(&b->es[ES_PARTNER], e->partner_id);
-		arr_text(&b->es[ES_ENGINEER], e->engineer_id);
-		if (b->copy) {
-			struct pgarr *c = &b->copies[COPY_ESCALATIONS];
-
-			copy_row(c, 8);
-			copy_text(c, e->ticket_id);
-			copy_text(c, milestone_name(e->milestone));
-			copy_int4(c, e->occurrence);
-			copy_text(c, esc_level_name(e->level));
-			copy_time(c, e->at);
-			copy_text(c, empty_to_null(e->partner_id));
-			copy_text(c, empty_to_null(e->engineer_id));
-			copy_text(c, policy_version);
-		}
+		put_arrays(b->es, row, ES_NCOLS);
+		if (b->copy)
+			put_copy(&b->copies[COPY_ESCALATIONS], row, ES_NCOLS + 1);
 	}
 }
 
 static bool batch_add_events(struct batch *b, const struct sla_out *out, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < out->napplied; i++) {
-		const struct sla_applied *a = &out->applied[i];
-		const ProtobufCEnumValue *tv =
-			protobuf_c_enum_descriptor_get_value(&slad__v1__event_type__descriptor, a->type);
+		struct val row[EV_NCOLS];
 
-		arr_text(&b->ev[EV_TICKET], a->ticket_id);
-		arr_text(&b->ev[EV_ID], a->event_id);
-		arr_text(&b->ev[EV_TYPE], tv ? tv->name : "UNKNOWN");
-		arr_time(&b->ev[EV_AT], a->occurred_at);
-		arr_time(&b->ev[EV_APPLIED], a->applied_at);
-		arr_text(&b->ev[EV_TOPIC], a->topic);
-		arr_int(&b->ev[EV_PART], a->partition);
-		arr_int(&b->ev[EV_OFFSET], a->offset);
-		arr_bytea_bin(&b->ev[EV_PAYLOAD], a->payload, a->len);
+		event_row(row, &out->applied[i]);
+		put_arrays(b->ev, row, EV_NCOLS);
 	}
 	if (b->copy && !batch_copy_events(b, out)) {
 		pg_set_err(err, errlen, "out of memory");
@@ -573,19 +585,16 @@ static bool batch_add_events(struct batch *b, const struct sla_out *out, char *e
 	return true;
 }
 
-static void batch_add_engineer_clocks(struct batch *b, const struct sla_out *out)
+/* An engineer's ONE_OFF clock-in (schema/0006). */
+static void batch_add_engineer_clock(struct batch *b, const struct sla_engclock *e)
 {
-	for (size_t i = 0; i < out->neng; i++) {
-		const struct sla_engclock *e = &out->eng[i];
+	const struct val row[EC_NCOLS] = {
+		[EC_ENG] = TEXT(e->engineer_id), [EC_TICKET] = TEXT(e->ticket_id), [EC_EVENT] = TEXT(e->event_id),
+		[EC_PARTNER] = TEXT(e->partner_id), [EC_KIND] = TEXT(e->kind), [EC_AT] = TIME(e->at),
+		[EC_DAY] = INT8(e->local_day),
+	};
 
-		arr_text(&b->ec[EC_ENG], e->engineer_id);
-		arr_text(&b->ec[EC_TICKET], e->ticket_id);
-		arr_text(&b->ec[EC_EVENT], e->event_id);
-		arr_text(&b->ec[EC_PARTNER], e->partner_id);
-		arr_text(&b->ec[EC_KIND], e->kind);
-		arr_time(&b->ec[EC_AT], e->at);
-		arr_int(&b->ec[EC_DAY], e->local_day);
-	}
+	put_arrays(b->ec, row, EC_NCOLS);
 }
 
 bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_version, struct ticket_set *fresh,
@@ -595,12 +604,14 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 	batch_add_orphans(b, out);
 	if (!batch_add_tickets(b, out, policy_version, fresh, err, errlen))
 		return false;
-	batch_add_history(b, out);
+	for (size_t i = 0; i < out->nhist; i++)
+		batch_add_history(b, &out->hist[i]);
 	batch_add_dead_letters(b, out);
 	batch_add_escalations(b, out, policy_version);
 	if (!batch_add_events(b, out, err, errlen))
 		return false;
-	batch_add_engineer_clocks(b, out);
+	for (size_t i = 0; i < out->neng; i++)
+		batch_add_engineer_clock(b, &out->eng[i]);
 	return true;
 }
 

@@ -157,6 +157,15 @@ void store_new_rows_free(struct store_new_rows *nr)
 	free(nr);
 }
 
+void store_rows_free(struct store_rows *rows)
+{
+	if (rows == NULL)
+		return;
+	batch_free(rows->b);
+	free(rows->policy_version);
+	free(rows);
+}
+
 struct store_rows *store_rows_build(const struct sla_out *out, const char *policy_version,
 				    struct store_new_rows *new_rows, char *err, size_t errlen)
 {
@@ -175,15 +184,6 @@ struct store_rows *store_rows_build(const struct sla_out *out, const char *polic
 fail:
 	store_rows_free(rows);
 	return NULL;
-}
-
-void store_rows_free(struct store_rows *rows)
-{
-	if (rows == NULL)
-		return;
-	batch_free(rows->b);
-	free(rows->policy_version);
-	free(rows);
 }
 
 unsigned store_copy_conflicts(const struct store *st)

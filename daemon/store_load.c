@@ -427,15 +427,3 @@ bool store_load_states(struct store *st, enum store_state_table table, int32_t p
 	return ok;
 }
 
-static bool restore_ticket(void *arg, const uint8_t *buf, size_t len)
-{
-	return core_restore(arg, buf, len);
-}
-
-bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, size_t *rejected,
-			char *err, size_t errlen)
-{
-	return store_load_states(st, STORE_TICKET_STATE, partition, restore_ticket, core, count, rejected, err,
-				 errlen);
-}
-

@@ -93,11 +93,6 @@ bool store_load_states_many(struct store *st, enum store_state_table table, cons
  * between (states, offsets) see one snapshot. */
 bool store_snapshot(struct store *st, bool begin, char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* core_restore()s every sla.ticket_state row of `partition`, as
- * store_load_states. */
-bool store_load_tickets(struct store *st, int32_t partition, struct sla_core *core, size_t *count, size_t *rejected,
-			char *err, size_t errlen) __attribute__((warn_unused_result));
-
 /* The consumer offsets a batch covers: next_offset moves from `from` (the
  * value read at assignment or written by this instance's last commit; -1:
  * no row yet) to `to`. */

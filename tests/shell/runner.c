@@ -1,5 +1,6 @@
 /* runner.c - the shell's unit-test runner: the parts of daemon/ that need
- * neither Kafka nor PostgreSQL (configuration, the event-time merge), one suite each.
+ * neither Kafka nor PostgreSQL (configuration, the event-time merge, the
+ * store's statement building), one suite each.
  *
  * usage: slad_shell_tests [--tap] [--suite NAME] */
 #include <check.h>
@@ -26,5 +27,6 @@ int main(int argc, char **argv)
 	}
 	SRunner *sr = srunner_create(shell_config_suite());
 	srunner_add_suite(sr, shell_merge_suite());
+	srunner_add_suite(sr, shell_statements_suite());
 	return check_run(sr, only, tap);
 }

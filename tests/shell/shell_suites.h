@@ -6,5 +6,6 @@
 
 Suite *shell_config_suite(void);
 Suite *shell_merge_suite(void);
+Suite *shell_statements_suite(void);
 
 #endif
