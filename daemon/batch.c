@@ -80,6 +80,17 @@ static void poison_committed(struct daemon *d)
 	}
 }
 
+/* A message the bisect isolated, logged with its position and what is done with it. */
+static void poison_log(const struct daemon *d, enum log_level lvl, const struct poison *px, const char *what,
+		       const char *state, const char *msg, const char *action)
+{
+	const char *tname = d->topics[px->topic];
+	log_fields(lvl, &(struct log_fields){.topic = tname, .partition = LOG_NUM(px->partition),
+					    .offset = LOG_NUM(px->offset), .reason = "BAD_VALUE"},
+		   "topic=%s partition=%d offset=%lld: PostgreSQL rejects %s (%s %s): %s", tname, (int)px->partition,
+		   (long long)px->offset, what, state, msg, action);
+}
+
 /* A commit that PostgreSQL refused because of a value in it (a data error)
  * would fail again as it is: find the message that writes the value. The cores
  * are rebuilt from the committed state and the same messages consumed again in
@@ -98,18 +109,14 @@ static bool bisect(struct daemon *d, size_t nevents)
 	if (nevents == 0)
 		return false;
 	if (d->bisect_limit == 1 && nevents == 1) {
-		const char *tname = d->topics[d->batch_first.topic];
 		struct poison *px =
 			poison_find(d, d->batch_first.topic, d->batch_first.partition, d->batch_first.offset);
 		if (px) {
 			if (px->bare)
 				return false; /* even a dead letter without the payload is refused */
 			px->bare = true;
-			log_warn_f(&(struct log_fields){.topic = tname, .partition = LOG_NUM(px->partition),
-							.offset = LOG_NUM(px->offset), .reason = "BAD_VALUE"},
-				   "topic=%s partition=%d offset=%lld: PostgreSQL rejects its dead letter too (%s %s): "
-				   "writing the dead letter without the payload",
-				   tname, (int)px->partition, (long long)px->offset, state, msg);
+			poison_log(d, LOG_LVL_WARN, px, "its dead letter too", state, msg,
+				   "writing the dead letter without the payload");
 		} else {
 			if (d->npoison == POISON_MAX)
 				return false;
@@ -119,11 +126,8 @@ static bool bisect(struct daemon *d, size_t nevents)
 			px->partition = d->batch_first.partition;
 			px->offset = d->batch_first.offset;
 			snprintf(px->detail, sizeof(px->detail), "rejected by PostgreSQL: %.5s %.200s", state, msg);
-			log_error_f(&(struct log_fields){.topic = tname, .partition = LOG_NUM(px->partition),
-							 .offset = LOG_NUM(px->offset), .reason = "BAD_VALUE"},
-				    "topic=%s partition=%d offset=%lld: PostgreSQL rejects what this message writes (%s %s): "
-				    "dead-lettering it (BAD_VALUE); it is not applied",
-				    tname, (int)px->partition, (long long)px->offset, state, msg);
+			poison_log(d, LOG_LVL_ERROR, px, "what this message writes", state, msg,
+				   "dead-lettering it (BAD_VALUE); it is not applied");
 		}
 	} else {
 		if (d->bisect_limit == 0)
@@ -397,12 +401,10 @@ static bool reset_from_store(struct daemon *d)
 	return true;
 }
 
-void batch_on_retry(evutil_socket_t fd, short what, void *arg)
+void batch_on_retry(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
 	char err[512];
-	(void)fd;
-	(void)what;
 	if (d->stopping)
 		return;
 	if (store_ok(d->st) || store_reconnect(d->st, err, sizeof(err))) {

@@ -48,6 +48,10 @@ static bool v_clock(const char *v, char *why, size_t n);
  * row says itself (range, values, reloadable): tools/mkman.c makes slad.conf(5)
  * from this table, and tests/integration/test_manpages.sh checks the file
  * against it. */
+/* A topic name key, kafka.topics.NAME (default fsm.NAME): a restart applies it. */
+#define TOPIC_KEY(name, field, doc) \
+	{"kafka.topics." name, KT_STRING, "fsm." name, false, false, v_topic, NOLIM, OFF(field), NULL, doc}
+
 const struct config_key config_keys[] = {
 	{"kafka.brokers", KT_STRING, "", false, false, v_brokers, NOLIM, OFF(kafka_brokers), NULL,
 	 "Bootstrap servers, host:port[,host:port...]. Required: slad refuses to run without them, and "
@@ -55,19 +59,16 @@ const struct config_key config_keys[] = {
 	{"kafka.group", KT_STRING, "slad", false, false, v_name, NOLIM, OFF(kafka_group), NULL,
 	 "Consumer group; every instance of one deployment uses the same one: the partitions are shared out "
 	 "between them."},
-	{"kafka.topics.workorders", KT_STRING, "fsm.workorders", false, false, v_topic, NOLIM, OFF(topic_workorders),
-	 NULL,
-	 "Topic of the work-order events, keyed by ticket. Work orders and clock-ins must have the same number of "
-	 "partitions (slad uses the range assignor to keep partition p of both on one instance)."},
-	{"kafka.topics.clockins", KT_STRING, "fsm.clockins", false, false, v_topic, NOLIM, OFF(topic_clockins), NULL,
-	 "Topic of the clock-in events, keyed by ticket, with as many partitions as the work-order topic. The "
-	 "three input topics must differ."},
-	{"kafka.topics.assessments", KT_STRING, "fsm.assessments", false, false, v_topic, NOLIM, OFF(topic_assessments),
-	 NULL, "Topic of the assessment events, keyed by partner."},
-	{"kafka.topics.escalations", KT_STRING, "fsm.escalations", false, false, v_topic, NOLIM, OFF(topic_escalations),
-	 NULL,
-	 "Output: escalations (WARNING, TIER2, TIER3) for a notifier, protobuf slad.v1.Escalation keyed by ticket, "
-	 "at least once."},
+	TOPIC_KEY("workorders", topic_workorders,
+		  "Topic of the work-order events, keyed by ticket. Work orders and clock-ins must have the same number "
+		  "of partitions (slad uses the range assignor to keep partition p of both on one instance)."),
+	TOPIC_KEY("clockins", topic_clockins,
+		  "Topic of the clock-in events, keyed by ticket, with as many partitions as the work-order topic. The "
+		  "three input topics must differ."),
+	TOPIC_KEY("assessments", topic_assessments, "Topic of the assessment events, keyed by partner."),
+	TOPIC_KEY("escalations", topic_escalations,
+		  "Output: escalations (WARNING, TIER2, TIER3) for a notifier, protobuf slad.v1.Escalation keyed by "
+		  "ticket, at least once."),
 	{"postgres.conninfo", KT_STRING, "", false, true, v_conninfo, NOLIM, OFF(postgres_conninfo), NULL,
 	 "A libpq connection string or URI; \"\" uses libpq's PG* environment. The role needs sla_writer. For a "
 	 "remote server add connect_timeout, keepalives_idle and tcp_user_timeout so that a dead network is noticed "

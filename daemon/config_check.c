@@ -24,13 +24,18 @@ bool v_brokers(const char *v, char *why, size_t n)
 	return true;
 }
 
+/* A value that must not be empty; `what` says why when it is. */
+static bool nonempty(const char *v, char *why, size_t n, const char *what)
+{
+	if (*v)
+		return true;
+	snprintf(why, n, "%s", what);
+	return false;
+}
+
 bool v_name(const char *v, char *why, size_t n)
 {
-	if (!*v) {
-		snprintf(why, n, "must not be empty");
-		return false;
-	}
-	return true;
+	return nonempty(v, why, n, "must not be empty");
 }
 
 bool v_topic(const char *v, char *why, size_t n)
@@ -64,11 +69,7 @@ bool v_conninfo(const char *v, char *why, size_t n)
 
 bool v_path(const char *v, char *why, size_t n)
 {
-	if (!*v) {
-		snprintf(why, n, "must name a file");
-		return false;
-	}
-	return true;
+	return nonempty(v, why, n, "must name a file");
 }
 
 bool config_split_listen(const char *listen, char *host, size_t hostlen, int *port)

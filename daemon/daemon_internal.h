@@ -152,6 +152,9 @@ struct totals {
 	int64_t lag; /* sum over assigned partitions whose watermark is known */
 };
 
+/* A callback's parameter that its signature (libevent's) requires but it does not read. */
+#define UNUSED __attribute__((unused))
+
 static inline int64_t mono_ms(void)
 {
 	struct timespec ts;

@@ -219,18 +219,15 @@ void intake_consume(struct daemon *d)
 	arm_timer(d);
 }
 
-void intake_on_kafka(evutil_socket_t fd, short what, void *arg)
+void intake_on_kafka(evutil_socket_t fd, short what UNUSED, void *arg)
 {
-	(void)what;
 	pipe_drain(fd);
 	intake_consume(arg);
 }
 
-void intake_on_timer(evutil_socket_t fd, short what, void *arg)
+void intake_on_timer(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
-	(void)fd;
-	(void)what;
 	intake_consume(d);
 }
 

@@ -297,16 +297,6 @@ static void log_line(enum log_level lvl, const struct log_fields *f, const char 
 	write_stderr(lvl, f, line);
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
-{
-	va_list ap;
-	if (lvl < log_min_level)
-		return;
-	va_start(ap, fmt);
-	log_line(lvl, NULL, fmt, ap);
-	va_end(ap);
-}
-
 void log_fields(enum log_level lvl, const struct log_fields *f, const char *fmt, ...)
 {
 	va_list ap;

@@ -34,11 +34,9 @@ void loop_mark_ready(struct daemon *d)
 /* No assignment within READY_WAIT_MS (Kafka unreachable, say): report ready
  * anyway rather than be killed by the service manager's start timeout; the
  * partitions are restored when they come, and /healthz tells the truth. */
-static void on_ready_wait(evutil_socket_t fd, short what, void *arg)
+static void on_ready_wait(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
-	(void)fd;
-	(void)what;
 	if (d->ready)
 		return;
 	log_warn("no partition assignment %d s after start (is Kafka reachable?): reporting ready; "
@@ -48,12 +46,10 @@ static void on_ready_wait(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Periodic chores, one tick: the watchdog, a PostgreSQL ping when idle, STATUS=. */
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_tick(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
 	char err[512];
-	(void)fd;
-	(void)what;
 	if (notify_watchdog_usec())
 		notify_send("WATCHDOG=1");
 	loop_publish_escalations(d);
@@ -167,20 +163,17 @@ static void begin_shutdown(struct daemon *d)
 	intake_consume(d);
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+static void on_stop(evutil_socket_t fd, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
-	(void)what;
 	pipe_drain(fd);
 	if (!d->stopping)
 		begin_shutdown(d);
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+static void on_hup(evutil_socket_t sig UNUSED, short what UNUSED, void *arg)
 {
 	struct daemon *d = arg;
-	(void)sig;
-	(void)what;
 	if (d->stopping)
 		return;
 	notify_reloading();

@@ -92,9 +92,8 @@ static bool session_init(struct store *st, char *err, size_t errlen)
 
 void store_free(struct store *st)
 {
-	if (st == NULL)
-		return;
-	PQfinish(st->conn);
+	if (st)
+		PQfinish(st->conn); /* accepts NULL */
 	free(st);
 }
 
@@ -187,13 +186,15 @@ static size_t migration_count(void)
 	return n;
 }
 
-static bool begin_locked(struct store *st, char *err, size_t errlen) __attribute__((warn_unused_result));
-
-static bool begin_locked(struct store *st, char *err, size_t errlen)
+/* BEGIN, the migration lock, then a first query (NULL: failed; the caller rolls back). */
+static PGresult *begin_locked(struct store *st, const char *sql, int n, const char *const *vals, const char *what,
+			      char *err, size_t errlen)
 {
-	return store_exec_simple(st, "BEGIN", "starting a migration transaction", err, errlen) &&
-	       store_exec_simple(st, "SELECT pg_advisory_xact_lock(" STORE_MIGRATION_LOCK ")", "taking the migration lock",
-			   err, errlen);
+	if (!store_exec_simple(st, "BEGIN", "starting a migration transaction", err, errlen) ||
+	    !store_exec_simple(st, "SELECT pg_advisory_xact_lock(" STORE_MIGRATION_LOCK ")", "taking the migration lock",
+			       err, errlen))
+		return NULL;
+	return store_exec_params(st, sql, n, vals, what, err, errlen);
 }
 
 /* Runs one migration unless recorded; *ran tells which. */
@@ -207,10 +208,8 @@ static bool migrate_one(struct store *st, const struct migration *m, bool *ran, 
 	char what[160];
 
 	*ran = false;
-	if (!begin_locked(st, err, errlen))
-		goto fail;
-	res = store_exec_params(st, "SELECT 1 FROM sla.schema_migrations WHERE name = $1", 1, vals,
-			  "reading sla.schema_migrations", err, errlen);
+	res = begin_locked(st, "SELECT 1 FROM sla.schema_migrations WHERE name = $1", 1, vals,
+			   "reading sla.schema_migrations", err, errlen);
 	if (res == NULL)
 		goto fail;
 	if (PQntuples(res) == 0) {
@@ -268,10 +267,8 @@ bool store_migrate(struct store *st, int *applied, char *err, size_t errlen)
 	/* The bookkeeping table must exist before it can be read; create it
 	 * only when missing, since CREATE SCHEMA needs the database's CREATE
 	 * privilege even with IF NOT EXISTS. */
-	if (!begin_locked(st, err, errlen))
-		goto fail;
-	res = store_exec_params(st, "SELECT to_regclass('sla.schema_migrations') IS NULL", 0, NULL,
-			  "looking for sla.schema_migrations", err, errlen);
+	res = begin_locked(st, "SELECT to_regclass('sla.schema_migrations') IS NULL", 0, NULL,
+			   "looking for sla.schema_migrations", err, errlen);
 	if (res == NULL)
 		goto fail;
 	bootstrap = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -20,28 +20,20 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 	core->pol = pol;
 	core->cals = cals;
 	calendar_init_cn(&core->fallback_cal);
-	deadlines_init(&core->timers, timer_live, core);
 	core->ids = strpool_new();
-	if (!core->ids || !idtable_init(&core->tickets, 1024, offsetof(struct sla_ticket, ticket_id)) ||
+	if (!subjects_init(&core->s, 1024, offsetof(struct sla_ticket, ticket_id), timer_live, core) || !core->ids ||
 	    !core->fallback_cal.offsets) {
 		core_free(core);
 		return NULL;
 	}
-	core->now = SLA_TIME_NONE;
 	return core;
-}
-
-static void ticket_free_item(void *t)
-{
-	ticket_free(t);
 }
 
 void core_free(struct sla_core *core)
 {
 	if (!core)
 		return;
-	idtable_free(&core->tickets, ticket_free_item);
-	deadlines_free(&core->timers);
+	subjects_free(&core->s, ticket_free);
 	calendar_free(&core->fallback_cal);
 	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
 	free(core);
@@ -57,8 +49,8 @@ void core_set_config(struct sla_core *core, const struct sla_policy *pol, const 
 {
 	core->pol = pol;
 	core->cals = cals;
-	for (size_t i = 0; i < core->tickets.nslots; i++) {
-		struct sla_ticket *t = core->tickets.slots[i];
+	for (size_t i = 0; i < core->s.table.nslots; i++) {
+		struct sla_ticket *t = core->s.table.slots[i];
 		if (t)
 			t->cal = core_calendar(core, t->calendar_id);
 	}
@@ -66,17 +58,17 @@ void core_set_config(struct sla_core *core, const struct sla_policy *pol, const 
 
 struct sla_ticket *core_ticket_get(struct sla_core *core, const char *ticket_id)
 {
-	return idtable_get(&core->tickets, ticket_id);
+	return idtable_get(&core->s.table, ticket_id);
 }
 
 const struct sla_ticket *core_find(const struct sla_core *core, const char *ticket_id)
 {
-	return idtable_get(&core->tickets, ticket_id);
+	return idtable_get(&core->s.table, ticket_id);
 }
 
 bool core_ticket_put(struct sla_core *core, struct sla_ticket *t)
 {
-	return idtable_put(&core->tickets, t);
+	return idtable_put(&core->s.table, t);
 }
 
 void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg)
@@ -87,23 +79,23 @@ void core_set_history(struct sla_core *core, sla_history_fn fn, void *arg)
 
 size_t core_ticket_count(const struct sla_core *core)
 {
-	return core->tickets.count;
+	return core->s.table.count;
 }
 
 size_t core_timer_count(const struct sla_core *core)
 {
-	return core->timers.n;
+	return core->s.timers.n;
 }
 
 bool core_timer_push(struct sla_core *core, sla_time at, struct sla_ticket *t, enum timer_kind kind, int idx)
 {
 	struct deadline e = {.at = at, .subject.ticket = t, .idx = idx, .kind = (int)kind};
-	return deadlines_push(&core->timers, &e);
+	return deadlines_push(&core->s.timers, &e);
 }
 
 sla_time core_next_due(const struct sla_core *core)
 {
-	return deadlines_next(&core->timers);
+	return deadlines_next(&core->s.timers);
 }
 
 /* Held events whose grace has passed: their ticket never came. */
@@ -135,10 +127,9 @@ static void expire_held(struct sla_core *core, struct sla_ticket *t, sla_time no
 
 void core_advance(struct sla_core *core, sla_time now, struct sla_out *out)
 {
-	if (core->now == SLA_TIME_NONE || now > core->now)
-		core->now = now;
-	while (deadlines_due(&core->timers, now)) {
-		struct deadline e = deadlines_pop(&core->timers);
+	subjects_clock(&core->s, now);
+	while (deadlines_due(&core->s.timers, now)) {
+		struct deadline e = deadlines_pop(&core->s.timers);
 		if (e.kind == TK_HELD)
 			expire_held(core, e.subject.ticket, now, out);
 		else
@@ -171,7 +162,7 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 	h.offset = origin ? origin->offset : -1;
 	h.occurred_at = ev->occurred_at;
 	/* The grace counts from when it was held: a batch synced late still gets it. */
-	h.expires_at = (core->now != SLA_TIME_NONE ? core->now : ev->occurred_at) + core->pol->lateness_allowed;
+	h.expires_at = (core->s.now != SLA_TIME_NONE ? core->s.now : ev->occurred_at) + core->pol->lateness_allowed;
 	h.len = protobuf_c_message_get_packed_size(&ev->base);
 	h.payload = malloc(h.len ? h.len : 1);
 	if (!h.payload)

@@ -6,6 +6,7 @@
 
 #include "deadlines.h"
 #include "idtable.h"
+#include "subjects.h"
 #include "strpool.h"
 #include "slad/core.h"
 
@@ -25,10 +26,8 @@ struct sla_core {
 	const struct sla_policy *pol;
 	const struct calendar_set *cals;
 	struct calendar fallback_cal; /* CN without holidays, when the set lacks one */
-	struct idtable tickets;       /* struct sla_ticket by ticket_id */
+	struct subjects s;            /* struct sla_ticket by ticket_id; stale timers: rules_timer_live */
 	struct strpool *ids;          /* the tickets' interned ids; a scratch core shares its parent's */
-	struct deadlines timers;      /* stale entries: rules_timer_live */
-	sla_time now;
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 	sla_history_fn history; /* NULL: tickets keep their event log in memory */
 	void *history_arg;
@@ -46,7 +45,8 @@ static inline void str_copy(char *dst, size_t n, const char *src)
 /* ticket.c */
 /* A placeholder ticket (calendar "CN", interned in ids); NULL when out of memory. */
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id);
-void ticket_free(struct sla_ticket *t);
+/* A struct sla_ticket; accepts NULL. void * as free() takes, so the id table frees with it. */
+void ticket_free(void *ticket);
 /* Frees what a ticket owns, not the ticket itself. */
 void ticket_release(struct sla_ticket *t);
 /* The log of applied events (struct sla_ticket.log): at most this much. */

@@ -58,16 +58,46 @@ static bool escalates(const struct sla_milestone *m)
 	return m->started_at != SLA_TIME_NONE && m->due_at != SLA_TIME_NONE && m->due_at > m->started_at;
 }
 
+/* An open milestone's timers are its WARNING, its deadline (TIER2) and its
+ * TIER3, one after another: only the earliest still to come is in the heap,
+ * and firing it arms the next (B3: one heap entry per open milestone instead
+ * of three). False: none is to come. */
+static bool next_timer(const struct sla_core *core, const struct sla_milestone *m, enum timer_kind *kind, sla_time *at)
+{
+	if (!ms_open(m))
+		return false;
+	bool esc = escalates(m);
+	const struct {
+		bool to_come;
+		enum timer_kind kind;
+		sla_time at;
+	} c[] = {
+		{esc && !(m->escalated & (1u << ESC_WARNING)), TK_WARNING, esc ? warning_at(core, m) : 0},
+		{!m->fired, TK_DEADLINE, m->due_at},
+		{esc && !(m->escalated & (1u << ESC_TIER3)), TK_TIER3, esc ? tier3_at(m) : 0},
+	};
+	bool any = false;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		if (c[i].to_come && (!any || c[i].at < *at)) {
+			*kind = c[i].kind;
+			*at = c[i].at;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* Arms the milestone's next timer; false: out of memory. */
+static bool arm_next(struct sla_core *core, struct sla_ticket *t, const struct sla_milestone *m)
+{
+	enum timer_kind kind;
+	sla_time at;
+	return !next_timer(core, m, &kind, &at) || core_timer_push(core, at, t, kind, (int)(m - t->ms));
+}
+
 void milestone_arm(struct sla_core *core, struct sla_ticket *t, struct sla_milestone *m)
 {
-	int idx = (int)(m - t->ms);
-	(void)core_timer_push(core, m->due_at, t, TK_DEADLINE, idx);
-	if (escalates(m)) {
-		if (!(m->escalated & (1u << ESC_WARNING)))
-			(void)core_timer_push(core, warning_at(core, m), t, TK_WARNING, idx);
-		if (!(m->escalated & (1u << ESC_TIER3)))
-			(void)core_timer_push(core, tier3_at(m), t, TK_TIER3, idx);
-	}
+	(void)arm_next(core, t, m);
 }
 
 struct sla_milestone *milestone_add(struct sla_core *core, struct sla_ticket *t, enum sla_milestone_kind kind,
@@ -274,17 +304,13 @@ void milestone_fire(struct sla_core *core, struct sla_ticket *t, const struct de
 	if (e->idx >= t->nms)
 		return;
 	struct sla_milestone *m = &t->ms[e->idx];
-	if (e->kind == TK_DEADLINE) {
-		if (ms_open(m) && !m->fired && m->due_at == e->at)
-			fire_deadline(core, t, m, now, out);
+	if (!milestone_timer_live(core, e))
 		return;
-	}
-	if (!ms_open(m) || !escalates(m))
-		return;
-	if (e->kind == TK_WARNING && e->at == warning_at(core, m))
-		escalate(t, m, ESC_WARNING, e->at, out);
-	else if (e->kind == TK_TIER3 && e->at == tier3_at(m))
-		escalate(t, m, ESC_TIER3, e->at, out);
+	if (e->kind == TK_DEADLINE)
+		fire_deadline(core, t, m, now, out);
+	else
+		escalate(t, m, e->kind == TK_WARNING ? ESC_WARNING : ESC_TIER3, e->at, out);
+	milestone_arm(core, t, m);
 }
 
 /* From now on only the id (TOO_LATE) and the event ids seen (duplicates) matter; the rest
@@ -309,31 +335,15 @@ bool milestone_timer_live(const struct sla_core *core, const struct deadline *e)
 	const struct sla_ticket *t = e->subject.ticket;
 	if (e->idx >= t->nms)
 		return false;
-	const struct sla_milestone *m = &t->ms[e->idx];
-	if (e->kind == TK_DEADLINE)
-		return ms_open(m) && !m->fired && m->due_at == e->at;
-	if (!ms_open(m) || !escalates(m))
-		return false;
-	if (e->kind == TK_WARNING)
-		return e->at == warning_at(core, m) && !(m->escalated & (1u << ESC_WARNING));
-	return e->at == tier3_at(m) && !(m->escalated & (1u << ESC_TIER3));
+	enum timer_kind kind;
+	sla_time at;
+	return next_timer(core, &t->ms[e->idx], &kind, &at) && (int)kind == e->kind && at == e->at;
 }
 
 bool milestones_rearm(struct sla_core *core, struct sla_ticket *t)
 {
-	for (int i = 0; i < t->nms; i++) {
-		struct sla_milestone *m = &t->ms[i];
-		if (!ms_open(m))
-			continue;
-		if (!m->fired && !core_timer_push(core, m->due_at, t, TK_DEADLINE, i))
+	for (int i = 0; i < t->nms; i++)
+		if (!arm_next(core, t, &t->ms[i]))
 			return false;
-		if (escalates(m)) {
-			if (!(m->escalated & (1u << ESC_WARNING)) &&
-			    !core_timer_push(core, warning_at(core, m), t, TK_WARNING, i))
-				return false;
-			if (!(m->escalated & (1u << ESC_TIER3)) && !core_timer_push(core, tier3_at(m), t, TK_TIER3, i))
-				return false;
-		}
-	}
 	return true;
 }

@@ -121,8 +121,9 @@ struct partner *partner_new(const char *partner_id, int32_t partition)
 	return p;
 }
 
-void partner_free(struct partner *p)
+void partner_free(void *partner)
 {
+	struct partner *p = partner;
 	if (!p)
 		return;
 	for (int i = 0; i < p->nquarters; i++)
@@ -229,35 +230,25 @@ static bool timer_live(const void *ctx, const struct deadline *e)
 struct partners *partners_new(int32_t partition)
 {
 	struct partners *ps = calloc(1, sizeof(*ps));
-	if (!ps)
-		return NULL;
-	ps->partition = partition;
-	deadlines_init(&ps->timers, timer_live, NULL);
-	if (!idtable_init(&ps->partners, 64, offsetof(struct partner, partner_id))) {
-		free(ps);
-		return NULL;
+	if (ps && subjects_init(&ps->s, 64, offsetof(struct partner, partner_id), timer_live, NULL)) {
+		ps->partition = partition;
+		return ps;
 	}
-	ps->now = SLA_TIME_NONE;
-	return ps;
-}
-
-static void partner_free_item(void *p)
-{
-	partner_free(p);
+	free(ps); /* a failed subjects_init holds nothing */
+	return NULL;
 }
 
 void partners_free(struct partners *ps)
 {
 	if (!ps)
 		return;
-	idtable_free(&ps->partners, partner_free_item);
-	deadlines_free(&ps->timers);
+	subjects_free(&ps->s, partner_free);
 	free(ps);
 }
 
 struct partner *partner_get(const struct partners *ps, const char *partner_id)
 {
-	return idtable_get(&ps->partners, partner_id);
+	return idtable_get(&ps->s.table, partner_id);
 }
 
 const struct partner *partners_find(const struct partners *ps, const char *partner_id)
@@ -267,20 +258,20 @@ const struct partner *partners_find(const struct partners *ps, const char *partn
 
 bool partner_put(struct partners *ps, struct partner *p)
 {
-	return idtable_put(&ps->partners, p);
+	return idtable_put(&ps->s.table, p);
 }
 
 size_t partners_count(const struct partners *ps)
 {
-	return ps->partners.count;
+	return ps->s.table.count;
 }
 
 size_t partners_timer_count(const struct partners *ps)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < ps->partners.nslots; i++)
-		if (ps->partners.slots[i])
-			n += (size_t)qualifications_timer_count(ps->partners.slots[i]);
+	for (size_t i = 0; i < ps->s.table.nslots; i++)
+		if (ps->s.table.slots[i])
+			n += (size_t)qualifications_timer_count(ps->s.table.slots[i]);
 	return n;
 }
 
@@ -293,16 +284,15 @@ void partners_requeue(struct partners *ps, struct partner *p)
 		return;
 	/* Out of memory: the partner's next change (or a restore) tries again. */
 	struct deadline e = {.at = next, .subject.partner = p};
-	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) && deadlines_push(&ps->timers, &e))
+	if ((p->queued_at == SLA_TIME_NONE || next < p->queued_at) && deadlines_push(&ps->s.timers, &e))
 		p->queued_at = next;
 }
 
 void partners_advance(struct partners *ps, sla_time now, struct partners_out *out)
 {
-	if (ps->now == SLA_TIME_NONE || now > ps->now)
-		ps->now = now;
-	while (deadlines_due(&ps->timers, now)) {
-		struct deadline e = deadlines_pop(&ps->timers);
+	subjects_clock(&ps->s, now);
+	while (deadlines_due(&ps->s.timers, now)) {
+		struct deadline e = deadlines_pop(&ps->s.timers);
 		struct partner *p = e.subject.partner;
 		if (!timer_live(NULL, &e))
 			continue;
@@ -314,7 +304,7 @@ void partners_advance(struct partners *ps, sla_time now, struct partners_out *ou
 
 sla_time partners_next_due(const struct partners *ps)
 {
-	return deadlines_next(&ps->timers);
+	return deadlines_next(&ps->s.timers);
 }
 
 /* ---- applying an assessment ---- */
@@ -465,7 +455,7 @@ enum sla_verdict partners_apply(struct partners *ps, const Slad__V1__Event *ev, 
 		p->latest_at = ev->occurred_at;
 	partner_prune(p);
 	/* A timer the event armed may be due already (registered late). */
-	qualifications_fire(p, ps->now != SLA_TIME_NONE ? ps->now : now, out);
+	qualifications_fire(p, ps->s.now != SLA_TIME_NONE ? ps->s.now : now, out);
 	partners_requeue(ps, p);
 	partner_mark_dirty(out, p);
 	return SV_APPLIED;

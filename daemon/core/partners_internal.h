@@ -6,6 +6,7 @@
 
 #include "deadlines.h"
 #include "idtable.h"
+#include "subjects.h"
 #include "slad/scoring.h"
 
 #define COUNT_MAX 1000000000000000LL /* counts beyond this are not counts */
@@ -13,9 +14,7 @@
 /* The partners of a partition: table and timer heap. */
 struct partners {
 	int32_t partition;
-	struct idtable partners; /* struct partner by partner_id */
-	struct deadlines timers; /* one live entry per partner: the one at its queued_at */
-	sla_time now;
+	struct subjects s; /* struct partner by partner_id; one live timer per partner: the one at its queued_at */
 };
 
 static inline bool is_qualification(Slad__V1__AssessmentKind k)
@@ -26,7 +25,7 @@ static inline bool is_qualification(Slad__V1__AssessmentKind k)
 
 /* partners.c */
 struct partner *partner_new(const char *partner_id, int32_t partition);
-void partner_free(struct partner *p); /* accepts NULL */
+void partner_free(void *partner); /* a struct partner; accepts NULL; void * as for ticket_free */
 struct partner *partner_get(const struct partners *ps, const char *partner_id);
 bool partner_put(struct partners *ps, struct partner *p) __attribute__((warn_unused_result));
 /* A quarter (a project of a quarter), added when new; NULL when out of memory. */

@@ -64,8 +64,9 @@ void ticket_release(struct sla_ticket *t)
 	free(t->log);
 }
 
-void ticket_free(struct sla_ticket *t)
+void ticket_free(void *ticket)
 {
+	struct sla_ticket *t = ticket;
 	if (!t)
 		return;
 	ticket_release(t);

@@ -42,10 +42,11 @@ bool log_format_parse(const char *s, enum log_format *out) __attribute__((warn_u
 void log_set_format(enum log_format fmt);
 enum log_format log_get_format(void);
 
-void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* log_msg with fields; f may be NULL. */
+/* A log line with fields; f may be NULL. */
 void log_fields(enum log_level lvl, const struct log_fields *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A log line without fields. */
+#define log_msg(lvl, ...) log_fields((lvl), NULL, __VA_ARGS__)
 
 #define log_debug(...) do { if (log_min_level <= LOG_LVL_DEBUG) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
