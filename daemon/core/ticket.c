@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "core_internal.h"
 
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
@@ -161,18 +161,10 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
 	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
-	if (need > t->capseen) {
-		/* Room for a few ids at once (most tickets see a handful of events),
-		 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
-		size_t cap = t->capseen ? t->capseen * 2 : 48;
-		while (cap < need)
-			cap *= 2;
-		char *seen = realloc(t->seen, cap);
-		if (!seen)
-			return false;
-		t->seen = seen;
-		t->capseen = cap;
-	}
+	/* Room for a few ids at once (most tickets see a handful of events),
+	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
+	if (!array_grow_from((void **)&t->seen, &t->capseen, need, 1, 48))
+		return false;
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
