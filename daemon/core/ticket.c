@@ -176,13 +176,12 @@ bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind)
 {
 	int occ = 1;
-	if (!array_grow((void **)&t->ms, &t->capms, t->nms + 1, sizeof(*t->ms)))
-		return NULL;
 	for (int i = 0; i < t->nms; i++)
 		if (t->ms[i].kind == kind)
 			occ++;
-	struct sla_milestone *m = &t->ms[t->nms++];
-	memset(m, 0, sizeof(*m));
+	struct sla_milestone *m = array_insert((void **)&t->ms, &t->nms, &t->capms, t->nms, sizeof(*t->ms));
+	if (!m)
+		return NULL;
 	m->kind = kind;
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
@@ -195,13 +194,12 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code)
 {
 	int occ = 1;
-	if (!array_grow((void **)&t->vs, &t->capvs, t->nvs + 1, sizeof(*t->vs)))
-		return NULL;
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].code == code && code != RC_MILESTONE_LATE)
 			occ++;
-	struct sla_violation *v = &t->vs[t->nvs++];
-	memset(v, 0, sizeof(*v));
+	struct sla_violation *v = array_insert((void **)&t->vs, &t->nvs, &t->capvs, t->nvs, sizeof(*t->vs));
+	if (!v)
+		return NULL;
 	v->code = code;
 	v->occurrence = occ;
 	v->due_at = v->observed_at = v->detected_at = v->confirm_at = SLA_TIME_NONE;
@@ -212,25 +210,22 @@ struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_c
 
 bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 {
-	if (!array_grow((void **)&t->auths, &t->capauths, t->nauths + 1, sizeof(*t->auths)))
-		return false;
-	t->auths[t->nauths++] = *a;
-	return true;
+	struct sla_auth *slot = array_insert((void **)&t->auths, &t->nauths, &t->capauths, t->nauths, sizeof(*a));
+	if (slot)
+		*slot = *a;
+	return slot != NULL;
 }
 
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
 {
-	if (!array_grow((void **)&t->clocks, &t->capclocks, t->nclocks + 1, sizeof(*t->clocks)))
-		return false;
 	int i = t->nclocks;
 	/* Insertion keeps event-time order; equal times keep arrival order. */
-	while (i > 0 && t->clocks[i - 1].at > c->at) {
-		t->clocks[i] = t->clocks[i - 1];
+	while (i > 0 && t->clocks[i - 1].at > c->at)
 		i--;
-	}
-	t->clocks[i] = *c;
-	t->nclocks++;
-	return true;
+	struct sla_clock *slot = array_insert((void **)&t->clocks, &t->nclocks, &t->capclocks, i, sizeof(*c));
+	if (slot)
+		*slot = *c;
+	return slot != NULL;
 }
 
 struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
@@ -240,12 +235,10 @@ struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
 		i++;
 	if (i < t->natt && t->att[i].day == day)
 		return &t->att[i];
-	if (!array_grow((void **)&t->att, &t->capatt, t->natt + 1, sizeof(*t->att)))
-		return NULL;
-	memmove(&t->att[i + 1], &t->att[i], (size_t)(t->natt - i) * sizeof(*t->att));
-	t->natt++;
-	t->att[i] = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
-	return &t->att[i];
+	struct sla_attendance *a = array_insert((void **)&t->att, &t->natt, &t->capatt, i, sizeof(*t->att));
+	if (a)
+		*a = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
+	return a;
 }
 
 bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,
