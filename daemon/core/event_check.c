@@ -509,32 +509,24 @@ static const char *payload_name(Slad__V1__Event__PayloadCase c)
 	return f ? f->name : "?";
 }
 
-static const char *str_at(const void *msg, size_t at)
-{
+/* A field's value, `size` bytes at offset `at` of a message; the rule's kind says which member holds it. */
+union field_value {
 	const char *s;
-	memcpy(&s, (const char *)msg + at, sizeof(s));
-	return s;
+	int32_t i32;
+	int64_t i64;
+	double f64;
+};
+
+static union field_value value_at(const void *msg, size_t at, size_t size)
+{
+	union field_value v = {0};
+	memcpy(&v, (const char *)msg + at, size);
+	return v;
 }
 
 static int32_t i32_at(const void *msg, size_t at)
 {
-	int32_t v;
-	memcpy(&v, (const char *)msg + at, sizeof(v));
-	return v;
-}
-
-static int64_t i64_at(const void *msg, size_t at)
-{
-	int64_t v;
-	memcpy(&v, (const char *)msg + at, sizeof(v));
-	return v;
-}
-
-static double f64_at(const void *msg, size_t at)
-{
-	double v;
-	memcpy(&v, (const char *)msg + at, sizeof(v));
-	return v;
+	return value_at(msg, at, sizeof(int32_t)).i32;
 }
 
 #define SPAN_BAD(field) \
@@ -544,7 +536,7 @@ static double f64_at(const void *msg, size_t at)
 static enum sla_verdict check_rule(const struct field_rule *r, const void *msg, sla_time at, char *detail,
 				   size_t detail_len)
 {
-	const char *s = r->kind <= FR_DATE ? str_at(msg, r->at) : NULL;
+	const char *s = r->kind <= FR_DATE ? value_at(msg, r->at, sizeof(char *)).s : NULL;
 	bool has = r->kind >= FR_GIVEN && i32_at(msg, r->has) != 0;
 	int32_t v;
 	int64_t day;
@@ -589,7 +581,7 @@ static enum sla_verdict check_rule(const struct field_rule *r, const void *msg, 
 			MISSING(r->name);
 		break;
 	case FR_INSTANT:
-		if (has && !instant_near(i64_at(msg, r->at), at))
+		if (has && !instant_near(value_at(msg, r->at, sizeof(int64_t)).i64, at))
 			SPAN_BAD(r->name);
 		break;
 	case FR_INT:
@@ -598,7 +590,7 @@ static enum sla_verdict check_rule(const struct field_rule *r, const void *msg, 
 			BAD("%s out of range %d..%d", r->name, (int)r->lo, (int)r->hi);
 		break;
 	case FR_COORD:
-		if (has && !coord_ok(f64_at(msg, r->at), (double)r->hi))
+		if (has && !coord_ok(value_at(msg, r->at, sizeof(double)).f64, (double)r->hi))
 			BAD("%s out of range", r->name);
 		break;
 	case FR_TOGETHER:
@@ -608,7 +600,8 @@ static enum sla_verdict check_rule(const struct field_rule *r, const void *msg, 
 	case FR_AFTER:
 		if (has && i32_at(msg, r->other_has) != 0) {
 			/* Both are instants near the event (earlier rows): no overflow. */
-			int64_t end = i64_at(msg, r->at), start = i64_at(msg, r->other_at);
+			int64_t end = value_at(msg, r->at, sizeof(int64_t)).i64;
+			int64_t start = value_at(msg, r->other_at, sizeof(int64_t)).i64;
 			if (end < start)
 				BAD("%s before %s", r->name, r->other);
 			if (r->hi && end - start > r->hi)
