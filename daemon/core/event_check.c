@@ -359,6 +359,7 @@ struct field_rule {
 /* The offset of field f of message m, of type t: a row that reads it as
  * another type does not compile. Enums and optional cases are int-sized
  * (protobuf-c forces it) and read as int32_t. */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): t is a type name, which cannot be parenthesised */
 #define AT(m, f, t) _Generic(((MSG(m) *)0)->f, t: offsetof(MSG(m), f))
 #define HAS(m, f) offsetof(MSG(m), _##f##_case)
 #define R_ID(m, f) {.kind = FR_ID, .name = #f, .at = AT(m, f, char *)}
