@@ -7,19 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slad/arrays.h"
 #include "slad/calendar.h"
 #include "slad/tzload.h"
 
 static inline bool bench_add_exception(struct calendar *cal, size_t *cap, int64_t day, enum cal_exception_kind kind)
 {
-	if (cal->nexceptions == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct cal_exception *v = realloc(cal->exceptions, c * sizeof(*v));
-		if (!v)
-			return false;
-		cal->exceptions = v;
-		*cap = c;
-	}
+	if (!array_grow_from((void **)&cal->exceptions, cap, cal->nexceptions + 1, sizeof(*cal->exceptions), 64))
+		return false;
 	cal->exceptions[cal->nexceptions].day = day;
 	cal->exceptions[cal->nexceptions].kind = kind;
 	cal->nexceptions++;

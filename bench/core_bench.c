@@ -47,15 +47,9 @@ static bool read_file(const char *path, struct events *evs)
 			line[--got] = '\0';
 		if (got == 0)
 			continue;
-		if (evs->n == evs->cap) {
-			size_t c = evs->cap ? evs->cap * 2 : 4096;
-			struct jsonl_event *v = realloc(evs->ev, c * sizeof(*v));
-			if (!v) {
-				ok = false;
-				break;
-			}
-			evs->ev = v;
-			evs->cap = c;
+		if (!array_grow_from((void **)&evs->ev, &evs->cap, evs->n + 1, sizeof(*evs->ev), 4096)) {
+			ok = false;
+			break;
 		}
 		if (!jsonl_parse_event(line, &evs->ev[evs->n], err, sizeof(err))) {
 			fprintf(stderr, "%s:%ld: %s\n", path, lineno, err);

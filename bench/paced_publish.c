@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "slad/arrays.h"
 #include "slad/jsonl.h"
 
 #define LINGER_MS "2" /* live traffic: a small batch, not a backlog's */
@@ -62,14 +63,8 @@ static bool read_events(const char *path, struct jsonl_event **evs, size_t *n)
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		if (*n == ncap) {
-			size_t c = ncap ? ncap * 2 : 1024;
-			struct jsonl_event *v = realloc(*evs, c * sizeof(*v));
-			if (!v)
-				goto fail;
-			*evs = v;
-			ncap = c;
-		}
+		if (!array_grow_from((void **)evs, &ncap, *n + 1, sizeof(**evs), 1024))
+			goto fail;
 		if (!jsonl_parse_event(line, &(*evs)[*n], err, sizeof(err))) {
 			fprintf(stderr, "paced_publish: %s:%ld: %s\n", path, lineno, err);
 			goto fail;

@@ -1,5 +1,6 @@
 /* metrics.c - counters tallied per batch and kept once it commits, gauges from the daemon, Prometheus text. */
 #include "slad/metrics.h"
+#include "slad/arrays.h"
 
 #include <event2/buffer.h>
 #include <protobuf-c/protobuf-c.h>
@@ -51,14 +52,8 @@ static bool labelled_add(struct labelled_set *s, const char *a, const char *b, u
 			s->v[i].n += by;
 			return true;
 		}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct labelled *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return false;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (!array_grow_sz((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return false;
 	struct labelled *l = &s->v[s->n++];
 	snprintf(l->a, sizeof(l->a), "%s", a);
 	snprintf(l->b, sizeof(l->b), "%s", b);

@@ -1,6 +1,7 @@
 /* pgarr.c - PostgreSQL array literals for unnest() batch statements, and the
  * one-line error text of the store modules. */
 #include "slad/pgarr.h"
+#include "slad/arrays.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,24 +30,11 @@ void pg_set_err(char *err, size_t errlen, const char *fmt, ...)
 /* Room for extra more bytes and the NUL; false once out of memory. */
 static bool buf_reserve(struct pgarr *a, size_t extra)
 {
-	size_t cap;
-	char *p;
-
 	if (a->oom)
 		return false;
-	if (a->len + extra + 1 <= a->cap)
-		return true;
-	cap = a->cap ? a->cap : 256;
-	while (cap < a->len + extra + 1)
-		cap *= 2;
-	p = realloc(a->p, cap);
-	if (p == NULL) {
+	if (!array_grow_from((void **)&a->p, &a->cap, a->len + extra + 1, 1, 256))
 		a->oom = true;
-		return false;
-	}
-	a->p = p;
-	a->cap = cap;
-	return true;
+	return !a->oom;
 }
 
 static void buf_put(struct pgarr *a, const char *s, size_t n)

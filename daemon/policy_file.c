@@ -1,5 +1,6 @@
 /* policy_file.c - reading and validating SLA policies from YAML (libyaml's document API). */
 #include "slad/policy_file.h"
+#include "slad/arrays.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -352,16 +353,11 @@ struct sla_policy *policy_load_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	for (;;) {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 16384;
-			char *nb = realloc(buf, cap);
-			if (!nb || cap > 16 * 1024 * 1024) {
-				free(nb ? nb : buf);
-				fclose(f);
-				snprintf(err, errlen, "%s: too large", path);
-				return NULL;
-			}
-			buf = nb;
+		if (!array_grow_from((void **)&buf, &cap, len + 4096, 1, 16384) || cap > 16 * 1024 * 1024) {
+			free(buf);
+			fclose(f);
+			snprintf(err, errlen, "%s: too large", path);
+			return NULL;
 		}
 		size_t got = fread(buf + len, 1, cap - len, f);
 		len += got;

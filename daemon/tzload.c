@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slad/arrays.h"
 #include "slad/timeutil.h"
 
 /* Offsets this far from UTC are not real zones (the widest is +14:00). */
@@ -34,14 +35,8 @@ static void tz_err(char *err, size_t errlen, const char *fmt, ...)
 
 static bool offs_push(struct offs *o, sla_time from, int32_t offset_s)
 {
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		struct cal_offset *v = realloc(o->v, cap * sizeof(*v));
-		if (v == NULL)
-			return false;
-		o->v = v;
-		o->cap = cap;
-	}
+	if (!array_grow_from((void **)&o->v, &o->cap, o->n + 1, sizeof(*o->v), 64))
+		return false;
 	o->v[o->n].from = from;
 	o->v[o->n].utc_offset_s = offset_s;
 	o->n++;

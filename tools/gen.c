@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "slactl.h"
+#include "slad/arrays.h"
 #include "slad/timeutil.h"
 
 /*
@@ -180,16 +181,9 @@ static void ev_end(struct ticket *t, struct json_line *l, sla_time at, bool cloc
 	jl_append(l, "}");
 	if (g->out_of_memory)
 		return;
-	if (g->n_events == g->cap_events) {
-		size_t cap = g->cap_events ? 2 * g->cap_events : 4096;
-		struct gen_event *v = realloc(g->events, cap * sizeof(*v));
-
-		if (v == NULL) {
-			g->out_of_memory = true;
-			return;
-		}
-		g->events = v;
-		g->cap_events = cap;
+	if (!array_grow_from((void **)&g->events, &g->cap_events, g->n_events + 1, sizeof(*g->events), 4096)) {
+		g->out_of_memory = true;
+		return;
 	}
 	e = &g->events[g->n_events];
 	e->line = strdup(l->buf);

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "slactl.h"
+#include "slad/arrays.h"
 #include "slad/calendar.h"
 #include "slad/core.h"
 #include "slad/policy.h"
@@ -133,14 +134,8 @@ static struct group *groups_get(struct groups *gs, enum dimension dim, const cha
 		if (g->dim == dim && strcmp(g->key, key) == 0)
 			return g;
 	}
-	if (gs->n == gs->cap) {
-		size_t cap = gs->cap ? gs->cap * 2 : 64;
-		struct group *ng = realloc(gs->g, cap * sizeof(*ng));
-		if (!ng)
-			return NULL;
-		gs->g = ng;
-		gs->cap = cap;
-	}
+	if (!array_grow_from((void **)&gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g), 64))
+		return NULL;
 	struct group *g = &gs->g[gs->n];
 	memset(g, 0, sizeof(*g));
 	g->dim = dim;

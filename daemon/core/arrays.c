@@ -1,7 +1,8 @@
-/* arrays.c - growing the core's dynamic arrays. Pure. */
-#include "arrays.h"
+/* arrays.c - growing dynamic arrays. Pure. */
+#include "slad/arrays.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Up to four entries the capacity is exactly what is needed, then it
  * doubles: most of a ticket's arrays (milestones, violations, clock-ins)
@@ -22,11 +23,11 @@ bool array_grow(void **arr, int *cap, int need, size_t elem)
 	return true;
 }
 
-bool array_grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
+bool array_grow_from(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
 {
 	if (need <= *cap)
 		return true;
-	size_t ncap = *cap ? *cap * 2 : 16;
+	size_t ncap = *cap ? *cap * 2 : first;
 	while (ncap < need)
 		ncap *= 2;
 	void *n = realloc(*arr, ncap * elem);
@@ -35,4 +36,20 @@ bool array_grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
 	*arr = n;
 	*cap = ncap;
 	return true;
+}
+
+bool array_grow_sz(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	return array_grow_from(arr, cap, need, elem, 16);
+}
+
+void *array_insert(void **arr, int *n, int *cap, int at, size_t elem)
+{
+	if (!array_grow(arr, cap, *n + 1, elem))
+		return NULL;
+	unsigned char *slot = (unsigned char *)*arr + (size_t)at * elem;
+	memmove(slot + elem, slot, (size_t)(*n - at) * elem);
+	memset(slot, 0, elem);
+	(*n)++;
+	return slot;
 }

@@ -4,23 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slad/arrays.h"
 #include "slad/core.h"
 
 void wbuf_put(struct wbuf *w, const void *src, size_t n)
 {
 	if (w->fail || n == 0)
 		return;
-	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 512;
-		while (cap < w->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(w->p, cap);
-		if (!p) {
-			w->fail = true;
-			return;
-		}
-		w->p = p;
-		w->cap = cap;
+	if (!array_grow_from((void **)&w->p, &w->cap, w->len + n, 1, 512)) {
+		w->fail = true;
+		return;
 	}
 	memcpy(w->p + w->len, src, n);
 	w->len += n;

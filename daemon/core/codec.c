@@ -20,7 +20,8 @@
 
 _Static_assert(sizeof(enum sla_ticket_type) == 4 && sizeof(enum sla_class) == 4 &&
 		       sizeof(enum sla_ticket_state) == 4 && sizeof(enum sla_ms_status) == 4 &&
-		       sizeof(enum sla_milestone_kind) == 4 && sizeof(enum sla_v_status) == 4,
+		       sizeof(enum sla_milestone_kind) == 4 && sizeof(enum sla_v_status) == 4 &&
+		       sizeof(enum sla_rule_code) == 4,
 	       "FIELD_INT: enums are saved as 4-byte integers");
 
 #define TF(type, member) FIELD(type, struct sla_ticket, member)
@@ -87,33 +88,29 @@ static const struct field violation_fields[] = {
 };
 #undef VF
 
-static const struct field auth_fields[] = {
-	FIELD(FIELD_I64, struct sla_auth, granted_at),
-	FIELD(FIELD_I64, struct sla_auth, window_start),
-	FIELD(FIELD_I64, struct sla_auth, window_end),
-};
+#define AF(type, member) FIELD(type, struct sla_auth, member)
+static const struct field auth_fields[] = {AF(FIELD_I64, granted_at), AF(FIELD_I64, window_start),
+					   AF(FIELD_I64, window_end)};
+#undef AF
 
+#define CF(type, member) FIELD(type, struct sla_clock, member)
 static const struct field clock_fields[] = {
-	FIELD(FIELD_I64, struct sla_clock, at),
-	FIELD(FIELD_INT, struct sla_clock, kind),
-	FIELD(FIELD_BOOL, struct sla_clock, guarantor),
+	CF(FIELD_I64, at), CF(FIELD_INT, kind), CF(FIELD_BOOL, guarantor),
 	FIELD_INTERNED(struct sla_clock, engineer_id, SLA_ID_MAX + 1),
 };
+#undef CF
 
+#define DF(type, member) FIELD(type, struct sla_attendance, member)
 /* An attendance day, after the day. */
-static const struct field attendance_fields[] = {
-	FIELD(FIELD_I64, struct sla_attendance, first_in),
-	FIELD(FIELD_I64, struct sla_attendance, last_out),
-	FIELD(FIELD_BOOL, struct sla_attendance, leave_approved),
-	FIELD(FIELD_BOOL, struct sla_attendance, leave_prior),
-};
+static const struct field attendance_fields[] = {DF(FIELD_I64, first_in), DF(FIELD_I64, last_out),
+						 DF(FIELD_BOOL, leave_approved), DF(FIELD_BOOL, leave_prior)};
+#undef DF
 
+#define HF(type, member) FIELD(type, struct sla_held, member)
 /* A held event, before its payload. */
-static const struct field held_fields[] = {
-	FIELD(FIELD_STR, struct sla_held, topic),	  FIELD(FIELD_INT, struct sla_held, partition),
-	FIELD(FIELD_I64, struct sla_held, offset),	  FIELD(FIELD_I64, struct sla_held, occurred_at),
-	FIELD(FIELD_I64, struct sla_held, expires_at),
-};
+static const struct field held_fields[] = {HF(FIELD_STR, topic), HF(FIELD_INT, partition), HF(FIELD_I64, offset),
+					   HF(FIELD_I64, occurred_at), HF(FIELD_I64, expires_at)};
+#undef HF
 
 
 bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
@@ -121,34 +118,38 @@ bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len)
 	return ticket_encode_version(t, CODEC_VERSION, buf, len);
 }
 
+/* The keys written before a keyed entry's fields: the reader makes the entry from its key. */
+static const struct field milestone_key = FIELD(FIELD_E8, struct sla_milestone, kind);
+static const struct field violation_key = FIELD(FIELD_INT, struct sla_violation, code);
+static const struct field attendance_key = FIELD(FIELD_I64, struct sla_attendance, day);
+
+/* A list's count, then each of its n entries of `size` bytes: its key (if
+ * any), then its fields. */
+static void put_list(struct wbuf *w, const void *v, int n, size_t size, const struct field *key,
+		     const struct field *f, size_t nf)
+{
+	wbuf_i32(w, n);
+	for (int i = 0; i < n; i++) {
+		const char *e = (const char *)v + (size_t)i * size;
+		if (key)
+			wbuf_fields(w, e, key, 1);
+		wbuf_fields(w, e, f, nf);
+	}
+}
+
 /* The lists of a ticket, each its count and its entries. */
 static void put_lists(struct wbuf *w, const struct sla_ticket *t)
 {
-	wbuf_i32(w, t->nms);
-	for (int i = 0; i < t->nms; i++) {
-		wbuf_i32(w, t->ms[i].kind);
-		wbuf_fields(w, &t->ms[i], milestone_fields, FIELDS_LEN(milestone_fields));
-	}
-	wbuf_i32(w, t->nvs);
-	for (int i = 0; i < t->nvs; i++) {
-		wbuf_i32(w, t->vs[i].code);
-		wbuf_fields(w, &t->vs[i], violation_fields, FIELDS_LEN(violation_fields));
-	}
-	wbuf_i32(w, t->nauths);
-	for (int i = 0; i < t->nauths; i++)
-		wbuf_fields(w, &t->auths[i], auth_fields, FIELDS_LEN(auth_fields));
+	put_list(w, t->ms, t->nms, sizeof(*t->ms), &milestone_key, milestone_fields, FIELDS_LEN(milestone_fields));
+	put_list(w, t->vs, t->nvs, sizeof(*t->vs), &violation_key, violation_fields, FIELDS_LEN(violation_fields));
+	put_list(w, t->auths, t->nauths, sizeof(*t->auths), NULL, auth_fields, FIELDS_LEN(auth_fields));
 	wbuf_i32(w, t->nseen);
 	size_t seen_at = 0;
 	for (const char *id; (id = ticket_seen_next(t, &seen_at)) != NULL;)
 		wbuf_str(w, id);
-	wbuf_i32(w, t->nclocks);
-	for (int i = 0; i < t->nclocks; i++)
-		wbuf_fields(w, &t->clocks[i], clock_fields, FIELDS_LEN(clock_fields));
-	wbuf_i32(w, t->natt);
-	for (int i = 0; i < t->natt; i++) {
-		wbuf_i64(w, t->att[i].day);
-		wbuf_fields(w, &t->att[i], attendance_fields, FIELDS_LEN(attendance_fields));
-	}
+	put_list(w, t->clocks, t->nclocks, sizeof(*t->clocks), NULL, clock_fields, FIELDS_LEN(clock_fields));
+	put_list(w, t->att, t->natt, sizeof(*t->att), &attendance_key, attendance_fields,
+		 FIELDS_LEN(attendance_fields));
 	wbuf_i32(w, t->nheld);
 	for (int i = 0; i < t->nheld; i++) {
 		wbuf_fields(w, &t->held[i], held_fields, FIELDS_LEN(held_fields));
@@ -255,28 +256,32 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 
 /* ---- reading a state back: one entry of each list ---- */
 
+/* The fields of an entry the ticket has just made for its key; false (and
+ * fail) when it made none: a key out of range, or out of memory. */
+static bool get_entry(struct rbuf *r, void *entry, const struct field *f, size_t n)
+{
+	if (!entry) {
+		r->fail = true;
+		return false;
+	}
+	rbuf_fields(r, entry, f, n);
+	return true;
+}
+
 static void get_milestone(struct rbuf *r, struct sla_ticket *t)
 {
 	enum sla_milestone_kind kind = (enum sla_milestone_kind)rbuf_i32(r);
 	struct sla_milestone *m = (unsigned)kind < MS_COUNT ? ticket_add_milestone(t, kind) : NULL;
-	if (!m) {
-		r->fail = true;
-		return;
-	}
-	rbuf_fields(r, m, milestone_fields, FIELDS_LEN(milestone_fields));
-	m->dirty = false;
+	if (get_entry(r, m, milestone_fields, FIELDS_LEN(milestone_fields)))
+		m->dirty = false; /* as saved */
 }
 
 static void get_violation(struct rbuf *r, struct sla_ticket *t)
 {
 	enum sla_rule_code code = (enum sla_rule_code)rbuf_i32(r);
 	struct sla_violation *v = (unsigned)code < RC_COUNT ? ticket_add_violation(t, code) : NULL;
-	if (!v) {
-		r->fail = true;
-		return;
-	}
-	rbuf_fields(r, v, violation_fields, FIELDS_LEN(violation_fields));
-	v->dirty = false;
+	if (get_entry(r, v, violation_fields, FIELDS_LEN(violation_fields)))
+		v->dirty = false;
 }
 
 static void get_auth(struct rbuf *r, struct sla_ticket *t)
@@ -308,12 +313,7 @@ static void get_clock(struct rbuf *r, struct sla_ticket *t)
 static void get_attendance(struct rbuf *r, struct sla_ticket *t)
 {
 	int64_t day = rbuf_i64(r);
-	struct sla_attendance *a = r->fail ? NULL : ticket_attendance(t, day);
-	if (!a) {
-		r->fail = true;
-		return;
-	}
-	rbuf_fields(r, a, attendance_fields, FIELDS_LEN(attendance_fields));
+	get_entry(r, r->fail ? NULL : ticket_attendance(t, day), attendance_fields, FIELDS_LEN(attendance_fields));
 }
 
 static void get_held(struct rbuf *r, struct sla_ticket *t)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "core_internal.h"
 
 static bool timer_live(const void *core, const struct deadline *e)

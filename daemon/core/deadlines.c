@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "slad/arrays.h"
+
 /* The first compaction: below this many entries stale ones cost nothing. */
 #define COMPACT_MIN 4096
 
@@ -53,11 +55,5 @@ void deadlines_compact(struct deadlines *h)
 
 bool deadlines_reserve(struct deadlines *h)
 {
-	size_t cap = h->cap ? h->cap * 2 : 256;
-	struct deadline *v = realloc(h->v, cap * sizeof(*v));
-	if (!v)
-		return false;
-	h->v = v;
-	h->cap = cap;
-	return true;
+	return array_grow_from((void **)&h->v, &h->cap, h->cap + 1, sizeof(*h->v), 256);
 }

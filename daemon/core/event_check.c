@@ -310,25 +310,6 @@ static bool absent(const char *s)
 		if (!id_ok(s))                                               \
 			BAD("%s longer than %d bytes", field, SLA_ID_MAX);   \
 	} while (0)
-/* An enum: a known value (0 is "not given" where `zero_ok`). */
-#define ENUM_IN(field, val, max, zero_ok)                                              \
-	do {                                                                           \
-		if ((int)(val) < ((zero_ok) ? 0 : 1) || (int)(val) > (int)(max))       \
-			BAD("%s: unknown value %d", field, (int)(val));                \
-	} while (0)
-/* An instant: in the sane range and within SLA_SPAN_MAX of the event. */
-#define INSTANT(field, has, val)                                                      \
-	do {                                                                          \
-		if ((has) && !instant_near((val), ev->occurred_at))                   \
-			BAD("%s out of range (more than %d days from occurred_at)", field, \
-			    (int)(SLA_SPAN_MAX / SLA_DAY));                          \
-	} while (0)
-#define INT_IN(field, has, val, lo, hi)                                               \
-	do {                                                                          \
-		if ((has) && ((val) < (lo) || (val) > (hi)))                          \
-			BAD("%s out of range %d..%d", field, (int)(lo), (int)(hi));   \
-	} while (0)
-
 bool sla_instant_ok(sla_time t)
 {
 	return t >= SLA_TIME_MIN && t < SLA_TIME_MAX;
@@ -345,44 +326,182 @@ static bool coord_ok(double v, double lim)
 	return isfinite(v) && v >= -lim && v <= lim;
 }
 
+/* ---- a payload's fields: a table of rules a type, checked in order ----
+ * The first rule that fails names the field in the verdict's detail, so the
+ * order of the rows is part of what a message is told. */
+
+/* Strings first (FR_ID..FR_DATE), proto3 optionals last (FR_GIVEN on): check_rule reads them so. */
+enum field_rule_kind {
+	FR_ID,            /* a required id: present, at most SLA_ID_MAX bytes */
+	FR_TEXT,          /* an optional string of at most hi bytes */
+	FR_HHMM,          /* an optional string: HH:MM where given */
+	FR_DATE,          /* a required YYYY-MM-DD within SLA_SPAN_MAX of the event */
+	FR_ENUM,          /* an enum: 0 (not given) or a known value up to hi */
+	FR_ENUM_REQUIRED, /* the same, and given */
+	FR_REQUIRED_IF,   /* an enum given when the enum `other` is lo */
+	FR_GIVEN,         /* a proto3 optional that must be given (its value: a later row) */
+	FR_INSTANT,       /* an optional instant within SLA_SPAN_MAX of the event */
+	FR_INT,           /* an optional int32 in lo..hi */
+	FR_COORD,         /* an optional coordinate: finite, within -hi..hi */
+	FR_TOGETHER,      /* two proto3 optionals: both or neither */
+	FR_AFTER,         /* where both are given: not before `other`, at most hi ms after it (0: any) */
+};
+
+struct field_rule {
+	enum field_rule_kind kind;
+	const char *name, *other;
+	size_t at, has;             /* offsets of the field and of its proto3 optional case */
+	size_t other_at, other_has; /* the same for `other` */
+	int64_t lo, hi;
+};
+
+#define MSG(m) Slad__V1__##m
+/* The offset of field f of message m, of type t: a row that reads it as
+ * another type does not compile. Enums and optional cases are int-sized
+ * (protobuf-c forces it) and read as int32_t. */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): t is a type name, which cannot be parenthesised */
+#define AT(m, f, t) _Generic(((MSG(m) *)0)->f, t: offsetof(MSG(m), f))
+#define HAS(m, f) offsetof(MSG(m), _##f##_case)
+#define R_ID(m, f) {.kind = FR_ID, .name = #f, .at = AT(m, f, char *)}
+#define R_TEXT(m, f, max) {.kind = FR_TEXT, .name = #f, .at = AT(m, f, char *), .hi = (max)}
+#define R_HHMM(m, f) {.kind = FR_HHMM, .name = #f, .at = AT(m, f, char *)}
+#define R_DATE(m, f) {.kind = FR_DATE, .name = #f, .at = AT(m, f, char *)}
+#define R_ENUM(m, f, max) {.kind = FR_ENUM, .name = #f, .at = offsetof(MSG(m), f), .hi = (max)}
+#define R_ENUM_REQUIRED(m, f, max) {.kind = FR_ENUM_REQUIRED, .name = #f, .at = offsetof(MSG(m), f), .hi = (max)}
+#define R_REQUIRED_IF(m, f, g, value) \
+	{.kind = FR_REQUIRED_IF, .name = #f, .at = offsetof(MSG(m), f), .other_at = offsetof(MSG(m), g), .lo = (value)}
+#define R_GIVEN(m, f) {.kind = FR_GIVEN, .name = #f, .has = HAS(m, f)}
+#define R_INSTANT(m, f) {.kind = FR_INSTANT, .name = #f, .at = AT(m, f, int64_t), .has = HAS(m, f)}
+#define R_INT(m, f, min, max) \
+	{.kind = FR_INT, .name = #f, .at = AT(m, f, int32_t), .has = HAS(m, f), .lo = (min), .hi = (max)}
+#define R_COORD(m, f, lim) {.kind = FR_COORD, .name = #f, .at = AT(m, f, double), .has = HAS(m, f), .hi = (lim)}
+#define R_TOGETHER(m, f, g) {.kind = FR_TOGETHER, .name = #f, .other = #g, .has = HAS(m, f), .other_has = HAS(m, g)}
+#define R_AFTER(m, f, g, span)                                                                           \
+	{.kind = FR_AFTER, .name = #f, .other = #g, .at = AT(m, f, int64_t), .has = HAS(m, f),             \
+	 .other_at = AT(m, g, int64_t), .other_has = HAS(m, g), .hi = (span)}
+
+static const struct field_rule created_rules[] = {
+	R_ENUM_REQUIRED(TicketCreated, ticket_type, SLAD__V1__TICKET_TYPE__INCIDENT),
+	R_ENUM(TicketCreated, sla_class, SLAD__V1__SLA_CLASS__NON_HOURLY),
+	R_ENUM(TicketCreated, severity, SLAD__V1__SEVERITY__IV),
+	R_REQUIRED_IF(TicketCreated, severity, ticket_type, SLAD__V1__TICKET_TYPE__INCIDENT),
+	R_TEXT(TicketCreated, customer_id, SLA_ID_MAX),
+	R_TEXT(TicketCreated, product_line, SLA_ID_MAX),
+	R_TEXT(TicketCreated, calendar_id, CAL_ID_MAX),
+	R_TOGETHER(TicketCreated, site_lat, site_lon),
+	R_COORD(TicketCreated, site_lat, 90),
+	R_COORD(TicketCreated, site_lon, 180),
+	R_INSTANT(TicketCreated, required_arrival_at),
+	R_INT(TicketCreated, required_skill_level, 0, SLA_LEVEL_MAX),
+	R_INT(TicketCreated, person_days, 0, SLA_PERSON_DAYS_MAX),
+	R_INSTANT(TicketCreated, service_start_at),
+	R_INSTANT(TicketCreated, service_end_at),
+	R_AFTER(TicketCreated, service_end_at, service_start_at, SLA_SERVICE_PERIOD_MAX),
+	R_TEXT(TicketCreated, shift_start, 5),
+	R_TEXT(TicketCreated, shift_end, 5),
+	R_HHMM(TicketCreated, shift_start),
+	R_HHMM(TicketCreated, shift_end),
+	R_INSTANT(TicketCreated, po_start_at),
+	R_INT(TicketCreated, risk_score, 0, SLA_RISK_SCORE_MAX),
+	R_INSTANT(TicketCreated, planned_start_at),
+};
+
+static const struct field_rule assigned_rules[] = {
+	R_ID(EngineerAssigned, engineer_id),
+	R_INT(EngineerAssigned, engineer_skill_level, 0, SLA_LEVEL_MAX),
+	R_TEXT(EngineerAssigned, engineer_product_line, SLA_ID_MAX),
+	R_ENUM(EngineerAssigned, role, SLAD__V1__ROLE__GUARANTOR),
+};
+
+static const struct field_rule rejected_rules[] = {
+	R_ENUM_REQUIRED(TicketRejected, rejected_by, SLAD__V1__REJECTOR__FSE),
+	R_TEXT(TicketRejected, reason, SLA_TEXT_MAX),
+	R_TEXT(TicketRejected, evidence_ref, SLA_TEXT_MAX),
+};
+
+static const struct field_rule reservation_rules[] = {
+	R_GIVEN(ReservationSet, appointment_at),
+	R_INSTANT(ReservationSet, appointment_at),
+	R_TEXT(ReservationSet, evidence_ref, SLA_TEXT_MAX),
+};
+
+static const struct field_rule authorization_rules[] = {
+	R_GIVEN(AuthorizationGranted, window_start),
+	R_GIVEN(AuthorizationGranted, window_end),
+	R_INSTANT(AuthorizationGranted, window_start),
+	R_INSTANT(AuthorizationGranted, window_end),
+	R_AFTER(AuthorizationGranted, window_end, window_start, 0),
+	R_ENUM(AuthorizationGranted, grantor, SLAD__V1__GRANTOR__OTHER),
+};
+
+static const struct field_rule spare_part_rules[] = {
+	R_ID(SparePart, part_id),
+};
+
+static const struct field_rule report_rules[] = {
+	R_ENUM_REQUIRED(ReportSubmitted, report_kind, SLAD__V1__REPORT_KIND__RETROSPECTIVE),
+	R_TEXT(ReportSubmitted, period, 16),
+};
+
+static const struct field_rule leave_rules[] = {
+	R_DATE(LeaveApproved, leave_date),
+	R_INSTANT(LeaveApproved, requested_at),
+};
+
+static const struct field_rule close_requested_rules[] = {
+	R_INSTANT(CloseRequested, completion_code_at),
+	R_INSTANT(CloseRequested, customer_signed_at),
+	R_ENUM(CloseRequested, result, SLAD__V1__CLOSE_RESULT__FAILED),
+};
+
+static const struct field_rule cancelled_rules[] = {
+	R_TEXT(TicketCancelled, reason, SLA_TEXT_MAX),
+	R_TEXT(TicketCancelled, evidence_ref, SLA_TEXT_MAX),
+};
+
+static const struct field_rule clock_in_rules[] = {
+	R_ID(ClockIn, engineer_id),
+	R_ENUM_REQUIRED(ClockIn, kind, SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT),
+	R_ENUM(ClockIn, role, SLAD__V1__ROLE__GUARANTOR),
+	R_TOGETHER(ClockIn, lat, lon),
+	R_COORD(ClockIn, lat, 90),
+	R_COORD(ClockIn, lon, 180),
+};
+
 struct payload_shape {
 	Slad__V1__Event__PayloadCase payload; /* NOT_SET: the type carries none */
 	const char *missing;                  /* named when the payload is absent */
+	const struct field_rule *rules;       /* its fields (an assessment's: assessment_check.c) */
+	size_t nrules;
+};
+
+#define RULES(a) (a), sizeof(a) / sizeof((a)[0])
+#define TYPE(t) SLAD__V1__EVENT_TYPE__##t
+#define PAYLOAD(p) SLAD__V1__EVENT__PAYLOAD_##p
+static const struct payload_shape shapes[] = {
+	[TYPE(TICKET_CREATED)] = {PAYLOAD(TICKET_CREATED), "ticket_type", RULES(created_rules)},
+	[TYPE(ENGINEER_ASSIGNED)] = {PAYLOAD(ENGINEER_ASSIGNED), "engineer_id", RULES(assigned_rules)},
+	[TYPE(TICKET_REJECTED)] = {PAYLOAD(TICKET_REJECTED), "rejected_by", RULES(rejected_rules)},
+	[TYPE(RESERVATION_SET)] = {PAYLOAD(RESERVATION_SET), "appointment_at", RULES(reservation_rules)},
+	[TYPE(AUTHORIZATION_GRANTED)] = {PAYLOAD(AUTHORIZATION_GRANTED), "window_start",
+					 RULES(authorization_rules)},
+	[TYPE(SPARE_PART_REQUESTED)] = {PAYLOAD(SPARE_PART), "part_id", RULES(spare_part_rules)},
+	[TYPE(SPARE_PART_CONFIRMED)] = {PAYLOAD(SPARE_PART), "part_id", RULES(spare_part_rules)},
+	[TYPE(SPARE_PART_REPLACED)] = {PAYLOAD(SPARE_PART), "part_id", RULES(spare_part_rules)},
+	[TYPE(SPARE_PART_RETURNED)] = {PAYLOAD(SPARE_PART), "part_id", RULES(spare_part_rules)},
+	[TYPE(REPORT_SUBMITTED)] = {PAYLOAD(REPORT_SUBMITTED), "report_kind", RULES(report_rules)},
+	[TYPE(LEAVE_APPROVED)] = {PAYLOAD(LEAVE_APPROVED), "leave_date", RULES(leave_rules)},
+	[TYPE(CLOSE_REQUESTED)] = {PAYLOAD(CLOSE_REQUESTED), "close_requested", RULES(close_requested_rules)},
+	[TYPE(TICKET_CANCELLED)] = {PAYLOAD(TICKET_CANCELLED), "ticket_cancelled", RULES(cancelled_rules)},
+	[TYPE(CLOCK_IN)] = {PAYLOAD(CLOCK_IN), "engineer_id", RULES(clock_in_rules)},
+	[TYPE(ASSESSMENT)] = {PAYLOAD(ASSESSMENT), "quarter", NULL, 0},
 };
 
 static struct payload_shape shape_of(Slad__V1__EventType type)
 {
-	switch (type) {
-	case SLAD__V1__EVENT_TYPE__TICKET_CREATED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_CREATED, "ticket_type"};
-	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_ENGINEER_ASSIGNED, "engineer_id"};
-	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_REJECTED, "rejected_by"};
-	case SLAD__V1__EVENT_TYPE__RESERVATION_SET:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_RESERVATION_SET, "appointment_at"};
-	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_AUTHORIZATION_GRANTED, "window_start"};
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_SPARE_PART, "part_id"};
-	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_REPORT_SUBMITTED, "report_kind"};
-	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_LEAVE_APPROVED, "leave_date"};
-	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_CLOSE_REQUESTED, "close_requested"};
-	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_TICKET_CANCELLED, "ticket_cancelled"};
-	case SLAD__V1__EVENT_TYPE__CLOCK_IN:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_CLOCK_IN, "engineer_id"};
-	case SLAD__V1__EVENT_TYPE__ASSESSMENT:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD_ASSESSMENT, "quarter"};
-	default:
-		return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD__NOT_SET, NULL};
-	}
+	if ((unsigned)type < sizeof(shapes) / sizeof(shapes[0]))
+		return shapes[type];
+	return (struct payload_shape){SLAD__V1__EVENT__PAYLOAD__NOT_SET, NULL, NULL, 0};
 }
 
 static const char *payload_name(Slad__V1__Event__PayloadCase c)
@@ -391,174 +510,122 @@ static const char *payload_name(Slad__V1__Event__PayloadCase c)
 	return f ? f->name : "?";
 }
 
-static enum sla_verdict check_created(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+/* A field's value, `size` bytes at offset `at` of a message; the rule's kind says which member holds it. */
+union field_value {
+	const char *s;
+	int32_t i32;
+	int64_t i64;
+	double f64;
+};
+
+static union field_value value_at(const void *msg, size_t at, size_t size)
 {
-	const Slad__V1__TicketCreated *tc = ev->ticket_created;
-	int minutes;
-	REQUIRE_ID("partner_id", ev->partner_id);
-	if (tc->ticket_type == SLAD__V1__TICKET_TYPE__TICKET_TYPE_UNSPECIFIED)
-		MISSING("ticket_type");
-	ENUM_IN("ticket_type", tc->ticket_type, SLAD__V1__TICKET_TYPE__INCIDENT, false);
-	ENUM_IN("sla_class", tc->sla_class, SLAD__V1__SLA_CLASS__NON_HOURLY, true);
-	ENUM_IN("severity", tc->severity, SLAD__V1__SEVERITY__IV, true);
-	if (tc->ticket_type == SLAD__V1__TICKET_TYPE__INCIDENT &&
-	    tc->severity == SLAD__V1__SEVERITY__SEVERITY_UNSPECIFIED)
-		MISSING("severity");
-	CAP("customer_id", tc->customer_id, SLA_ID_MAX);
-	CAP("product_line", tc->product_line, SLA_ID_MAX);
-	CAP("calendar_id", tc->calendar_id, CAL_ID_MAX);
-	if ((tc->_site_lat_case != 0) != (tc->_site_lon_case != 0))
-		BAD("site_lat and site_lon go together");
-	if (tc->_site_lat_case && !coord_ok(tc->site_lat, 90))
-		BAD("site_lat out of range");
-	if (tc->_site_lon_case && !coord_ok(tc->site_lon, 180))
-		BAD("site_lon out of range");
-	INSTANT("required_arrival_at", tc->_required_arrival_at_case, tc->required_arrival_at);
-	INT_IN("required_skill_level", tc->_required_skill_level_case, tc->required_skill_level, 0, SLA_LEVEL_MAX);
-	INT_IN("person_days", tc->_person_days_case, tc->person_days, 0, SLA_PERSON_DAYS_MAX);
-	INSTANT("service_start_at", tc->_service_start_at_case, tc->service_start_at);
-	INSTANT("service_end_at", tc->_service_end_at_case, tc->service_end_at);
-	if (tc->_service_start_at_case && tc->_service_end_at_case) {
-		if (tc->service_end_at < tc->service_start_at)
-			BAD("service_end_at before service_start_at");
-		if (tc->service_end_at - tc->service_start_at > SLA_SERVICE_PERIOD_MAX)
-			BAD("service_start_at..service_end_at longer than %d days",
-			    (int)(SLA_SERVICE_PERIOD_MAX / SLA_DAY));
-	}
-	CAP("shift_start", tc->shift_start, 5);
-	CAP("shift_end", tc->shift_end, 5);
-	if (!absent(tc->shift_start) && !hhmm_parse(tc->shift_start, &minutes))
-		BAD("shift_start is not HH:MM");
-	if (!absent(tc->shift_end) && !hhmm_parse(tc->shift_end, &minutes))
-		BAD("shift_end is not HH:MM");
-	INSTANT("po_start_at", tc->_po_start_at_case, tc->po_start_at);
-	INT_IN("risk_score", tc->_risk_score_case, tc->risk_score, 0, SLA_RISK_SCORE_MAX);
-	INSTANT("planned_start_at", tc->_planned_start_at_case, tc->planned_start_at);
-	return SV_APPLIED;
+	union field_value v = {0};
+	memcpy(&v, (const char *)msg + at, size);
+	return v;
 }
 
-static enum sla_verdict check_assigned(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+static int32_t i32_at(const void *msg, size_t at)
 {
-	const Slad__V1__EngineerAssigned *a = ev->engineer_assigned;
-	REQUIRE_ID("engineer_id", a->engineer_id);
-	INT_IN("engineer_skill_level", a->_engineer_skill_level_case, a->engineer_skill_level, 0,
-	       SLA_LEVEL_MAX);
-	CAP("engineer_product_line", a->engineer_product_line, SLA_ID_MAX);
-	ENUM_IN("role", a->role, SLAD__V1__ROLE__GUARANTOR, true);
-	return SV_APPLIED;
+	return value_at(msg, at, sizeof(int32_t)).i32;
 }
 
-static enum sla_verdict check_rejected(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__TicketRejected *r = ev->ticket_rejected;
-	if (r->rejected_by == SLAD__V1__REJECTOR__REJECTOR_UNSPECIFIED)
-		MISSING("rejected_by");
-	ENUM_IN("rejected_by", r->rejected_by, SLAD__V1__REJECTOR__FSE, false);
-	CAP("reason", r->reason, SLA_TEXT_MAX);
-	CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
-	return SV_APPLIED;
-}
+#define SPAN_BAD(field) \
+	BAD("%s out of range (more than %d days from occurred_at)", field, (int)(SLA_SPAN_MAX / SLA_DAY))
 
-static enum sla_verdict check_reservation(const Slad__V1__Event *ev, char *detail, size_t detail_len)
+/* One rule on msg, an event's payload (the event occurred at `at`). */
+static enum sla_verdict check_rule(const struct field_rule *r, const void *msg, sla_time at, char *detail,
+				   size_t detail_len)
 {
-	const Slad__V1__ReservationSet *r = ev->reservation_set;
-	if (!r->_appointment_at_case)
-		MISSING("appointment_at");
-	INSTANT("appointment_at", true, r->appointment_at);
-	CAP("evidence_ref", r->evidence_ref, SLA_TEXT_MAX);
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_authorization(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__AuthorizationGranted *a = ev->authorization_granted;
-	if (!a->_window_start_case)
-		MISSING("window_start");
-	if (!a->_window_end_case)
-		MISSING("window_end");
-	INSTANT("window_start", true, a->window_start);
-	INSTANT("window_end", true, a->window_end);
-	if (a->window_end < a->window_start)
-		BAD("window_end before window_start");
-	ENUM_IN("grantor", a->grantor, SLAD__V1__GRANTOR__OTHER, true);
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_report(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__ReportSubmitted *r = ev->report_submitted;
-	if (r->report_kind == SLAD__V1__REPORT_KIND__REPORT_KIND_UNSPECIFIED)
-		MISSING("report_kind");
-	ENUM_IN("report_kind", r->report_kind, SLAD__V1__REPORT_KIND__RETROSPECTIVE, false);
-	CAP("period", r->period, 16);
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_leave(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__LeaveApproved *l = ev->leave_approved;
+	const char *s = r->kind <= FR_DATE ? value_at(msg, r->at, sizeof(char *)).s : NULL;
+	bool has = r->kind >= FR_GIVEN && i32_at(msg, r->has) != 0;
+	int32_t v;
 	int64_t day;
-	if (absent(l->leave_date))
-		MISSING("leave_date");
-	if (strlen(l->leave_date) != 10 || !date_parse(l->leave_date, &day))
-		BAD("leave_date is not YYYY-MM-DD");
-	if (!instant_near(day * SLA_DAY, ev->occurred_at))
-		BAD("leave_date out of range (more than %d days from occurred_at)",
-		    (int)(SLA_SPAN_MAX / SLA_DAY));
-	INSTANT("requested_at", l->_requested_at_case, l->requested_at);
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_close_requested(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__CloseRequested *c = ev->close_requested;
-	INSTANT("completion_code_at", c->_completion_code_at_case, c->completion_code_at);
-	INSTANT("customer_signed_at", c->_customer_signed_at_case, c->customer_signed_at);
-	ENUM_IN("result", c->result, SLAD__V1__CLOSE_RESULT__FAILED, true);
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_clock_in(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	const Slad__V1__ClockIn *c = ev->clock_in;
-	REQUIRE_ID("engineer_id", c->engineer_id);
-	if (c->kind == SLAD__V1__CLOCK_KIND__CLOCK_KIND_UNSPECIFIED)
-		MISSING("kind");
-	ENUM_IN("kind", c->kind, SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT, false);
-	ENUM_IN("role", c->role, SLAD__V1__ROLE__GUARANTOR, true);
-	if ((c->_lat_case != 0) != (c->_lon_case != 0))
-		BAD("lat and lon go together");
-	if (c->_lat_case && !coord_ok(c->lat, 90))
-		BAD("lat out of range");
-	if (c->_lon_case && !coord_ok(c->lon, 180))
-		BAD("lon out of range");
-	return SV_APPLIED;
-}
-
-static enum sla_verdict check_payload_fields(const Slad__V1__Event *ev, char *detail, size_t detail_len)
-{
-	switch (ev->type) {
-	case SLAD__V1__EVENT_TYPE__TICKET_CREATED: return check_created(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__ENGINEER_ASSIGNED: return check_assigned(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__TICKET_REJECTED: return check_rejected(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__RESERVATION_SET: return check_reservation(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__AUTHORIZATION_GRANTED: return check_authorization(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_REQUESTED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_CONFIRMED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_REPLACED:
-	case SLAD__V1__EVENT_TYPE__SPARE_PART_RETURNED:
-		REQUIRE_ID("part_id", ev->spare_part->part_id);
-		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__REPORT_SUBMITTED: return check_report(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__LEAVE_APPROVED: return check_leave(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__CLOSE_REQUESTED: return check_close_requested(ev, detail, detail_len);
-	case SLAD__V1__EVENT_TYPE__TICKET_CANCELLED:
-		CAP("reason", ev->ticket_cancelled->reason, SLA_TEXT_MAX);
-		CAP("evidence_ref", ev->ticket_cancelled->evidence_ref, SLA_TEXT_MAX);
-		return SV_APPLIED;
-	case SLAD__V1__EVENT_TYPE__CLOCK_IN: return check_clock_in(ev, detail, detail_len);
-	default: return SV_APPLIED;
+	int minutes;
+	switch (r->kind) {
+	case FR_ID:
+		if (absent(s))
+			MISSING(r->name);
+		if (!id_ok(s))
+			BAD("%s longer than %d bytes", r->name, SLA_ID_MAX);
+		break;
+	case FR_TEXT:
+		if (s && strlen(s) > (size_t)r->hi)
+			BAD("%s longer than %d bytes", r->name, (int)r->hi);
+		break;
+	case FR_HHMM:
+		if (!absent(s) && !hhmm_parse(s, &minutes))
+			BAD("%s is not HH:MM", r->name);
+		break;
+	case FR_DATE:
+		if (absent(s))
+			MISSING(r->name);
+		if (strlen(s) != 10 || !date_parse(s, &day))
+			BAD("%s is not YYYY-MM-DD", r->name);
+		if (!instant_near(day * SLA_DAY, at))
+			SPAN_BAD(r->name);
+		break;
+	case FR_ENUM:
+	case FR_ENUM_REQUIRED:
+		v = i32_at(msg, r->at);
+		if (v == 0 && r->kind == FR_ENUM_REQUIRED)
+			MISSING(r->name);
+		if (v < 0 || v > r->hi)
+			BAD("%s: unknown value %d", r->name, (int)v);
+		break;
+	case FR_REQUIRED_IF:
+		if (i32_at(msg, r->other_at) == r->lo && i32_at(msg, r->at) == 0)
+			MISSING(r->name);
+		break;
+	case FR_GIVEN:
+		if (!has)
+			MISSING(r->name);
+		break;
+	case FR_INSTANT:
+		if (has && !instant_near(value_at(msg, r->at, sizeof(int64_t)).i64, at))
+			SPAN_BAD(r->name);
+		break;
+	case FR_INT:
+		v = i32_at(msg, r->at);
+		if (has && (v < r->lo || v > r->hi))
+			BAD("%s out of range %d..%d", r->name, (int)r->lo, (int)r->hi);
+		break;
+	case FR_COORD:
+		if (has && !coord_ok(value_at(msg, r->at, sizeof(double)).f64, (double)r->hi))
+			BAD("%s out of range", r->name);
+		break;
+	case FR_TOGETHER:
+		if (has != (i32_at(msg, r->other_has) != 0))
+			BAD("%s and %s go together", r->name, r->other);
+		break;
+	case FR_AFTER:
+		if (has && i32_at(msg, r->other_has) != 0) {
+			/* Both are instants near the event (earlier rows): no overflow. */
+			int64_t end = value_at(msg, r->at, sizeof(int64_t)).i64;
+			int64_t start = value_at(msg, r->other_at, sizeof(int64_t)).i64;
+			if (end < start)
+				BAD("%s before %s", r->name, r->other);
+			if (r->hi && end - start > r->hi)
+				BAD("%s..%s longer than %d days", r->other, r->name, (int)(r->hi / SLA_DAY));
+		}
+		break;
 	}
+	return SV_APPLIED;
+}
+
+static enum sla_verdict check_payload_fields(const Slad__V1__Event *ev, const struct payload_shape *shape,
+					     char *detail, size_t detail_len)
+{
+	/* The payload's members share a union: any of them is the payload. */
+	const void *msg = ev->ticket_created;
+	if (ev->type == SLAD__V1__EVENT_TYPE__TICKET_CREATED && absent(ev->partner_id))
+		MISSING("partner_id"); /* a ticket belongs to a partner from its creation */
+	for (size_t i = 0; i < shape->nrules; i++) {
+		enum sla_verdict v = check_rule(&shape->rules[i], msg, ev->occurred_at, detail, detail_len);
+		if (v != SV_APPLIED)
+			return v;
+	}
+	return SV_APPLIED;
 }
 
 enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t detail_len)
@@ -597,7 +664,7 @@ enum sla_verdict event_check(const Slad__V1__Event *ev, char *detail, size_t det
 		    payload_name(shape.payload));
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
 		return SV_APPLIED; /* its fields: assessment_check (assessment_check.c) */
-	return check_payload_fields(ev, detail, detail_len);
+	return check_payload_fields(ev, &shape, detail, detail_len);
 }
 
 enum sla_verdict event_validate(const uint8_t *buf, size_t len, sla_time future_limit, char *detail,

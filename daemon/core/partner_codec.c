@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "bytes.h"
 #include "partners_internal.h"
 
@@ -24,29 +24,22 @@ static const struct field quarter_fields[] = {
 };
 
 /* A project's score, before its callbacks; a certificate, after its id; a departure; a replacement. */
-static const struct field project_fields[] = {
-	FIELD(FIELD_BOOL64, struct score_project, has_score),
-	FIELD(FIELD_F64, struct score_project, score),
-	FIELD(FIELD_INSTANT, struct score_project, score_at),
-};
+#define PF(type, member) FIELD(type, struct score_project, member)
+static const struct field project_fields[] = {PF(FIELD_BOOL64, has_score), PF(FIELD_F64, score),
+					      PF(FIELD_INSTANT, score_at)};
 #define CF(type, member) FIELD(type, struct partner_cert, member)
 static const struct field cert_fields[] = {
 	CF(FIELD_STR, engineer_id),	CF(FIELD_INSTANT, registered_at), CF(FIELD_INSTANT, expires_at),
 	CF(FIELD_INSTANT, replaced_at), CF(FIELD_BOOL64, reminder_fired), CF(FIELD_BOOL64, expired_fired),
 	CF(FIELD_INSTANT, reminder_due),
 };
+#define DF(type, member) FIELD(type, struct partner_departure, member)
 static const struct field departure_fields[] = {
-	FIELD(FIELD_STR, struct partner_departure, engineer_id),
-	FIELD(FIELD_INSTANT, struct partner_departure, departed_at),
-	FIELD(FIELD_BOOL64, struct partner_departure, declared),
-	FIELD(FIELD_INSTANT, struct partner_departure, replaced_at),
-	FIELD(FIELD_STR, struct partner_departure, replaced_by),
-	FIELD(FIELD_BOOL64, struct partner_departure, fired),
+	DF(FIELD_STR, engineer_id),    DF(FIELD_INSTANT, departed_at), DF(FIELD_BOOL64, declared),
+	DF(FIELD_INSTANT, replaced_at), DF(FIELD_STR, replaced_by),    DF(FIELD_BOOL64, fired),
 };
-static const struct field replacement_fields[] = {
-	FIELD(FIELD_STR, struct partner_replacement, engineer_id),
-	FIELD(FIELD_INSTANT, struct partner_replacement, at),
-};
+#define RF(type, member) FIELD(type, struct partner_replacement, member)
+static const struct field replacement_fields[] = {RF(FIELD_STR, engineer_id), RF(FIELD_INSTANT, at)};
 
 static void put_quarter(struct wbuf *w, const struct partner_quarter *pq)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "partners_internal.h"
 
 /* Local time of the calendar-month arithmetic and of quarter boundaries:

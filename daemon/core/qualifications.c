@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "partners_internal.h"
 
 const char *partner_event_code_name(enum partner_event_code c)

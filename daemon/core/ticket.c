@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrays.h"
+#include "slad/arrays.h"
 #include "core_internal.h"
 
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
@@ -162,18 +162,10 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
 	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
-	if (need > t->capseen) {
-		/* Room for a few ids at once (most tickets see a handful of events),
-		 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
-		size_t cap = t->capseen ? t->capseen * 2 : 48;
-		while (cap < need)
-			cap *= 2;
-		char *seen = realloc(t->seen, cap);
-		if (!seen)
-			return false;
-		t->seen = seen;
-		t->capseen = cap;
-	}
+	/* Room for a few ids at once (most tickets see a handful of events),
+	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
+	if (!array_grow_from((void **)&t->seen, &t->capseen, need, 1, 48))
+		return false;
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
@@ -185,13 +177,12 @@ bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milestone_kind kind)
 {
 	int occ = 1;
-	if (!array_grow((void **)&t->ms, &t->capms, t->nms + 1, sizeof(*t->ms)))
-		return NULL;
 	for (int i = 0; i < t->nms; i++)
 		if (t->ms[i].kind == kind)
 			occ++;
-	struct sla_milestone *m = &t->ms[t->nms++];
-	memset(m, 0, sizeof(*m));
+	struct sla_milestone *m = array_insert((void **)&t->ms, &t->nms, &t->capms, t->nms, sizeof(*t->ms));
+	if (!m)
+		return NULL;
 	m->kind = kind;
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
@@ -204,13 +195,12 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code)
 {
 	int occ = 1;
-	if (!array_grow((void **)&t->vs, &t->capvs, t->nvs + 1, sizeof(*t->vs)))
-		return NULL;
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].code == code && code != RC_MILESTONE_LATE)
 			occ++;
-	struct sla_violation *v = &t->vs[t->nvs++];
-	memset(v, 0, sizeof(*v));
+	struct sla_violation *v = array_insert((void **)&t->vs, &t->nvs, &t->capvs, t->nvs, sizeof(*t->vs));
+	if (!v)
+		return NULL;
 	v->code = code;
 	v->occurrence = occ;
 	v->due_at = v->observed_at = v->detected_at = v->confirm_at = SLA_TIME_NONE;
@@ -221,25 +211,22 @@ struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_c
 
 bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 {
-	if (!array_grow((void **)&t->auths, &t->capauths, t->nauths + 1, sizeof(*t->auths)))
-		return false;
-	t->auths[t->nauths++] = *a;
-	return true;
+	struct sla_auth *slot = array_insert((void **)&t->auths, &t->nauths, &t->capauths, t->nauths, sizeof(*a));
+	if (slot)
+		*slot = *a;
+	return slot != NULL;
 }
 
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
 {
-	if (!array_grow((void **)&t->clocks, &t->capclocks, t->nclocks + 1, sizeof(*t->clocks)))
-		return false;
 	int i = t->nclocks;
 	/* Insertion keeps event-time order; equal times keep arrival order. */
-	while (i > 0 && t->clocks[i - 1].at > c->at) {
-		t->clocks[i] = t->clocks[i - 1];
+	while (i > 0 && t->clocks[i - 1].at > c->at)
 		i--;
-	}
-	t->clocks[i] = *c;
-	t->nclocks++;
-	return true;
+	struct sla_clock *slot = array_insert((void **)&t->clocks, &t->nclocks, &t->capclocks, i, sizeof(*c));
+	if (slot)
+		*slot = *c;
+	return slot != NULL;
 }
 
 struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
@@ -249,12 +236,10 @@ struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
 		i++;
 	if (i < t->natt && t->att[i].day == day)
 		return &t->att[i];
-	if (!array_grow((void **)&t->att, &t->capatt, t->natt + 1, sizeof(*t->att)))
-		return NULL;
-	memmove(&t->att[i + 1], &t->att[i], (size_t)(t->natt - i) * sizeof(*t->att));
-	t->natt++;
-	t->att[i] = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
-	return &t->att[i];
+	struct sla_attendance *a = array_insert((void **)&t->att, &t->natt, &t->capatt, i, sizeof(*t->att));
+	if (a)
+		*a = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
+	return a;
 }
 
 bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,
