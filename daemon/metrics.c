@@ -61,27 +61,6 @@ static bool labelled_add(struct labelled_set *s, const char *a, const char *b, u
 	return true;
 }
 
-struct metrics *metrics_new(const char *const topics[TOPIC_COUNT])
-{
-	struct metrics *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	for (int i = 0; i < TOPIC_COUNT; i++)
-		snprintf(m->topics[i], sizeof(m->topics[i]), "%s", topics[i]);
-	/* Every dead-letter reason from the start, so that a rate over it has a zero to start from. */
-	for (int v = SV_DECODE_ERROR; verdict_reason((enum sla_verdict)v); v++)
-		if (!labelled_add(&m->dead, verdict_reason((enum sla_verdict)v), "", 0)) {
-			metrics_free(m);
-			return NULL;
-		}
-	if (!labelled_add(&m->rejected, "sla.ticket_state", "", 0) ||
-	    !labelled_add(&m->rejected, "sla.partner_state", "", 0)) {
-		metrics_free(m);
-		return NULL;
-	}
-	return m;
-}
-
 void metrics_free(struct metrics *m)
 {
 	if (!m)
@@ -92,6 +71,27 @@ void metrics_free(struct metrics *m)
 	free(m->rejected.v);
 	free(m);
 }
+
+struct metrics *metrics_new(const char *const topics[TOPIC_COUNT])
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	for (int i = 0; i < TOPIC_COUNT; i++)
+		snprintf(m->topics[i], sizeof(m->topics[i]), "%s", topics[i]);
+	/* Every dead-letter reason from the start, so that a rate over it has a zero to start from. */
+	bool ok = true;
+	for (int v = SV_DECODE_ERROR; ok && verdict_reason((enum sla_verdict)v); v++)
+		ok = labelled_add(&m->dead, verdict_reason((enum sla_verdict)v), "", 0);
+	ok = ok && labelled_add(&m->rejected, "sla.ticket_state", "", 0) &&
+	     labelled_add(&m->rejected, "sla.partner_state", "", 0);
+	if (!ok) {
+		metrics_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 
 void metrics_batch_event(struct metrics *m, enum sla_topic topic, int event_type, bool duplicate)
 {

@@ -2,13 +2,13 @@
 #include "slad/tzload.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "slad/arrays.h"
+#include "slad/pgarr.h" /* pg_set_err: the shell's one-line error text */
 #include "slad/timeutil.h"
 
 /* Offsets this far from UTC are not real zones (the widest is +14:00). */
@@ -19,19 +19,6 @@ struct offs {
 	struct cal_offset *v;
 	size_t n, cap;
 };
-
-static void tz_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void tz_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool offs_push(struct offs *o, sla_time from, int32_t offset_s)
 {
@@ -267,11 +254,11 @@ bool tzload_posix(const char *tzstr, int first_year, int last_year, struct cal_o
 	*out = NULL;
 	*n = 0;
 	if (!parse_posix(tzstr, &tz) || !offset_plausible(tz.std_off) || !offset_plausible(tz.dst_off)) {
-		tz_err(err, errlen, "bad POSIX TZ string \"%.60s\"", tzstr);
+		pg_set_err(err, errlen, "bad POSIX TZ string \"%.60s\"", tzstr);
 		return false;
 	}
 	if (first_year > last_year || first_year < 1 || last_year > 9999) {
-		tz_err(err, errlen, "bad year range %d..%d", first_year, last_year);
+		pg_set_err(err, errlen, "bad year range %d..%d", first_year, last_year);
 		return false;
 	}
 	int32_t initial = tz.std_off;
@@ -283,7 +270,7 @@ bool tzload_posix(const char *tzstr, int first_year, int last_year, struct cal_o
 	if (!offs_push(&o, INT64_MIN, initial) ||
 	    (tz.has_dst && !expand_posix(&tz, first_year, last_year, INT64_MIN, &o))) {
 		free(o.v);
-		tz_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		return false;
 	}
 	offs_normalize(&o);
@@ -424,7 +411,7 @@ static enum tzif_result push_footer(const char *footer, struct offs *o, char *er
 	int y0 = 1900, y;
 	unsigned m, d;
 	if (!parse_posix(footer, &tz) || !offset_plausible(tz.std_off) || !offset_plausible(tz.dst_off)) {
-		tz_err(err, errlen, "bad TZ string \"%.60s\" in the zone file", footer);
+		pg_set_err(err, errlen, "bad TZ string \"%.60s\" in the zone file", footer);
 		return TZIF_REPORTED;
 	}
 	if (o->n > 1) {
@@ -449,7 +436,7 @@ bool tzload_parse(const unsigned char *buf, size_t len, struct cal_offset **out,
 	*n = 0;
 	enum tzif_result r = tzif_read(buf, len, &z);
 	if (r == TZIF_REPORTED) {
-		tz_err(err, errlen, "zone files with leap seconds (right/...) are not supported");
+		pg_set_err(err, errlen, "zone files with leap seconds (right/...) are not supported");
 		return false;
 	}
 	if (r == TZIF_OK)
@@ -464,9 +451,9 @@ bool tzload_parse(const unsigned char *buf, size_t len, struct cal_offset **out,
 	}
 	free(o.v);
 	if (r == TZIF_BAD)
-		tz_err(err, errlen, "not a valid TZif file");
+		pg_set_err(err, errlen, "not a valid TZif file");
 	else if (r == TZIF_NOMEM)
-		tz_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 	return false;
 }
 
@@ -504,32 +491,32 @@ bool tzload_zone(const char *dir, const char *name, struct cal_offset **out, siz
 		dir = env && env[0] ? env : TZLOAD_DEFAULT_DIR;
 	}
 	if (!zone_name_ok(name)) {
-		tz_err(err, errlen, "\"%.64s\" is not a time zone name", name);
+		pg_set_err(err, errlen, "\"%.64s\" is not a time zone name", name);
 		return false;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		tz_err(err, errlen, "time zone path too long");
+		pg_set_err(err, errlen, "time zone path too long");
 		return false;
 	}
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		tz_err(err, errlen, "time zone %s: %s: %s", name, path, strerror(errno));
+		pg_set_err(err, errlen, "time zone %s: %s: %s", name, path, strerror(errno));
 		return false;
 	}
 	buf = malloc(TZLOAD_MAX_FILE + 1);
 	if (buf == NULL) {
-		tz_err(err, errlen, "out of memory");
+		pg_set_err(err, errlen, "out of memory");
 		goto done;
 	}
 	len = fread(buf, 1, TZLOAD_MAX_FILE + 1, f);
 	if (ferror(f) || len > TZLOAD_MAX_FILE) {
-		tz_err(err, errlen, "time zone %s: %s: %s", name, path, ferror(f) ? "read error" : "file too large");
+		pg_set_err(err, errlen, "time zone %s: %s: %s", name, path, ferror(f) ? "read error" : "file too large");
 		goto done;
 	}
 	if (!tzload_parse(buf, len, out, n, err, errlen)) {
 		char why[128];
 		snprintf(why, sizeof(why), "%s", err ? err : "");
-		tz_err(err, errlen, "time zone %s: %s: %s", name, path, why);
+		pg_set_err(err, errlen, "time zone %s: %s: %s", name, path, why);
 		goto done;
 	}
 	ok = true;

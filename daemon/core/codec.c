@@ -194,21 +194,28 @@ static bool saved_str_ok(const char *s)
 
 /* Every value the rules compute with is in range (what event_check lets in),
  * and every string that goes to PostgreSQL is UTF-8. */
+/* Every one of the n instants is SLA_TIME_NONE or one a state may hold. */
+static bool instants_ok(const sla_time *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!bytes_instant_ok(v[i]))
+			return false;
+	return true;
+}
+#define INSTANTS_OK(...) \
+	instants_ok((const sla_time[]){__VA_ARGS__}, sizeof((const sla_time[]){__VA_ARGS__}) / sizeof(sla_time))
+
 static bool ticket_values_ok(const struct sla_ticket *t)
 {
 	if (!saved_str_ok(t->ticket_id) || !saved_str_ok(t->partner_id) || !saved_str_ok(t->engineer_id) ||
 	    !saved_str_ok(t->calendar_id) || !saved_str_ok(t->product_line))
 		return false;
-	const sla_time instants[] = {t->archive_at,	     t->created_at,	    t->closed_at,
-				     t->updated_at,	     t->required_arrival_at, t->first_dispatched_at,
-				     t->first_assigned_at,   t->first_arrive_at,     t->reservation_at,
-				     t->reservation_appoint, t->visit_arrive_at,     t->service_start_at,
-				     t->service_end_at,	     t->po_start_at,	     t->planned_start_at,
-				     t->last_assigned_at,    t->plan_approved_at,    t->close_requested_at,
-				     t->last_at};
-	for (size_t i = 0; i < sizeof(instants) / sizeof(instants[0]); i++)
-		if (!bytes_instant_ok(instants[i]))
-			return false;
+	if (!INSTANTS_OK(t->archive_at, t->created_at, t->closed_at, t->updated_at, t->required_arrival_at,
+			 t->first_dispatched_at, t->first_assigned_at, t->first_arrive_at, t->reservation_at,
+			 t->reservation_appoint, t->visit_arrive_at, t->service_start_at, t->service_end_at,
+			 t->po_start_at, t->planned_start_at, t->last_assigned_at, t->plan_approved_at,
+			 t->close_requested_at, t->last_at))
+		return false;
 	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED || t->severity < 0 ||
 	    t->severity > 4 || (unsigned)t->sla_class > SC_NON_HOURLY)
 		return false;
@@ -224,32 +231,29 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 		return false;
 	for (int i = 0; i < t->nms; i++) {
 		const struct sla_milestone *m = &t->ms[i];
-		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(m->part_id) || !bytes_instant_ok(m->started_at) ||
-		    !bytes_instant_ok(m->due_at) || !bytes_instant_ok(m->stopped_at))
+		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(m->part_id) ||
+		    !INSTANTS_OK(m->started_at, m->due_at, m->stopped_at))
 			return false;
 	}
 	for (int i = 0; i < t->nvs; i++) {
 		const struct sla_violation *v = &t->vs[i];
 		if ((unsigned)v->status > VS_RETRACTED || (unsigned)v->milestone >= MS_COUNT ||
 		    !saved_str_ok(v->engineer_id) || !saved_str_ok(v->details) ||
-		    !bytes_instant_ok(v->due_at) || !bytes_instant_ok(v->observed_at) ||
-		    !bytes_instant_ok(v->detected_at) || !bytes_instant_ok(v->confirm_at))
+		    !INSTANTS_OK(v->due_at, v->observed_at, v->detected_at, v->confirm_at))
 			return false;
 	}
 	for (int i = 0; i < t->nauths; i++)
-		if (!bytes_instant_ok(t->auths[i].granted_at) || !bytes_instant_ok(t->auths[i].window_start) ||
-		    !bytes_instant_ok(t->auths[i].window_end))
+		if (!INSTANTS_OK(t->auths[i].granted_at, t->auths[i].window_start, t->auths[i].window_end))
 			return false;
 	for (int i = 0; i < t->nclocks; i++)
 		if (!bytes_instant_ok(t->clocks[i].at) || !saved_str_ok(t->clocks[i].engineer_id) || t->clocks[i].kind < 1 ||
 		    t->clocks[i].kind > SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT)
 			return false;
 	for (int i = 0; i < t->natt; i++)
-		if (!saved_day_ok(t->att[i].day) || !bytes_instant_ok(t->att[i].first_in) ||
-		    !bytes_instant_ok(t->att[i].last_out))
+		if (!saved_day_ok(t->att[i].day) || !INSTANTS_OK(t->att[i].first_in, t->att[i].last_out))
 			return false;
 	for (int i = 0; i < t->nheld; i++)
-		if (!bytes_instant_ok(t->held[i].occurred_at) || !bytes_instant_ok(t->held[i].expires_at))
+		if (!INSTANTS_OK(t->held[i].occurred_at, t->held[i].expires_at))
 			return false;
 	return true;
 }

@@ -12,6 +12,16 @@ static bool timer_live(const void *core, const struct deadline *e)
 	return rules_timer_live(core, e);
 }
 
+void core_free(struct sla_core *core)
+{
+	if (!core)
+		return;
+	subjects_free(&core->s, ticket_free);
+	calendar_free(&core->fallback_cal);
+	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
+	free(core);
+}
+
 struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_set *cals)
 {
 	struct sla_core *core = calloc(1, sizeof(*core));
@@ -27,16 +37,6 @@ struct sla_core *core_new(const struct sla_policy *pol, const struct calendar_se
 		return NULL;
 	}
 	return core;
-}
-
-void core_free(struct sla_core *core)
-{
-	if (!core)
-		return;
-	subjects_free(&core->s, ticket_free);
-	calendar_free(&core->fallback_cal);
-	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
-	free(core);
 }
 
 const struct calendar *core_calendar(struct sla_core *core, const char *id)

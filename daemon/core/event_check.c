@@ -57,6 +57,24 @@ static bool wire_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out
 }
 
 /* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF. */
+/* Well-formed UTF-8 sequences by lead byte (The Unicode Standard, table 3-7):
+ * how many continuation bytes follow, and the range of the first of them. */
+static const struct utf8_lead {
+	uint8_t from, to, more, lo, hi;
+} utf8_leads[] = {
+	{0xc2, 0xdf, 1, 0x80, 0xbf}, {0xe0, 0xe0, 2, 0xa0, 0xbf}, {0xe1, 0xec, 2, 0x80, 0xbf},
+	{0xed, 0xed, 2, 0x80, 0x9f}, {0xee, 0xef, 2, 0x80, 0xbf}, {0xf0, 0xf0, 3, 0x90, 0xbf},
+	{0xf1, 0xf3, 3, 0x80, 0xbf}, {0xf4, 0xf4, 3, 0x80, 0x8f},
+};
+
+static const struct utf8_lead *utf8_lead(uint8_t c)
+{
+	for (size_t i = 0; i < sizeof(utf8_leads) / sizeof(utf8_leads[0]); i++)
+		if (c >= utf8_leads[i].from && c <= utf8_leads[i].to)
+			return &utf8_leads[i];
+	return NULL;
+}
+
 bool utf8_valid(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
@@ -71,33 +89,14 @@ bool utf8_valid(const uint8_t *s, size_t n)
 		}
 		if (i == n)
 			break;
-		uint8_t c = s[i];
-		size_t k;
-		uint8_t lo = 0x80, hi = 0xbf;
-		if (c < 0x80) {
+		if (s[i] < 0x80) {
 			i++;
 			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else {
-			return false;
 		}
-		if (n - i <= k)
+		const struct utf8_lead *l = utf8_lead(s[i]);
+		if (!l || n - i <= l->more || s[i + 1] < l->lo || s[i + 1] > l->hi)
 			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
+		size_t k = l->more;
 		for (size_t j = 2; j <= k; j++)
 			if ((s[i + j] & 0xc0) != 0x80)
 				return false;

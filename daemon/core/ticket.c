@@ -36,13 +36,31 @@ struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 	return t;
 }
 
-/* The interned ids of a ticket's milestones and clock-ins. */
-static void release_list_ids(struct sla_ticket *t)
+/* Frees *p and forgets it (p: the address of a list pointer, as array_grow takes). */
+static void free_list(void **p)
+{
+	free(*p);
+	*p = NULL;
+}
+
+/* Frees what an archived ticket no longer needs (ticket_compact) and what
+ * ticket_release frees besides: the lists, their interned ids, the event log. */
+static void free_lists(struct sla_ticket *t)
 {
 	for (int i = 0; i < t->nms; i++)
 		strpool_release(t->ms[i].part_id);
 	for (int i = 0; i < t->nclocks; i++)
 		strpool_release(t->clocks[i].engineer_id);
+	free_list((void **)&t->ms);
+	free_list((void **)&t->vs);
+	free_list((void **)&t->auths);
+	free_list((void **)&t->clocks);
+	free_list((void **)&t->att);
+	free_list((void **)&t->log);
+	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
+	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
+	t->loglen = t->logcap = 0;
+	t->nlog = 0;
 }
 
 void ticket_release(struct sla_ticket *t)
@@ -51,17 +69,11 @@ void ticket_release(struct sla_ticket *t)
 	strpool_release(t->engineer_id);
 	strpool_release(t->calendar_id);
 	strpool_release(t->product_line);
-	release_list_ids(t);
+	free_lists(t);
 	for (int i = 0; i < t->nheld; i++)
 		free(t->held[i].payload);
 	free(t->held);
-	free(t->ms);
-	free(t->vs);
-	free(t->auths);
 	free(t->seen);
-	free(t->clocks);
-	free(t->att);
-	free(t->log);
 }
 
 void ticket_free(void *ticket)
@@ -192,12 +204,19 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 	return m;
 }
 
+/* How many violations of `code` the ticket has. */
+static int count_code(const struct sla_ticket *t, enum sla_rule_code code)
+{
+	int n = 0;
+	for (int i = 0; i < t->nvs; i++)
+		n += t->vs[i].code == code;
+	return n;
+}
+
 struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_code code)
 {
-	int occ = 1;
-	for (int i = 0; i < t->nvs; i++)
-		if (t->vs[i].code == code && code != RC_MILESTONE_LATE)
-			occ++;
+	/* A MILESTONE_LATE is told apart by its milestone: occurrence 1 each. */
+	int occ = code == RC_MILESTONE_LATE ? 1 : count_code(t, code) + 1;
 	struct sla_violation *v = array_insert((void **)&t->vs, &t->nvs, &t->capvs, t->nvs, sizeof(*t->vs));
 	if (!v)
 		return NULL;
@@ -308,24 +327,8 @@ void ticket_compact(struct sla_ticket *t)
 {
 	if (!t->archived)
 		return;
-	release_list_ids(t);
-	free(t->ms);
-	free(t->vs);
-	free(t->auths);
-	free(t->clocks);
-	free(t->att);
-	free(t->log);
-	t->log = NULL;
-	t->loglen = t->logcap = 0;
-	t->nlog = 0;
+	free_lists(t);
 	t->log_complete = false;
-	t->ms = NULL;
-	t->vs = NULL;
-	t->auths = NULL;
-	t->clocks = NULL;
-	t->att = NULL;
-	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
-	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
 }
 
 void core_out_clear(struct sla_out *out)
@@ -364,15 +367,10 @@ void core_out_clear(struct sla_out *out)
 void core_out_free(struct sla_out *out)
 {
 	core_out_clear(out);
-	free(out->dirty);
-	free(out->hist);
-	free(out->dead);
-	free(out->esc);
-	free(out->applied);
-	free(out->eng);
-	free(out->orphans);
-	free(out->states);
-	free(out->pending);
+	void *lists[] = {out->dirty, out->hist,	   out->dead,	out->esc,     out->applied,
+			 out->eng,   out->orphans, out->states, out->pending};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		free(lists[i]);
 	memset(out, 0, sizeof(*out));
 }
 
