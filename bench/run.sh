@@ -306,7 +306,7 @@ bench_calendar() {
 	[ "$smoke" = 1 ] && n=2000
 	need valgrind callgrind_annotate
 	"$CC" "${CFLAGS[@]}" -o "$BENCH_DIR/calendar_bench" bench/calendar_bench.c \
-		daemon/core/calendar.c daemon/core/timeutil.c daemon/tzload.c
+		daemon/core/calendar.c daemon/core/timeutil.c daemon/core/arrays.c daemon/tzload.c daemon/pgarr.c
 	local cal query fn out ir per v
 	report "## Calendar queries (callgrind)" "" \
 		"Instructions per query, call and return included, $n queries each; target ≤ $calendar_target." "" \
@@ -703,7 +703,7 @@ slad_tables_with_rows() {
 
 # replay_run N: one size; appends to $WORK/replay.{figures,targets}.
 replay_run() {
-	local n=$1 t0 lsn b_ms b_wal r_ms r_wal f_ms f_wal rows dead t seeded tables=() b_eps r_eps rr rw v1 v2 mb
+	local n=$1 t0 lsn r_end b_ms b_wal r_ms r_wal f_ms f_wal rows dead t seeded tables=() b_eps r_eps rr rw v1 v2 mb
 	log "replay: $n events"
 	gen_stream "$n" "$WORK/stream.jsonl"
 	pg_start -c shared_preload_libraries=pg_stat_statements
@@ -731,7 +731,7 @@ replay_run() {
 		{ tail -n 20 "$WORK/replay.log" >&2; return 1; }
 	r_ms=$(($(now_ms) - t0))
 	r_wal=$(wal_since "$lsn")
-	wal_by_relation "$lsn" "$(wal_lsn)" "$n" >"$WORK/replay.relations"
+	r_end=$(wal_lsn)
 	dead=$(q "SELECT count(*) FROM sla.dead_letters")
 	rows=$(q "SELECT count(*) FROM sla.ticket_events")
 	[ $((rows + dead)) = "$n" ] || { echo "replay: $rows events and $dead dead letters of $n" >&2; return 1; }
@@ -745,6 +745,7 @@ replay_run() {
 			FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			ORDER BY total_exec_time DESC LIMIT 8"
 	} >"$WORK/replay.statements"
+	wal_by_relation "$lsn" "$r_end" "$n" >"$WORK/replay.relations" # after the statements: not one of them
 
 	# The floor: what replay wrote, by binary COPY into an empty schema.
 	as_pg mkdir -p "$WORK/pg/floor"
@@ -1013,9 +1014,10 @@ recovery_run() {
 		return 1
 	fi
 	rss1=$(ps -o rss= -p "$restart_pid" | tr -d ' ')
-	# Every ticket back, and three timers for each open milestone: its 80 % WARNING, its due time (TIER2)
-	# and TIER3. (Before the kill the heap also holds stale entries: it deletes lazily.)
-	if [ "$restored_tickets" != "$n" ] || [ "$restored_timers" != $((3 * pending)) ]; then
+	# Every ticket back, and one timer for each open milestone: the next of its 80 % WARNING, its due
+	# time (TIER2) and TIER3, armed one after another. (Before the kill the heap also holds stale
+	# entries: it deletes lazily.)
+	if [ "$restored_tickets" != "$n" ] || [ "$restored_timers" != "$pending" ]; then
 		echo "recovery: $restored_tickets of $n tickets restored, $restored_timers timers for $pending open milestones" >&2
 		return 1
 	fi
@@ -1094,8 +1096,8 @@ bench_recovery() {
 		"group join, dated by the first line slad logs in its rebalance callback; what follows is slad's own" \
 		"work: *processing* the events, or *restoring* tickets and timers from PostgreSQL. Every run checks that" \
 		"the events slad counted equal those produced (the mock cluster dropped none), that every ticket state" \
-		"was written, and that after the restart the log and \`/metrics\` show every ticket restored and three" \
-		"timers armed per open milestone (WARNING, due, TIER3). *COPY* is the floor of a restore: reading every" \
+		"was written, and that after the restart the log and \`/metrics\` show every ticket restored and one" \
+		"timer armed per open milestone (the next of WARNING, due and TIER3). *COPY* is the floor of a restore: reading every" \
 		"\`sla.ticket_state\` row with \`\\copy ... TO /dev/null\`. *Heap entries* is \`slad_armed_timers\` before the" \
 		"kill: the timer heap deletes lazily, so it also counts the stale entries of milestones already met." \
 		"*Read ahead*: with \`recovery.prefetch\` (the default) slad reads every saved state while the group" \
