@@ -118,6 +118,23 @@ static void set_brokers(rd_kafka_mock_cluster_t *mcluster, int brokers, bool up)
 	fprintf(stderr, "slactl mock-kafka: %s\n", up ? "brokers up (SIGUSR2)" : "brokers down (SIGUSR1)");
 }
 
+/* Blocks the signals waited for before librdkafka starts its threads, which
+ * inherit the mask, so that sigwait() is their only receiver. */
+static bool block_signals(sigset_t *stop_signals)
+{
+	sigemptyset(stop_signals);
+	sigaddset(stop_signals, SIGTERM);
+	sigaddset(stop_signals, SIGINT);
+	sigaddset(stop_signals, SIGUSR1);
+	sigaddset(stop_signals, SIGUSR2);
+	if (pthread_sigmask(SIG_BLOCK, stop_signals, NULL) != 0) {
+		fprintf(stderr, "slactl mock-kafka: cannot block signals\n");
+		return false;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return true;
+}
+
 int cmd_mock_kafka(int argc, char **argv)
 {
 	struct mock_opts opts = { 0 };
@@ -132,18 +149,8 @@ int cmd_mock_kafka(int argc, char **argv)
 		return status;
 	status = 1;
 
-	/* Block the signals we wait for before librdkafka starts its threads, which
-	 * inherit the mask, so that sigwait() below is their only receiver. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGUSR1);
-	sigaddset(&stop_signals, SIGUSR2);
-	if (pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0) {
-		fprintf(stderr, "slactl mock-kafka: cannot block signals\n");
+	if (!block_signals(&stop_signals))
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 
 	/* The mock cluster needs a client handle for its bookkeeping; this one
 	 * never connects anywhere. Notices ("no bootstrap.servers") are noise. */

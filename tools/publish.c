@@ -297,6 +297,23 @@ static bool parse_args(int argc, char **argv, struct publish_opts *opts, int *st
 	return true;
 }
 
+/* A topic handle for each topic the file has events for. */
+static bool topics_new(rd_kafka_t *rk, const struct publish_opts *opts, const long counts[TOPIC_COUNT],
+		       rd_kafka_topic_t *rkts[TOPIC_COUNT])
+{
+	for (int t = 0; t < TOPIC_COUNT; t++) {
+		if (counts[t] == 0)
+			continue;
+		rkts[t] = rd_kafka_topic_new(rk, opts->topics[t], NULL);
+		if (rkts[t] == NULL) {
+			fprintf(stderr, "slactl publish: topic %s: %s\n", opts->topics[t],
+				rd_kafka_err2str(rd_kafka_last_error()));
+			return false;
+		}
+	}
+	return true;
+}
+
 int cmd_publish(int argc, char **argv)
 {
 	struct publish_opts opts = { 0 };
@@ -341,17 +358,7 @@ int cmd_publish(int argc, char **argv)
 	rk = producer_new(&opts, &stats);
 	if (rk == NULL)
 		goto done;
-	for (int t = 0; t < TOPIC_COUNT; t++) {
-		if (counts[t] == 0)
-			continue;
-		rkts[t] = rd_kafka_topic_new(rk, opts.topics[t], NULL);
-		if (rkts[t] == NULL) {
-			fprintf(stderr, "slactl publish: topic %s: %s\n", opts.topics[t],
-				rd_kafka_err2str(rd_kafka_last_error()));
-			goto done;
-		}
-	}
-	if (!produce_all(second, rk, rkts, name))
+	if (!topics_new(rk, &opts, counts, rkts) || !produce_all(second, rk, rkts, name))
 		goto done;
 	/* Every message ends in a delivery report: success, or failure after
 	 * message.timeout.ms. Wait for all of them. */
