@@ -238,7 +238,9 @@ static void arm_timer(struct daemon *d)
 	sla_time wait = 1000, w = wall_now();
 	for (int p = 0; p < d->nparts; p++) {
 		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++) {
-			sla_time due = part_caught_up(d, p, h) ? engine_next_due(&d->parts[p].eng, h) : SLA_TIME_NONE;
+			if (!engine_has(&d->parts[p].eng, h) || !part_caught_up(d, p, h))
+				continue;
+			sla_time due = engine_next_due(&d->parts[p].eng, h);
 			if (due != SLA_TIME_NONE && due - w < wait)
 				wait = due > w ? due - w : 0;
 		}
