@@ -55,6 +55,11 @@ static bool start_store(struct daemon *d, bool *stopped)
 		log_error("the database schema is behind this slad: %s (run `slad migrate`)", redacted(d, err));
 		return false;
 	}
+	int deferred = 0;
+	if (store_indexes_deferred(d->st, &deferred, err, sizeof(err)) && deferred > 0)
+		log_warn("%d index(es) of the results tables were dropped by a `slactl replay` that did not finish;"
+			 " dashboards and the escalation outbox run without them until `slad migrate` builds them",
+			 deferred);
 	if (!store_load_calendars(d->st, &d->cals, err, sizeof(err))) {
 		log_error("loading calendars: %s", redacted(d, err));
 		return false;

@@ -55,6 +55,16 @@ static int cmd_migrate(const struct config *cfg)
 		return 1;
 	}
 	printf("%d migration(s) applied; schema is current\n", applied);
+	/* What an interrupted slactl replay dropped (schema/0012). */
+	int built = 0;
+	if (!store_indexes_restore(st, &built, err, sizeof(err))) {
+		config_redact(cfg, err);
+		fprintf(stderr, "slad: migrate: %s\n", err);
+		store_free(st);
+		return 1;
+	}
+	if (built > 0)
+		printf("%d index(es) a replay had deferred built\n", built);
 	store_free(st);
 	return 0;
 }

@@ -347,6 +347,38 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 	return true;
 }
 
+/* ---- deferred indexes (schema/0012) ---- */
+
+/* SELECT fn() for one of 0012's integer functions, in a transaction of its
+ * own; *n its result. */
+static bool call_int_function(struct store *st, const char *sql, const char *what, int *n, char *err, size_t errlen)
+{
+	PGresult *res = store_exec_params(st, sql, 0, NULL, what, err, errlen);
+
+	*n = 0;
+	if (res == NULL)
+		return false;
+	*n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return true;
+}
+
+bool store_indexes_defer(struct store *st, int *n, char *err, size_t errlen)
+{
+	return call_int_function(st, "SELECT sla.defer_indexes()", "deferring the secondary indexes", n, err, errlen);
+}
+
+bool store_indexes_restore(struct store *st, int *n, char *err, size_t errlen)
+{
+	return call_int_function(st, "SELECT sla.restore_indexes()", "building the deferred indexes", n, err, errlen);
+}
+
+bool store_indexes_deferred(struct store *st, int *n, char *err, size_t errlen)
+{
+	return call_int_function(st, "SELECT count(*) FROM sla.deferred_indexes", "reading sla.deferred_indexes", n,
+				 err, errlen);
+}
+
 /* ---- loading ---- */
 
 /* One calendar row of sla.calendars with its exceptions (rows of `exc`

@@ -23,6 +23,7 @@
  * so a failed run is simply run again. While one batch commits (the writer
  * thread below), the next is applied. */
 #define REPLAY_BATCH 50000
+static size_t replay_batch = REPLAY_BATCH; /* --batch */
 
 static int by_time(const void *a, const void *b)
 {
@@ -34,11 +35,12 @@ static int by_time(const void *a, const void *b)
 
 static void replay_usage(FILE *f)
 {
-	fprintf(f, "usage: slactl replay --db CONNINFO [--until TIME|now] [--policies FILE] FILE|-\n"
+	fprintf(f, "usage: slactl replay --db CONNINFO [--until TIME|now] [--policies FILE] [--batch N] FILE|-\n"
 		   "Evaluates JSON Lines events with the daemon's core in event-time order and writes\n"
 		   "milestones, violations and dead letters to the database. At the end the clock moves\n"
 		   "to --until (default: the largest occurred_at of the input). --policies evaluates with\n"
-		   "another policy file (\"what if this policy had applied\"); default: the built-in rules.md.\n");
+		   "another policy file (\"what if this policy had applied\"); default: the built-in rules.md.\n"
+		   "--batch: events per transaction (default 50000).\n");
 }
 
 bool replay_parse_until(const char *arg, sla_time *until)
@@ -371,8 +373,35 @@ struct replay_run {
 	struct sla_out out;
 	struct writer w;
 	struct store_new_rows *new_rows;
+	bool indexes_deferred; /* built again by replay_cleanup */
 	char err[512];
 };
+
+/* Builds what a replay deferred (this one's or an interrupted one's). */
+static bool replay_indexes_restore(struct replay_run *r)
+{
+	int n = 0;
+
+	if (store_indexes_restore(r->st, &n, r->err, sizeof(r->err)))
+		return true;
+	fprintf(stderr, "slactl %s: %s (`slad migrate` builds them)\n", r->prog, r->err);
+	return false;
+}
+
+/* Into empty tables, the secondary indexes no write reads are dropped and
+ * built after the last batch (schema/0012): when the role may (the tables'
+ * owner; otherwise they stay, and so does the cost). Into tables with rows,
+ * what an interrupted replay dropped is built first: upserts go on. */
+static bool replay_indexes_setup(struct replay_run *r, bool empty)
+{
+	char err[512];
+	int n = 0;
+
+	if (!empty)
+		return replay_indexes_restore(r);
+	r->indexes_deferred = store_indexes_defer(r->st, &n, err, sizeof(err));
+	return true;
+}
 
 /* The core, the partners and the writer thread; into empty tables, rows
  * go by COPY (store_rows_build). */
@@ -394,6 +423,8 @@ static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
 		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
 		return false;
 	}
+	if (!replay_indexes_setup(r, empty))
+		return false;
 	if (!writer_start(&r->w, r->st)) {
 		fprintf(stderr, "slactl %s: cannot start the writer thread\n", r->prog);
 		return false;
@@ -401,15 +432,18 @@ static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
 	return true;
 }
 
-static void replay_cleanup(struct replay_run *r)
+/* false: the deferred indexes could not be built. */
+static bool replay_cleanup(struct replay_run *r)
 {
 	writer_stop(&r->w);
+	bool ok = !r->indexes_deferred || replay_indexes_restore(r);
 	store_new_rows_free(r->new_rows);
 	core_out_free(&r->out);
 	engine_drop(&r->eng, HALF_TICKETS);
 	partners_out_free(&r->pouts[0]); /* they point into the partners */
 	partners_out_free(&r->pouts[1]);
 	engine_drop(&r->eng, HALF_PARTNERS);
+	return ok;
 }
 
 /* One event: what slad would dead-letter is dead-lettered here, and does
@@ -473,7 +507,7 @@ static bool replay_commit_batch(struct replay_run *r, bool last, sla_time end)
 	return true;
 }
 
-/* Every event in order, a batch committed every REPLAY_BATCH events and
+/* Every event in order, a batch committed every replay_batch events (--batch) and
  * after the last. */
 static bool replay_events(struct replay_run *r, const struct replay_event *evs, size_t n, sla_time until,
 			  const volatile sig_atomic_t *stop)
@@ -491,7 +525,7 @@ static bool replay_events(struct replay_run *r, const struct replay_event *evs, 
 			r->stats->duplicates++;
 		else if (!verdict_is_dead_letter(v))
 			r->stats->applied++;
-		if (((i + 1) % REPLAY_BATCH == 0 || i + 1 == n) &&
+		if (((i + 1) % replay_batch == 0 || i + 1 == n) &&
 		    !replay_commit_batch(r, i + 1 == n, until != SLA_TIME_NONE ? until : clock))
 			return false;
 	}
@@ -524,17 +558,19 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 	stats->tickets = core_ticket_count(r.eng.tickets);
 	ok = true;
 done:
-	replay_cleanup(&r);
+	if (!replay_cleanup(&r))
+		ok = false;
 	return ok;
 }
 
 int cmd_replay(int argc, char **argv)
 {
-	const char *conninfo = NULL, *until_arg = NULL, *policies = NULL;
+	const char *conninfo = NULL, *until_arg = NULL, *policies = NULL, *batch_arg = NULL;
 	const struct slactl_option opts[] = {
 		{"db", required_argument, &conninfo, 0},
 		{"until", required_argument, &until_arg, 0},
 		{"policies", required_argument, &policies, 0},
+		{"batch", required_argument, &batch_arg, 0},
 		{NULL, 0, NULL, 0},
 	};
 	char err[512];
@@ -557,6 +593,16 @@ int cmd_replay(int argc, char **argv)
 	if (until_arg && !replay_parse_until(until_arg, &until)) {
 		fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);
 		return 2;
+	}
+	if (batch_arg) {
+		char *end;
+		long v = strtol(batch_arg, &end, 10);
+		if (end == batch_arg || *end != '\0' || v < 1 || v > 10000000) {
+			fprintf(stderr, "slactl replay: --batch: not a number of events from 1 to 10000000: %s\n",
+				batch_arg);
+			return 2;
+		}
+		replay_batch = (size_t)v;
 	}
 	pol = policies ? policy_load_file(policies, err, sizeof(err)) : policy_copy_defaults();
 	if (!pol) {

@@ -170,6 +170,15 @@ unsigned store_copy_conflicts(const struct store *st);
 bool store_tables_empty(struct store *st, bool *empty, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* Secondary indexes a replay builds after its last batch (schema/0012):
+ * store_indexes_defer drops them, recording their definitions (only the
+ * tables' owner may; false and err otherwise), store_indexes_restore
+ * builds what is recorded, store_indexes_deferred counts the records. *n:
+ * how many. Each in a transaction of its own. */
+bool store_indexes_defer(struct store *st, int *n, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool store_indexes_restore(struct store *st, int *n, char *err, size_t errlen) __attribute__((warn_unused_result));
+bool store_indexes_deferred(struct store *st, int *n, char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* The events sla.ticket_events holds for one ticket (at most `limit`),
  * packed for the core's history source (sla_history_fn): [u32
  * little-endian length][protobuf]..., in event-time order. *log: malloc'd

@@ -1,0 +1,78 @@
+-- What a written row costs PostgreSQL (issue 12).
+--
+-- 1. Room for HOT updates. A ticket's row and its saved state are rewritten
+--    at every batch that touches the ticket; with full pages each new version
+--    goes to another page and adds an entry to every index of the table. A
+--    fifth of each page kept free lets the new version stay on its page
+--    without index entries (no indexed column of either row changes after
+--    the first write). Pages already full keep their rows as they are.
+ALTER TABLE sla.tickets SET (fillfactor = 80);
+ALTER TABLE sla.ticket_state SET (fillfactor = 80);
+
+-- 2. escalations.id orders the outbox among rows of the same instant and
+--    nothing looks a row up by it (the outbox marks rows by their natural
+--    key): the column stays, its index goes.
+ALTER TABLE sla.escalations DROP CONSTRAINT IF EXISTS escalations_pkey;
+
+-- 3. Secondary indexes built after a replay instead of row by row. Replay
+--    into empty tables (slactl replay) drops the indexes below, which no
+--    statement of the write path reads, and builds them again once its last
+--    batch is committed: a built index costs a fraction of the WAL and time
+--    of one maintained row by row. The keys (every ON CONFLICT needs one)
+--    and the indexes sla.evaluate_pending reads stay. A dropped index's
+--    definition is recorded here in the transaction that drops it, so an
+--    interrupted replay leaves a record: sla.restore_indexes() (called by
+--    slactl replay at its start and end, and by slad migrate) builds what is
+--    recorded. The daemon warns at start while a record is there.
+CREATE TABLE IF NOT EXISTS sla.deferred_indexes (
+	name        text PRIMARY KEY,
+	definition  text NOT NULL,
+	deferred_at timestamptz NOT NULL DEFAULT now()
+);
+GRANT SELECT ON sla.deferred_indexes TO sla_writer, sla_reader;
+
+-- Drops the deferrable indexes of the results tables, recording each;
+-- returns how many it dropped. Only the owner of the tables may.
+CREATE OR REPLACE FUNCTION sla.defer_indexes()
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	n integer := 0;
+BEGIN
+	FOR r IN SELECT c.relname, pg_get_indexdef(c.oid) AS def
+		   FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+		  WHERE s.nspname = 'sla' AND c.relkind IN ('i', 'I')
+		    AND c.relname IN ('tickets_partner_idx', 'milestones_open_idx', 'milestones_partner_due_idx',
+				      'violations_partner_idx', 'escalations_unpublished_idx',
+				      'ticket_state_partition_idx')
+		  ORDER BY c.relname
+	LOOP
+		INSERT INTO sla.deferred_indexes (name, definition) VALUES (r.relname, r.def)
+			ON CONFLICT (name) DO NOTHING;
+		EXECUTE format('DROP INDEX sla.%I', r.relname);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END;
+$$;
+
+-- Builds every recorded index that is missing and clears the record;
+-- returns how many it built.
+CREATE OR REPLACE FUNCTION sla.restore_indexes()
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	n integer := 0;
+BEGIN
+	FOR r IN SELECT name, definition FROM sla.deferred_indexes ORDER BY name FOR UPDATE
+	LOOP
+		IF to_regclass(format('sla.%I', r.name)) IS NULL THEN
+			EXECUTE r.definition;
+			n := n + 1;
+		END IF;
+		DELETE FROM sla.deferred_indexes WHERE name = r.name;
+	END LOOP;
+	RETURN n;
+END;
+$$;
+REVOKE ALL ON FUNCTION sla.defer_indexes(), sla.restore_indexes() FROM PUBLIC;
