@@ -40,6 +40,7 @@ static void batch_clear(struct daemon *d)
 	core_out_clear(&d->out);
 	partners_out_clear(&d->pout);
 	d->batch_events = 0;
+	d->batch_rewrites = false;
 }
 
 /* The isolated messages' dead letters are not in a batch (it failed, or is thrown away). */
@@ -188,7 +189,8 @@ static bool batch_offsets(const struct daemon *d, bool ckpt, struct store_offset
 			continue;
 		/* Between checkpoints a work-order or clock-in offset only fences the batch. */
 		int64_t to = ckpt || tp->topic == TOPIC_ASSESSMENTS ? tp->next : tp->committed;
-		offs[(*noffs)++] = (struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, to, clock};
+		offs[(*noffs)++] =
+			(struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, to, clock, tp->next};
 		moved |= to != tp->committed;
 		/* An idle, caught-up partition still moves the watermark, once a second. */
 		moved |= clock != SLA_TIME_NONE && clock != STORE_CLOCK_UNKNOWN && clock - tp->clock_written >= 1000;
@@ -255,6 +257,7 @@ bool batch_flush(struct daemon *d)
 	int64_t t0 = mono_ms();
 	struct timespec ts0, ts1;
 	clock_gettime(CLOCK_MONOTONIC, &ts0);
+	d->out.applied_new = !d->batch_rewrites;
 	enum store_result r =
 		store_commit(d->st, d->cfg->kafka_group, &d->out, offs, noffs, d->pol->version, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &ts1);
@@ -308,6 +311,7 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 		return;
 	}
 	tp->next = m->offset + 1;
+	d->batch_rewrites |= m->offset < tp->rewrite_until;
 	if (d->batch_events++ == 0) {
 		d->batch_first.topic = tp->topic;
 		d->batch_first.partition = m->partition;

@@ -62,6 +62,9 @@ struct topic_part {
 	int64_t committed; /* next_offset in PostgreSQL; -1 when no row */
 	int64_t next;      /* next offset after the last applied message */
 	int64_t fetched;   /* next offset after the last consumed message */
+	/* Messages before this offset had their results written by a batch since the
+	 * checkpoint (written_offset): applied again, their rows exist already. */
+	int64_t rewrite_until;
 	bool eof;          /* caught up at the last look */
 	int64_t bisect_until; /* isolating: back to full batches once committed reaches it; -1: none */
 	sla_time clock_written; /* the processing clock last committed for it */
@@ -122,6 +125,7 @@ struct daemon {
 	struct partners_out pout; /* joins each batch through the store's batch hook */
 	struct sla_effects fx;    /* {&out, &pout}: where the engines write */
 	size_t batch_events;
+	bool batch_rewrites; /* a message of the batch is before its rewrite_until */
 	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
 	/* Isolating a message PostgreSQL rejects: batches hold at most this many
 	 * messages, halved at each rejected commit; 0: batch.max_events. */

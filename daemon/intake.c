@@ -263,8 +263,8 @@ rd_kafka_topic_partition_list_t *intake_assignment(struct daemon *d)
 bool tp_load_offset(struct daemon *d, struct topic_part *tp)
 {
 	char err[512];
-	if (!store_load_offset(d->st, d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed, err,
-			       sizeof(err))) {
+	if (!store_load_offset(d->st, d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed,
+			       &tp->rewrite_until, err, sizeof(err))) {
 		log_error("loading offsets: %s", redacted(d, err));
 		return false;
 	}

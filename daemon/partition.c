@@ -155,9 +155,9 @@ void part_prefetch(struct daemon *d)
 			struct part *pt = &d->parts[p];
 			if (pt->pf_core)
 				ok = store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_WORKORDERS], p,
-						       &pt->pf_workorders, err, sizeof(err)) &&
+						       &pt->pf_workorders, NULL, err, sizeof(err)) &&
 				     store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_CLOCKINS], p,
-						       &pt->pf_clockins, err, sizeof(err));
+						       &pt->pf_clockins, NULL, err, sizeof(err));
 		}
 		char err2[256];
 		if (!store_snapshot(d->st, false, err2, sizeof(err2)) && ok) {

@@ -488,17 +488,19 @@ fail:
 	return false;
 }
 
-static const char sql_offset_read[] = "SELECT next_offset FROM sla.consumer_offsets"
+static const char sql_offset_read[] = "SELECT next_offset, greatest(next_offset, written_offset) FROM sla.consumer_offsets"
 				      " WHERE consumer_group = $1 AND topic = $2 AND partition = $3";
 
 bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
-		       int64_t *next_offset, char *err, size_t errlen)
+		       int64_t *next_offset, int64_t *written, char *err, size_t errlen)
 {
 	char part[16];
 	const char *vals[3] = {group, topic, part};
 	PGresult *res;
 
 	*next_offset = -1;
+	if (written)
+		*written = -1;
 	if (!store_conn_usable(st)) {
 		pg_set_err(err, errlen, "not connected to PostgreSQL");
 		return false;
@@ -507,8 +509,11 @@ bool store_load_offset(struct store *st, const char *group, const char *topic, i
 	res = store_exec_params(st, sql_offset_read, 3, vals, "reading sla.consumer_offsets", err, errlen);
 	if (res == NULL)
 		return false;
-	if (PQntuples(res) == 1)
+	if (PQntuples(res) == 1) {
 		*next_offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (written)
+			*written = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
 	PQclear(res);
 	return true;
 }
@@ -574,8 +579,9 @@ static const char sql_outbox_read[] =
 	"SELECT e.ticket_id, e.milestone, e.occurrence, e.level,"
 	" (extract(epoch FROM e.at) * 1000)::bigint, coalesce(e.partner_id, ''),"
 	" coalesce(e.engineer_id, ''), coalesce(e.policy_version, '')"
-	" FROM sla.escalations e JOIN sla.ticket_state s USING (ticket_id)"
-	" WHERE e.published_at IS NULL AND s.partition = ANY ($1::int[])"
+	" FROM sla.escalations e"
+	" WHERE e.published_at IS NULL AND (e.partition = ANY ($1::int[]) OR (e.partition IS NULL AND EXISTS"
+	" (SELECT 1 FROM sla.ticket_state s WHERE s.ticket_id = e.ticket_id AND s.partition = ANY ($1::int[]))))"
 	" ORDER BY e.at, e.id LIMIT $2::int";
 
 bool store_escalations_pending(struct store *st, const int32_t *partitions, size_t npartitions, size_t limit,

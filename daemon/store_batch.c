@@ -33,6 +33,7 @@ struct batch {
 	 * the order of copy_tables. */
 	struct pgarr tk_new[TK_NCOLS], ms_new[MS_NCOLS], vi_new[VI_NCOLS];
 	bool copy;
+	bool copy_events; /* the daemon's sla_out.applied_new: only the events go by COPY */
 	struct pgarr copies[COPY_NTABLES];
 };
 
@@ -391,7 +392,8 @@ static void batch_add_escalations(struct batch *b, const struct sla_out *out, co
 			[ES_ID] = TEXT(e->ticket_id), [ES_MS] = TEXT(milestone_name(e->milestone)),
 			[ES_OCC] = INT4(e->occurrence), [ES_LEVEL] = TEXT(esc_level_name(e->level)),
 			[ES_AT] = TIME(e->at), [ES_PARTNER] = OPT(e->partner_id),
-			[ES_ENGINEER] = OPT(e->engineer_id), [ES_NCOLS] = TEXT(policy_version),
+			[ES_ENGINEER] = OPT(e->engineer_id), [ES_PART] = INT4(e->partition),
+			[ES_NCOLS] = TEXT(policy_version),
 		};
 
 		put_arrays(b->es, row, ES_NCOLS);
@@ -408,7 +410,7 @@ static bool batch_add_events(struct batch *b, const struct sla_out *out, char *e
 		event_row(row, &out->applied[i]);
 		put_arrays(b->ev, row, EV_NCOLS);
 	}
-	if (b->copy && !batch_copy_events(b, out)) {
+	if ((b->copy || b->copy_events) && !batch_copy_events(b, out)) {
 		pg_set_err(err, errlen, "out of memory");
 		return false;
 	}
@@ -431,6 +433,7 @@ bool batch_build(struct batch *b, const struct sla_out *out, const char *policy_
 		 char *err, size_t errlen)
 {
 	b->copy = fresh != NULL;
+	b->copy_events = out->applied_new;
 	batch_add_orphans(b, out);
 	if (!batch_add_tickets(b, out, policy_version, fresh, err, errlen))
 		return false;
@@ -490,7 +493,7 @@ enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daem
 	struct pgarr *cols = (struct pgarr *)(void *)((char *)b + t->cols);
 
 	if ((t->who == FOR_DAEMON && !daemon) || (t->who == FOR_REPLAY && daemon) || cols[0].n == 0 ||
-	    (copying && t->copy >= 0))
+	    (copying && t->copy >= 0 && b->copies[t->copy].n > 0))
 		return BATCH_SKIP;
 	for (int c = 0; c < t->ncols; c++) {
 		s->vals[c] = arr_finish(&cols[c]);
@@ -512,7 +515,7 @@ enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daem
 
 bool batch_copies(const struct batch *b)
 {
-	return b->copy;
+	return b->copy || (b->copy_events && b->copies[COPY_EVENTS].n > 0);
 }
 
 size_t batch_ncopies(void)
@@ -524,7 +527,7 @@ enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_c
 {
 	struct pgarr *data = &b->copies[i];
 
-	if (!b->copy || data->n == 0)
+	if (data->n == 0)
 		return BATCH_SKIP;
 	c->data = copy_finish(data);
 	if (c->data == NULL || data->len > INT_MAX) {

@@ -19,13 +19,14 @@ static const char sql_eng_eval[] = "SELECT sla.evaluate_pending($1, $2, $3::text
 /* Compare-and-set of one offset; last_batch lets a lost COMMIT be read back
  * even when the offset did not move (a batch of timer effects only). */
 static const char sql_offset_cas[] =
-	"UPDATE sla.consumer_offsets SET next_offset = $4, last_batch = $6, updated_at = now()"
+	"UPDATE sla.consumer_offsets SET next_offset = $4, last_batch = $6, written_offset = $7, updated_at = now()"
 	" WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $5";
 /* from = -1: no row yet, or a row that still says -1 (nothing consumed). */
 static const char sql_offset_first[] =
-	"INSERT INTO sla.consumer_offsets AS o (consumer_group, topic, partition, next_offset, last_batch)"
-	" VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer_group, topic, partition) DO UPDATE"
-	" SET next_offset = excluded.next_offset, last_batch = excluded.last_batch, updated_at = now()"
+	"INSERT INTO sla.consumer_offsets AS o (consumer_group, topic, partition, next_offset, last_batch,"
+	" written_offset) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (consumer_group, topic, partition) DO UPDATE"
+	" SET next_offset = excluded.next_offset, last_batch = excluded.last_batch,"
+	" written_offset = excluded.written_offset, updated_at = now()"
 	" WHERE o.next_offset = -1";
 /* The partitions' processing clocks (schema/0006), never moving back. */
 static const char sql_clocks[] =
@@ -255,7 +256,7 @@ struct commit_attempt {
 	char *err;
 	size_t errlen;
 	const struct store_offset **sorted; /* offs in lock order */
-	char (*offnum)[3][24];              /* to, from, partition as text */
+	char (*offnum)[4][24];              /* to, from, partition, written as text */
 	char token[80];
 	struct pipeline p;
 	struct pgarr ck[3]; /* partition clocks: topic, partition, clock */
@@ -349,12 +350,13 @@ static bool commit_send_offsets(struct commit_attempt *a)
 	for (size_t i = 0; i < a->noffs; i++) {
 		const struct store_offset *o = a->sorted[i];
 		char(*num)[24] = a->offnum[i];
-		const char *vals[6] = {a->group, o->topic, num[2], num[0], num[1], a->token};
+		const char *vals[7] = {a->group, o->topic, num[2], num[0], num[1], a->token, num[3]};
 		int index = (int)(o - a->offs);
 
 		snprintf(num[0], sizeof num[0], "%" PRId64, o->to);
 		snprintf(num[1], sizeof num[1], "%" PRId64, o->from);
 		snprintf(num[2], sizeof num[2], "%" PRId32, o->partition);
+		snprintf(num[3], sizeof num[3], "%" PRId64, o->written > o->to ? o->written : o->to);
 		if (o->clock != SLA_TIME_NONE) {
 			arr_text(&a->ck[0], o->topic);
 			arr_int(&a->ck[1], o->partition);
@@ -364,10 +366,11 @@ static bool commit_send_offsets(struct commit_attempt *a)
 			continue; /* nothing consumed yet: only its clock */
 		if (o->from < 0) {
 			vals[4] = a->token; /* no $5 (from) in the INSERT */
-			if (!pipe_send(a->st, &a->p, sql_offset_first, 5, vals, "creating the consumer offset", index,
+			vals[5] = num[3];
+			if (!pipe_send(a->st, &a->p, sql_offset_first, 6, vals, "creating the consumer offset", index,
 				       a->err, a->errlen))
 				return false;
-		} else if (!pipe_send(a->st, &a->p, sql_offset_cas, 6, vals, "moving the consumer offset", index,
+		} else if (!pipe_send(a->st, &a->p, sql_offset_cas, 7, vals, "moving the consumer offset", index,
 				      a->err, a->errlen)) {
 			return false;
 		}

@@ -99,7 +99,7 @@ enum batch_statement_result { BATCH_SKIP, BATCH_SEND, BATCH_ERROR };
 size_t batch_nstatements(void);
 /* BATCH_SKIP: no rows, or a statement of the other caller (daemon: slad, which
  * skips a dead letter written already; else slactl replay). */
-/* copying: the tables that batch_copy writes are skipped. */
+/* copying: the tables whose rows batch_copy writes are skipped. */
 enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daemon, bool copying,
 					    const char *policy_version, struct batch_statement *s, char *err, size_t errlen);
 /* The binary COPY data of table i (0 <= i < batch_ncopies()); BATCH_SKIP

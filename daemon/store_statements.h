@@ -19,7 +19,7 @@ enum { OR_ID, OR_NAME, OR_OCC, OR_NCOLS };
 enum { ST_ID, ST_PART, ST_STATE, ST_NCOLS };
 enum { HI_ID, HI_CODE, HI_OCC, HI_STATUS, HI_CHANGED, HI_CAUSE, HI_NCOLS };
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
-enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_NCOLS };
+enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_PART, ES_NCOLS };
 enum { EV_TICKET, EV_ID, EV_TYPE, EV_AT, EV_APPLIED, EV_TOPIC, EV_PART, EV_OFFSET, EV_PAYLOAD, EV_NCOLS };
 enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
 
@@ -126,11 +126,12 @@ static const char sql_dead_once[] =
 
 static const char sql_escalations[] =
 	"INSERT INTO sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
-	" policy_version)"
+	" partition, policy_version)"
 	" SELECT u.ticket_id, u.milestone, u.occurrence, u.level, " MS_TS("u.at") ", nullif(u.partner, ''),"
-	" nullif(u.engineer, ''), $8"
-	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[])"
-	" WITH ORDINALITY AS u (ticket_id, milestone, occurrence, level, at, partner, engineer, ord)"
+	" nullif(u.engineer, ''), u.partition, $9"
+	" FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[],"
+	" $8::int[]) WITH ORDINALITY AS u (ticket_id, milestone, occurrence, level, at, partner, engineer, partition,"
+	" ord)"
 	" ORDER BY u.ord"
 	" ON CONFLICT (ticket_id, milestone, occurrence, level) DO NOTHING";
 
@@ -179,7 +180,7 @@ static const struct {
 			 " kafka_offset, payload) FROM STDIN (FORMAT binary)",
 			 "copying sla.ticket_events"},
 	[COPY_ESCALATIONS] = {"COPY sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
-			      " policy_version) FROM STDIN (FORMAT binary)",
+			      " partition, policy_version) FROM STDIN (FORMAT binary)",
 			      "copying sla.escalations"},
 	[COPY_STATES] = {"COPY sla.ticket_state (ticket_id, partition, state) FROM STDIN (FORMAT binary)",
 			 "copying sla.ticket_state"},

@@ -274,6 +274,7 @@ bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struc
 	e->milestone = m->kind;
 	e->occurrence = m->occurrence;
 	e->level = level;
+	e->partition = t->partition;
 	e->at = at;
 	e->due_at = m->due_at;
 	return true;

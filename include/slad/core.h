@@ -158,6 +158,7 @@ struct sla_escalation {
 	enum sla_milestone_kind milestone;
 	int occurrence;
 	enum sla_esc_level level;
+	int32_t partition; /* the ticket's: the outbox sends a partition's rows from the instance that holds it */
 	sla_time at, due_at;
 };
 
@@ -317,6 +318,10 @@ struct sla_out {
 	 * ticket, and the batch's dirty ones, to `states`, written with that
 	 * batch (docs/architecture.md, "State checkpoints"). */
 	bool defer_state;
+	/* Set by the caller before a commit: no applied event of the batch can
+	 * have its sla.ticket_events row yet (none is applied again after a
+	 * restore), so they go by COPY (store_batch.c). */
+	bool applied_new;
 	struct sla_ticket **states;
 	size_t nstates, capstates;
 	struct sla_ticket **pending;

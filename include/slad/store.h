@@ -55,9 +55,11 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen) __attr
 bool store_load_calendars(struct store *st, struct calendar_set *set, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* next_offset of (group, topic, partition), or -1 when there is no row. */
+/* next_offset of (group, topic, partition), or -1 when there is no row;
+ * *written (NULL: not wanted): the offset the batches' results were written
+ * up to (written_offset, schema/0012; next_offset when not known). */
 bool store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
-		       int64_t *next_offset, char *err, size_t errlen) __attribute__((warn_unused_result));
+		       int64_t *next_offset, int64_t *written, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* The tables of saved state, one row per ticket or partner. */
 enum store_state_table { STORE_TICKET_STATE, STORE_PARTNER_STATE };
@@ -103,6 +105,7 @@ struct store_offset {
 	int64_t to;
 	sla_time clock; /* the partition's processing clock; SLA_TIME_NONE: none (e.g. assessments);
 			 * STORE_CLOCK_UNKNOWN: assigned, nothing consumed yet (holds the watermark back) */
+	int64_t written; /* the batch's results cover the messages before this offset (written_offset) */
 };
 #define STORE_CLOCK_UNKNOWN (INT64_MIN + 1)
 

@@ -197,7 +197,7 @@ START_TEST(parameters_and_policy_version)
 	} want[] = {
 		{"writing sla.tickets", 11, false},	    {"writing sla.milestones", 11, true},
 		{"writing sla.violations", 12, true},	    {"writing sla.violation_history", 6, false},
-		{"writing sla.dead_letters", 6, false},	    {"writing sla.escalations", 8, true},
+		{"writing sla.dead_letters", 6, false},	    {"writing sla.escalations", 9, true},
 		{"writing sla.ticket_events", 9, false},    {"writing sla.engineer_clocks", 7, false},
 	};
 	struct fixture f;
@@ -389,7 +389,7 @@ START_TEST(copy_rows_per_table)
 	ck_assert(find_copy(b, "copying sla.violations", &c));
 	ck_assert_uint_eq(copy_rows(&c, 12), 1);
 	ck_assert(find_copy(b, "copying sla.escalations", &c));
-	ck_assert_uint_eq(copy_rows(&c, 8), 1);
+	ck_assert_uint_eq(copy_rows(&c, 9), 1);
 	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
 	ck_assert_uint_eq(copy_rows(&c, 9), 2);
 	ck_assert(!find_copy(b, "copying sla.ticket_state", &c));
@@ -413,6 +413,45 @@ START_TEST(copy_rows_per_table)
 	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
 	batch_free(b);
 	ticket_set_free(&fresh);
+	fixture_free(&f);
+}
+END_TEST
+
+/* The daemon's batch whose events cannot be written yet (sla_out.applied_new):
+ * only the events go by COPY; every other table upserts as before. */
+START_TEST(daemon_copies_new_events_only)
+{
+	struct fixture f;
+	struct batch *b = batch_new();
+	struct batch_copy c;
+	struct batch_statement s;
+	char err[128] = "";
+
+	fixture_init(&f, "T1", 3000);
+	f.out.applied_new = true;
+	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
+	ck_assert(batch_copies(b));
+	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
+	ck_assert_uint_eq(copy_rows(&c, 9), 2);
+	ck_assert(!find_copy(b, "copying sla.tickets", &c));
+	ck_assert(!find_copy(b, "copying sla.milestones", &c));
+	ck_assert(!find_copy(b, "copying sla.escalations", &c));
+	ck_assert(!find_statement(b, "writing sla.ticket_events", true, true, &s));
+	ck_assert(find_statement(b, "writing sla.tickets", true, true, &s));
+	ck_assert(find_statement(b, "writing sla.escalations", true, true, &s));
+	ck_assert(find_statement(b, "writing sla.milestones", true, true, &s));
+	/* Should one be there after all: the same events by statement. */
+	ck_assert_uint_eq(rows_of(b, "writing sla.ticket_events", true), 2);
+	batch_free(b);
+
+	/* A message applied again after a restart: no COPY at all. */
+	b = batch_new();
+	f.out.applied_new = false;
+	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
+	ck_assert(!batch_copies(b));
+	ck_assert(!find_copy(b, "copying sla.ticket_events", &c));
+	ck_assert_uint_eq(rows_of(b, "writing sla.ticket_events", true), 2);
+	batch_free(b);
 	fixture_free(&f);
 }
 END_TEST
@@ -523,6 +562,7 @@ Suite *shell_statements_suite(void)
 	tcase_add_test(tc, dead_letters_daemon_and_replay);
 	tcase_add_test(tc, text_arrays_escaped);
 	tcase_add_test(tc, copy_rows_per_table);
+	tcase_add_test(tc, daemon_copies_new_events_only);
 	tcase_add_test(tc, undetected_violation_is_not_copied);
 	tcase_add_test(tc, copy_field_encoding);
 	tcase_add_test(tc, orphans_cancelled_by_key);
