@@ -349,8 +349,8 @@ bool store_migrations_current(struct store *st, char *err, size_t errlen)
 
 /* ---- deferred indexes (schema/0012) ---- */
 
-/* SELECT fn() for one of 0012's integer functions, in a transaction of its
- * own; *n its result. */
+/* The one integer a query of 0012's functions returns, in a transaction of
+ * its own. */
 static bool call_int_function(struct store *st, const char *sql, const char *what, int *n, char *err, size_t errlen)
 {
 	PGresult *res = store_exec_params(st, sql, 0, NULL, what, err, errlen);
@@ -370,7 +370,8 @@ bool store_indexes_defer(struct store *st, int *n, char *err, size_t errlen)
 
 bool store_indexes_restore(struct store *st, int *n, char *err, size_t errlen)
 {
-	return call_int_function(st, "SELECT sla.restore_indexes()", "building the deferred indexes", n, err, errlen);
+	return call_int_function(st, "SELECT count(*) FROM sla.restore_indexes()", "building the deferred indexes", n, err,
+				 errlen);
 }
 
 bool store_indexes_deferred(struct store *st, int *n, char *err, size_t errlen)

@@ -57,43 +57,36 @@ GRANT SELECT ON sla.deferred_indexes TO sla_writer, sla_reader;
 CREATE OR REPLACE FUNCTION sla.defer_indexes()
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-	r record;
-	n integer := 0;
+	idx text;
+	dropped integer := 0;
 BEGIN
-	FOR r IN SELECT c.relname, pg_get_indexdef(c.oid) AS def
-		   FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-		  WHERE s.nspname = 'sla' AND c.relkind IN ('i', 'I')
-		    AND c.relname IN ('tickets_partner_idx', 'milestones_open_idx', 'milestones_partner_due_idx',
-				      'violations_partner_idx', 'escalations_unpublished_idx',
-				      'ticket_state_partition_idx')
-		  ORDER BY c.relname
+	FOREACH idx IN ARRAY ARRAY['escalations_unpublished_idx', 'milestones_open_idx', 'milestones_partner_due_idx',
+				   'ticket_state_partition_idx', 'tickets_partner_idx', 'violations_partner_idx']
 	LOOP
-		INSERT INTO sla.deferred_indexes (name, definition) VALUES (r.relname, r.def)
+		CONTINUE WHEN to_regclass(format('sla.%I', idx)) IS NULL;
+		INSERT INTO sla.deferred_indexes (name, definition)
+			VALUES (idx, pg_get_indexdef(format('sla.%I', idx)::regclass))
 			ON CONFLICT (name) DO NOTHING;
-		EXECUTE format('DROP INDEX sla.%I', r.relname);
-		n := n + 1;
+		EXECUTE format('DROP INDEX sla.%I', idx);
+		dropped := dropped + 1;
 	END LOOP;
-	RETURN n;
+	RETURN dropped;
 END;
 $$;
 
 -- Builds every recorded index that is missing and clears the record;
--- returns how many it built.
+-- returns the names of those it built.
 CREATE OR REPLACE FUNCTION sla.restore_indexes()
-RETURNS integer LANGUAGE plpgsql AS $$
+RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
-	n integer := 0;
 BEGIN
-	FOR r IN SELECT name, definition FROM sla.deferred_indexes ORDER BY name FOR UPDATE
+	FOR r IN DELETE FROM sla.deferred_indexes RETURNING name, definition
 	LOOP
-		IF to_regclass(format('sla.%I', r.name)) IS NULL THEN
-			EXECUTE r.definition;
-			n := n + 1;
-		END IF;
-		DELETE FROM sla.deferred_indexes WHERE name = r.name;
+		CONTINUE WHEN to_regclass(format('sla.%I', r.name)) IS NOT NULL;
+		EXECUTE r.definition;
+		RETURN NEXT r.name;
 	END LOOP;
-	RETURN n;
 END;
 $$;
 REVOKE ALL ON FUNCTION sla.defer_indexes(), sla.restore_indexes() FROM PUBLIC;
