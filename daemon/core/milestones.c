@@ -10,8 +10,8 @@ static sla_time at_field(const struct sla_ticket *t, enum sla_at_field f)
 	switch (f) {
 	case AF_REQUIRED_ARRIVAL: return t->required_arrival_at;
 	case AF_EFFECTIVE_ARRIVAL: return effective_required_arrival(t);
-	case AF_SERVICE_START: return t->service_start_at;
-	case AF_PLANNED_START: return t->planned_start_at;
+	case AF_SERVICE_START: return ticket_more(t)->service_start_at;
+	case AF_PLANNED_START: return ticket_more(t)->planned_start_at;
 	default: return SLA_TIME_NONE;
 	}
 }
@@ -118,7 +118,7 @@ struct sla_milestone *milestone_open(struct sla_core *core, struct sla_ticket *t
 				     sla_time start, const char *key)
 {
 	const struct sla_deadline *d =
-		policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, t->risk_score);
+		policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, ticket_more(t)->risk_score);
 	if (!d)
 		return NULL;
 	sla_time due = deadline_due(t, d, start);
@@ -204,8 +204,9 @@ void milestone_open_closure(struct sla_core *core, struct sla_ticket *t, sla_tim
 			    sla_time now, struct sla_out *out)
 {
 	struct sla_milestone *m = milestone_open(core, t, MS_CLOSURE, at, NULL);
-	if (m && t->close_requested_at != SLA_TIME_NONE && t->close_requested_at >= at)
-		milestone_stop(core, t, m, t->close_requested_at, cause, now, out);
+	sla_time requested = ticket_more(t)->close_requested_at;
+	if (m && requested != SLA_TIME_NONE && requested >= at)
+		milestone_stop(core, t, m, requested, cause, now, out);
 }
 
 /* ---- RESIDENT reports ---- */
@@ -234,17 +235,18 @@ static void add_report(struct sla_core *core, struct sla_ticket *t, enum sla_mil
 
 static bool has_deadline(const struct sla_core *core, const struct sla_ticket *t, enum sla_milestone_kind kind)
 {
-	return policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, t->risk_score) != NULL;
+	return policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, ticket_more(t)->risk_score) != NULL;
 }
 
 /* One WEEKLY_REPORT per ISO week and one MONTHLY_REPORT per month overlapping the service period. */
 void milestones_open_reports(struct sla_core *core, struct sla_ticket *t)
 {
-	if (t->service_start_at == SLA_TIME_NONE || t->service_end_at == SLA_TIME_NONE ||
-	    t->service_end_at < t->service_start_at)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (x->service_start_at == SLA_TIME_NONE || x->service_end_at == SLA_TIME_NONE ||
+	    x->service_end_at < x->service_start_at)
 		return;
-	int64_t first = calendar_local_day(t->cal, t->service_start_at, NULL);
-	int64_t last = calendar_local_day(t->cal, t->service_end_at, NULL);
+	int64_t first = calendar_local_day(t->cal, x->service_start_at, NULL);
+	int64_t last = calendar_local_day(t->cal, x->service_end_at, NULL);
 	if (last - first > 3660)
 		last = first + 3660; /* ten years at most */
 	char key[32];
@@ -325,7 +327,8 @@ void archive_fire(struct sla_ticket *t, const struct deadline *e, struct sla_out
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].status == VS_PROVISIONAL)
 			return; /* its confirmation re-arms the timer */
-	t->att_next_day = INT64_MIN;
+	if (t->more)
+		t->more->att_next_day = INT64_MIN;
 	t->archived = true;
 	ticket_mark_dirty(out, t);
 }

@@ -207,6 +207,43 @@ struct sla_held {
 	size_t len;
 };
 
+/* What only some tickets hold: the TICKET_CREATED fields of other ticket
+ * types, the later stages (reservation, visits, closure), the clock-ins,
+ * attendance days, authorisations, held events and the event log. A ticket
+ * gets it (struct sla_ticket.more) when it first needs one of them: a
+ * million open tickets that were created, dispatched and assigned carry one
+ * pointer instead of these ~200 bytes (B3). Read it with ticket_more(). */
+struct sla_ticket_more {
+	/* TICKET_CREATED fields the rules of other ticket types read */
+	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
+	int required_skill_level, person_days, risk_score; /* -1: not given */
+	int shift_start_min, shift_end_min;
+	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
+	sla_time reservation_appoint; /* its appointment_at */
+	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
+	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
+	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
+	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
+	struct sla_clock *clocks;     /* sorted by at */
+	int nclocks, capclocks;
+	struct sla_attendance *att;   /* sorted by day */
+	int natt, capatt;
+	struct sla_auth *auths;
+	int nauths, capauths;
+	struct sla_held *held;
+	int nheld, capheld;
+	/* The events applied, packed ([u32 length][protobuf]...), in applied
+	 * order: re-derived in event-time order when a work-order event arrives
+	 * after later events of the ticket (core.c, resequence). Only without a
+	 * history source (core_set_history). */
+	uint8_t *log;
+	size_t loglen, logcap;
+	int nlog;
+};
+
+/* Every field of a ticket without its struct sla_ticket_more. */
+extern const struct sla_ticket_more sla_ticket_more_none;
+
 /* Allocated by the core with its id (ticket_id, last): never copied by
  * value outside it. */
 struct sla_ticket {
@@ -222,61 +259,44 @@ struct sla_ticket {
 	const char *partner_id;
 	const char *engineer_id; /* current implementer */
 	const char *calendar_id;
+	const char *product_line;
 	double site_lat, site_lon;
 	sla_time created_at, closed_at, updated_at;
 	sla_time required_arrival_at;
 	sla_time first_dispatched_at, first_assigned_at, first_arrive_at;
-	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
-	sla_time reservation_appoint; /* its appointment_at */
-	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
+	sla_time last_assigned_at; /* the running ENGINEER_ASSIGNED (implementer) */
 	int32_t partition;
-	/* TICKET_CREATED fields the rules of other ticket types read */
-	int required_skill_level, person_days, risk_score; /* -1: not given */
-	const char *product_line; /* interned */
-	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
-	int shift_start_min, shift_end_min;
-	sla_time last_assigned_at;    /* the running ENGINEER_ASSIGNED (implementer) */
-	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
-	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
-	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
-	struct sla_clock *clocks;     /* sorted by at */
-	int nclocks, capclocks;
-	struct sla_attendance *att;   /* sorted by day */
-	int natt, capatt;
 	const struct calendar *cal;
+	struct sla_ticket_more *more; /* NULL: every field as in sla_ticket_more_none */
 
 	struct sla_milestone *ms;
 	int nms, capms;
 	struct sla_violation *vs;
 	int nvs, capvs;
-	struct sla_auth *auths;
-	int nauths, capauths;
-	struct sla_held *held;
-	int nheld, capheld;
 	/* The event ids applied, for duplicates: nseen ids end to end, each its
 	 * length and its bytes (ticket_seen_next), not a 65-byte slot each. */
 	char *seen;
 	size_t seenlen, capseen;
-	/* The events applied, packed ([u32 length][protobuf]...), in applied
-	 * order: re-derived in event-time order when a work-order event arrives
-	 * after later events of the ticket (core.c, resequence). */
-	uint8_t *log;
-	size_t loglen, logcap;
 	sla_time last_at;  /* the largest occurred_at applied */
 	int nseen;
-	int nlog;
 
 	bool created;  /* false: a placeholder holding early events */
 	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
 	bool site_classified, has_site;
 	bool visit_paused;
 	bool has_guarantor;
-	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
+	bool log_complete; /* every applied event is in the log (false: too many, or restored from an older state) */
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
 	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
 	char ticket_id[]; /* at most SLA_ID_MAX bytes, stored exactly (B3) */
 };
+
+/* A ticket's less common fields (struct sla_ticket_more): never NULL. */
+static inline const struct sla_ticket_more *ticket_more(const struct sla_ticket *t)
+{
+	return t->more ? t->more : &sla_ticket_more_none;
+}
 
 /* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */
 const char *ticket_seen_next(const struct sla_ticket *t, size_t *pos);
