@@ -30,10 +30,10 @@ _Static_assert(sizeof(enum sla_ticket_type) == 4 && sizeof(enum sla_class) == 4 
  * struct sla_ticket's and its struct sla_ticket_more's in turn. */
 static const struct field ticket_fields_a[] = {
 	TF(FIELD_BOOL, created),
-	TF(FIELD_INT, type),
-	TF(FIELD_INT, sla_class),
-	TF(FIELD_INT, severity),
-	TF(FIELD_INT, state),
+	TF(FIELD_E8, type), /* saved as the int it was */
+	TF(FIELD_E8, sla_class), /* saved as the int it was */
+	TF(FIELD_E8, severity), /* saved as the int it was */
+	TF(FIELD_E8, state), /* saved as the int it was */
 	FIELD_INTERNED(struct sla_ticket, partner_id, SLA_ID_MAX + 1),
 	FIELD_INTERNED(struct sla_ticket, engineer_id, SLA_ID_MAX + 1),
 	FIELD_INTERNED(struct sla_ticket, calendar_id, CAL_ID_MAX + 1),
@@ -124,8 +124,14 @@ static bool get_ticket_fields(struct rbuf *r, struct sla_ticket *t, struct sla_t
 #define MF(type, member) FIELD(type, struct sla_milestone, member)
 /* A milestone, after its kind. */
 static const struct field milestone_fields[] = {
-	MF(FIELD_INT, occurrence), MF(FIELD_E8, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
-	MF(FIELD_I64, stopped_at), FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1), MF(FIELD_BOOL, fired),     MF(FIELD_U8, escalated),
+	MF(FIELD_INT, occurrence),
+	MF(FIELD_E8, status),
+	MF(FIELD_I64, started_at),
+	MF(FIELD_I64, due_at),
+	MF(FIELD_I64, stopped_at),
+	FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1),
+	FIELD_FLAGS(FIELD_BIT, struct sla_milestone, flags, MS_FIRED),         /* saved as the bool "fired" was */
+	FIELD_FLAGS(FIELD_BITS, struct sla_milestone, flags, MS_ESCALATIONS), /* and the uint8_t "escalated" */
 };
 #undef MF
 
@@ -268,7 +274,7 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 			 x->po_start_at, x->planned_start_at, t->last_assigned_at, x->plan_approved_at,
 			 x->close_requested_at, t->last_at))
 		return false;
-	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED || t->severity < 0 ||
+	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED ||
 	    t->severity > 4 || (unsigned)t->sla_class > SC_NON_HOURLY)
 		return false;
 	if (x->shift_start_min < 0 || x->shift_start_min >= 24 * 60 || x->shift_end_min < 0 ||

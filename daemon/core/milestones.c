@@ -72,9 +72,9 @@ static bool next_timer(const struct sla_core *core, const struct sla_milestone *
 		enum timer_kind kind;
 		sla_time at;
 	} c[] = {
-		{esc && !(m->escalated & (1u << ESC_WARNING)), TK_WARNING, esc ? warning_at(core, m) : 0},
-		{!m->fired, TK_DEADLINE, m->due_at},
-		{esc && !(m->escalated & (1u << ESC_TIER3)), TK_TIER3, esc ? tier3_at(m) : 0},
+		{esc && !(m->flags & MS_ESCALATED(ESC_WARNING)), TK_WARNING, esc ? warning_at(core, m) : 0},
+		{!(m->flags & MS_FIRED), TK_DEADLINE, m->due_at},
+		{esc && !(m->flags & MS_ESCALATED(ESC_TIER3)), TK_TIER3, esc ? tier3_at(m) : 0},
 	};
 	bool any = false;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -276,9 +276,9 @@ void milestones_open_reports(struct sla_core *core, struct sla_ticket *t)
 static void escalate(struct sla_ticket *t, struct sla_milestone *m, enum sla_esc_level level, sla_time at,
 		     struct sla_out *out)
 {
-	if (m->escalated & (1u << level))
+	if (m->flags & MS_ESCALATED(level))
 		return;
-	m->escalated |= (uint8_t)(1u << level);
+	m->flags |= (uint8_t)MS_ESCALATED(level);
 	(void)out_escalation(out, t, m, level, at);
 	ticket_mark_dirty(out, t);
 }
@@ -286,7 +286,7 @@ static void escalate(struct sla_ticket *t, struct sla_milestone *m, enum sla_esc
 static void fire_deadline(struct sla_core *core, struct sla_ticket *t, struct sla_milestone *m, sla_time now,
 			  struct sla_out *out)
 {
-	m->fired = true;
+	m->flags |= MS_FIRED;
 	m->dirty = true;
 	escalate(t, m, ESC_TIER2, m->due_at, out);
 	struct sla_violation *v = ms_violation(t, m);

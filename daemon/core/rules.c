@@ -200,8 +200,8 @@ static void move_arrival(struct sla_core *core, struct sla_ticket *t, struct sla
 	struct sla_violation *v = ms_violation(t, arr);
 	arr->due_at = moved;
 	arr->dirty = true;
-	if (arr->fired && arr->due_at > now) {
-		arr->fired = false;
+	if ((arr->flags & MS_FIRED) && arr->due_at > now) {
+		arr->flags &= (uint8_t)~MS_FIRED;
 		arr->status = MSS_PENDING;
 		if (v && v->status != VS_RETRACTED)
 			violation_set_status(t, v, VS_RETRACTED, now, cause, out);
@@ -210,7 +210,7 @@ static void move_arrival(struct sla_core *core, struct sla_ticket *t, struct sla
 		v->due_at = arr->due_at;
 		v->dirty = true;
 	}
-	if (!arr->fired)
+	if (!(arr->flags & MS_FIRED))
 		milestone_arm(core, t, arr);
 	ticket_mark_dirty(out, t);
 }

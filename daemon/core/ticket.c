@@ -205,15 +205,17 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
-	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
+	size_t n = strnlen(event_id, SLA_ID_MAX), need = (size_t)t->seenlen + n + 2, cap = t->capseen;
 	/* Room for a few ids at once (most tickets see a handful of events),
-	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
-	if (!array_grow_from((void **)&t->seen, &t->capseen, need, 1, 48))
+	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling; 32-bit
+	 * lengths (B3): 4 GiB of ids, some 60 million events, is out of memory. */
+	if (need > UINT32_MAX / 2 || !array_grow_from((void **)&t->seen, &cap, need, 1, 48))
 		return false;
+	t->capseen = (uint32_t)cap;
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
-	t->seenlen += n + 2;
+	t->seenlen += (uint32_t)(n + 2);
 	t->nseen++;
 	return true;
 }

@@ -139,7 +139,7 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 		ck_assert_int_eq(x->due_at, y->due_at);
 		ck_assert_int_eq(x->stopped_at, y->stopped_at);
 		ck_assert_str_eq(x->part_id, y->part_id);
-		ck_assert_int_eq(x->fired, y->fired);
+		ck_assert_int_eq(x->flags, y->flags);
 	}
 	SAME(nvs);
 	for (int i = 0; i < a->nvs; i++) {
@@ -581,7 +581,7 @@ START_TEST(milestone_without_start_restores)
 	for (int i = 0; i < t->nms; i++)
 		if (ms[i].status == MSS_PENDING && ms[i].due_at != SLA_TIME_NONE) {
 			ms[i].started_at = SLA_TIME_NONE;
-			ms[i].escalated = 0;
+			ms[i].flags &= (uint8_t)~MS_ESCALATIONS;
 			open = i;
 		}
 	ck_assert_int_ge(open, 0);
@@ -629,6 +629,64 @@ START_TEST(restore_refuses_values_out_of_range)
 }
 END_TEST
 
+/* A created, dispatched and assigned ticket of a core with a history source
+ * has no struct sla_ticket_more (B3); its state is the same bytes as with a default one, restores without
+ * one, and gets one with its first reservation. */
+START_TEST(plain_ticket_without_more)
+{
+	struct evb b;
+	archive = NULL;
+	archive_len = 0;
+	core_set_history(live, from_archive, NULL); /* as the daemon's cores: no event log in memory */
+	evb_created(&b, "p1", "P1", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__NON_HOURLY);
+	evb_required_arrival(&b, "2025-03-15T14:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "p2", "P1", "2025-03-14T09:10:00+08:00");
+	apply_live(&b, NULL);
+	evb_assigned(&b, "p3", "P1", "2025-03-14T09:20:00+08:00", "E1");
+	apply_live(&b, NULL);
+	const struct sla_ticket *t = core_find(live, "P1");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(t->more);
+	ck_assert_int_ge(t->nms, 3);
+
+	uint8_t *buf = NULL, *with = NULL, *again = NULL;
+	size_t len = 0, wlen = 0, alen = 0;
+	ck_assert(ticket_encode(t, &buf, &len));
+	struct sla_ticket *copy = shallow_copy(t); /* with a more of sla_ticket_more_none's values */
+	ck_assert_ptr_nonnull(copy->more);
+	ck_assert(ticket_encode(copy, &with, &wlen));
+	free(copy);
+	ck_assert_uint_eq(len, wlen);
+	ck_assert_mem_eq(buf, with, len);
+	ck_assert(core_restore(restored, buf, len));
+	const struct sla_ticket *r = core_find(restored, "P1");
+	ck_assert_ptr_null(r->more);
+	assert_same_ticket(t, r);
+	ck_assert(ticket_encode(r, &again, &alen));
+	ck_assert_uint_eq(len, alen);
+	ck_assert_mem_eq(buf, again, len);
+	free(buf);
+	free(with);
+	free(again);
+
+	evb_reservation(&b, "p4", "P1", "2025-03-14T09:30:00+08:00", "2025-03-15T10:00:00+08:00", "ev-1");
+	apply_live(&b, NULL);
+	ck_assert_ptr_nonnull(t->more);
+	ck_assert_int_eq(t->more->reservation_appoint, T("2025-03-15T10:00:00+08:00"));
+	ck_assert(ticket_encode(t, &buf, &len));
+	struct sla_core *other = core_new(policy_defaults(), &cals);
+	ck_assert_ptr_nonnull(other);
+	ck_assert(core_restore(other, buf, len));
+	free(buf);
+	r = core_find(other, "P1");
+	ck_assert_ptr_nonnull(r->more);
+	assert_same_ticket(t, r);
+	core_free(other);
+}
+END_TEST
+
 Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
@@ -645,6 +703,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, restores_version_4);
 	tcase_add_test(tc, restores_version_5);
 	tcase_add_test(tc, restore_refuses_values_out_of_range);
+	tcase_add_test(tc, plain_ticket_without_more);
 	suite_add_tcase(s, tc);
 	return s;
 }
