@@ -104,12 +104,12 @@ void check_reservation(struct sla_core *core, struct sla_ticket *t, const Slad__
 	if (before != SLA_TIME_NONE && at > before && !next_visit)
 		raise_at(core, t, ev, RC_RESERVATION_CHANGED_TOO_LATE, before, NULL, now, out);
 	if (!evidence) {
+		sla_time arrived = ticket_more(t)->first_arrive_at;
 		bool fires = false;
 		if (t->type == TT_ONE_OFF)
 			fires = true;
 		else if (type_in(t, T(TT_MAINTENANCE) | T(TT_INSPECTION) | T(TT_RECTIFICATION)) &&
-			 (t->first_arrive_at == SLA_TIME_NONE || at < t->first_arrive_at) && before != SLA_TIME_NONE &&
-			 appoint > before)
+			 (arrived == SLA_TIME_NONE || at < arrived) && before != SLA_TIME_NONE && appoint > before)
 			fires = true;
 		if (fires)
 			(void)violation_raise(core, t, RC_RESERVATION_NO_EVIDENCE, NULL, VS_CONFIRMED, at, NULL,

@@ -47,9 +47,9 @@ static const struct field ticket_fields_a[] = {
 	TF(FIELD_I64, required_arrival_at),
 	TF(FIELD_I64, first_dispatched_at),
 	TF(FIELD_I64, first_assigned_at),
-	TF(FIELD_I64, first_arrive_at),
 };
 static const struct field more_fields_b[] = {
+	XF(FIELD_I64, first_arrive_at),
 	XF(FIELD_I64, reservation_at),
 	XF(FIELD_I64, reservation_appoint),
 	XF(FIELD_I64, visit_arrive_at),
@@ -269,7 +269,7 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 	    !saved_str_ok(t->calendar_id) || !saved_str_ok(t->product_line))
 		return false;
 	if (!INSTANTS_OK(t->archive_at, t->created_at, t->closed_at, t->updated_at, t->required_arrival_at,
-			 t->first_dispatched_at, t->first_assigned_at, t->first_arrive_at, x->reservation_at,
+			 t->first_dispatched_at, t->first_assigned_at, x->first_arrive_at, x->reservation_at,
 			 x->reservation_appoint, x->visit_arrive_at, x->service_start_at, x->service_end_at,
 			 x->po_start_at, x->planned_start_at, t->last_assigned_at, x->plan_approved_at,
 			 x->close_requested_at, t->last_at))

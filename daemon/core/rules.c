@@ -165,7 +165,7 @@ TRANSITION(on_assigned)
 		t->first_assigned_at = at;
 		(void)milestone_open(core, t, MS_RESERVATION, at, NULL);
 		if (t->type != TT_INCIDENT && effective_required_arrival(t) != SLA_TIME_NONE &&
-		    t->first_arrive_at == SLA_TIME_NONE)
+		    ticket_more(t)->first_arrive_at == SLA_TIME_NONE)
 			(void)milestone_open(core, t, MS_ARRIVAL, at, NULL);
 	}
 	if (t->state < TS_ASSIGNED)
@@ -237,7 +237,7 @@ TRANSITION(on_reservation)
 		move_arrival(core, t, arr, at, ev->event_id, now, out);
 	else if (t->state == TS_LEFT && t->visit_paused) /* the next visit after a PAUSE + LEAVE */
 		(void)milestone_add(core, t, MS_ARRIVAL, at, appoint, NULL);
-	else if (t->first_arrive_at == SLA_TIME_NONE && !milestone_exists(t, MS_ARRIVAL))
+	else if (m->first_arrive_at == SLA_TIME_NONE && !milestone_exists(t, MS_ARRIVAL))
 		(void)milestone_open(core, t, MS_ARRIVAL, t->first_assigned_at, NULL);
 	if (t->state < TS_RESERVED)
 		t->state = TS_RESERVED;
@@ -374,8 +374,10 @@ static void clock_arrive(struct sla_core *core, struct sla_ticket *t, const Slad
 			 struct sla_out *out)
 {
 	sla_time at = ev->occurred_at;
-	if (t->first_arrive_at == SLA_TIME_NONE || at < t->first_arrive_at)
-		t->first_arrive_at = at;
+	/* t->more: made by ticket_add_clock before this runs */
+	struct sla_ticket_more *m = t->more;
+	if (m && (m->first_arrive_at == SLA_TIME_NONE || at < m->first_arrive_at))
+		m->first_arrive_at = at;
 	milestones_stop(core, t, MS_ARRIVAL, NULL, at, ev->event_id, now, out);
 	/* A later visit cancels the closure clock; a late-synced ARRIVE of the visit that
 	 * started it does not. */
@@ -384,8 +386,6 @@ static void clock_arrive(struct sla_core *core, struct sla_ticket *t, const Slad
 			t->ms[i].status = MSS_CANCELLED;
 			t->ms[i].dirty = true;
 		}
-	/* t->more: made by ticket_add_clock before this runs */
-	struct sla_ticket_more *m = t->more;
 	if (m && (m->visit_arrive_at == SLA_TIME_NONE || at >= m->visit_arrive_at)) {
 		m->visit_arrive_at = at;
 		t->visit_paused = false;

@@ -16,6 +16,7 @@ const struct sla_ticket_more sla_ticket_more_none = {
 	.risk_score = -1,
 	.shift_start_min = 9 * 60,
 	.shift_end_min = 18 * 60,
+	.first_arrive_at = SLA_TIME_NONE,
 	.reservation_at = SLA_TIME_NONE,
 	.reservation_appoint = SLA_TIME_NONE,
 	.visit_arrive_at = SLA_TIME_NONE,
@@ -27,7 +28,11 @@ const struct sla_ticket_more sla_ticket_more_none = {
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 {
 	size_t len = strnlen(ticket_id, SLA_ID_MAX);
-	struct sla_ticket *t = calloc(1, sizeof(*t) + len + 1);
+	/* Up to the id's NUL, not sizeof + the id: its padding holds the first
+	 * bytes of the id (B3: a smaller malloc chunk). Never less than sizeof:
+	 * the core copies a ticket by value (seq_adopt). */
+	size_t size = offsetof(struct sla_ticket, ticket_id) + len + 1;
+	struct sla_ticket *t = calloc(1, size > sizeof(*t) ? size : sizeof(*t));
 	if (!t)
 		return NULL;
 	memcpy(t->ticket_id, ticket_id, len); /* NUL: calloc */
@@ -39,7 +44,7 @@ struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 	}
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
-	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
+	t->first_dispatched_at = t->first_assigned_at = SLA_TIME_NONE;
 	t->last_assigned_at = SLA_TIME_NONE;
 	t->archive_at = SLA_TIME_NONE;
 	t->last_at = SLA_TIME_NONE;

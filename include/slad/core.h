@@ -220,6 +220,7 @@ struct sla_ticket_more {
 	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
 	int required_skill_level, person_days, risk_score; /* -1: not given */
 	int shift_start_min, shift_end_min;
+	sla_time first_arrive_at;
 	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
 	sla_time reservation_appoint; /* its appointment_at */
 	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
@@ -250,7 +251,8 @@ extern const struct sla_ticket_more sla_ticket_more_none;
  * value outside it. */
 struct sla_ticket {
 	/* Fields in order of size, flags last, the enums in a byte each: a
-	 * million open tickets (B3), 216 bytes and the id in a 240-byte chunk. */
+	 * million open tickets (B3): 206 bytes and an id of up to 9 bytes in a
+	 * 224-byte malloc chunk (ticket_new allocates up to the id's end). */
 	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
 	/* Ids many tickets share are interned: each points into the core's string
 	 * pool (daemon/core/strpool.h), "" when empty, never NULL; only the core
@@ -262,7 +264,7 @@ struct sla_ticket {
 	double site_lat, site_lon;
 	sla_time created_at, closed_at, updated_at;
 	sla_time required_arrival_at;
-	sla_time first_dispatched_at, first_assigned_at, first_arrive_at;
+	sla_time first_dispatched_at, first_assigned_at;
 	sla_time last_assigned_at; /* the running ENGINEER_ASSIGNED (implementer) */
 	sla_time last_at;          /* the largest occurred_at applied */
 	const struct calendar *cal;

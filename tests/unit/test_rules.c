@@ -194,7 +194,7 @@ START_TEST(ticket_life)
 		ck_assert_msg(t->state == clocks[i].state, "after %s: state %s", clocks[i].id,
 			      ticket_state_name(t->state));
 	}
-	ck_assert_int_eq(t->first_arrive_at, T("2025-03-14T12:50:00+08:00"));
+	ck_assert_int_eq(ticket_more(t)->first_arrive_at, T("2025-03-14T12:50:00+08:00"));
 	ck_assert(t->visit_paused);
 	ck_assert_int_eq(t->nvs, 0); /* a clean visit */
 
