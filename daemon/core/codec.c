@@ -122,14 +122,12 @@ static bool get_ticket_fields(struct rbuf *r, struct sla_ticket *t, struct sla_t
 }
 
 #define MF(type, member) FIELD(type, struct sla_milestone, member)
-/* A milestone, after its kind. */
+/* A milestone, after its kind: these, its key (ms_part_id, a string), then milestone_flags. */
 static const struct field milestone_fields[] = {
-	MF(FIELD_INT, occurrence),
-	MF(FIELD_E8, status),
-	MF(FIELD_I64, started_at),
-	MF(FIELD_I64, due_at),
-	MF(FIELD_I64, stopped_at),
-	FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1),
+	MF(FIELD_INT, occurrence), MF(FIELD_E8, status), MF(FIELD_I64, started_at),
+	MF(FIELD_I64, due_at),	   MF(FIELD_I64, stopped_at),
+};
+static const struct field milestone_flags[] = {
 	FIELD_FLAGS(FIELD_BIT, struct sla_milestone, flags, MS_FIRED),         /* saved as the bool "fired" was */
 	FIELD_FLAGS(FIELD_BITS, struct sla_milestone, flags, MS_ESCALATIONS), /* and the uint8_t "escalated" */
 };
@@ -196,7 +194,13 @@ static void put_list(struct wbuf *w, const void *v, int n, size_t size, const st
 /* The lists of a ticket, each its count and its entries. */
 static void put_lists(struct wbuf *w, const struct sla_ticket *t)
 {
-	put_list(w, t->ms, t->nms, sizeof(*t->ms), &milestone_key, milestone_fields, FIELDS_LEN(milestone_fields));
+	wbuf_i32(w, t->nms);
+	for (int i = 0; i < t->nms; i++) {
+		wbuf_fields(w, &t->ms[i], &milestone_key, 1);
+		wbuf_fields(w, &t->ms[i], milestone_fields, FIELDS_LEN(milestone_fields));
+		wbuf_str(w, ms_part_id(t, i));
+		wbuf_fields(w, &t->ms[i], milestone_flags, FIELDS_LEN(milestone_flags));
+	}
 	put_list(w, t->vs, t->nvs, sizeof(*t->vs), &violation_key, violation_fields, FIELDS_LEN(violation_fields));
 	const struct sla_ticket_more *x = ticket_more(t);
 	put_list(w, x->auths, x->nauths, sizeof(*x->auths), NULL, auth_fields, FIELDS_LEN(auth_fields));
@@ -289,7 +293,7 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 		return false;
 	for (int i = 0; i < t->nms; i++) {
 		const struct sla_milestone *m = &t->ms[i];
-		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(m->part_id) ||
+		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(ms_part_id(t, i)) ||
 		    !INSTANTS_OK(m->started_at, m->due_at, m->stopped_at))
 			return false;
 	}
@@ -334,8 +338,14 @@ static void get_milestone(struct rbuf *r, struct sla_ticket *t)
 {
 	enum sla_milestone_kind kind = (enum sla_milestone_kind)rbuf_i32(r);
 	struct sla_milestone *m = (unsigned)kind < MS_COUNT ? ticket_add_milestone(t, kind) : NULL;
-	if (get_entry(r, m, milestone_fields, FIELDS_LEN(milestone_fields)))
-		m->dirty = false; /* as saved */
+	char key[SLA_ID_MAX + 1];
+	if (!get_entry(r, m, milestone_fields, FIELDS_LEN(milestone_fields)))
+		return;
+	rbuf_str(r, key, sizeof(key));
+	if (!r->fail && key[0] && !ticket_set_ms_key(r->ids, t, t->nms - 1, key))
+		r->fail = true;
+	rbuf_fields(r, m, milestone_flags, FIELDS_LEN(milestone_flags));
+	m->dirty = false; /* as saved */
 }
 
 static void get_violation(struct rbuf *r, struct sla_ticket *t)

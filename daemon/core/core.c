@@ -285,7 +285,8 @@ static bool reconcile(struct strpool *ids, const struct sla_ticket *old, const s
 		if (!m)
 			goto fail;
 		*m = old->ms[i];
-		strpool_dup(m->part_id);
+		if (ms_part_id(old, i)[0] && !ticket_set_ms_key(ids, orphan, orphan->nms - 1, ms_part_id(old, i)))
+			goto fail;
 		m->status = MSS_CANCELLED;
 		m->dirty = true;
 	}

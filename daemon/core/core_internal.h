@@ -49,6 +49,9 @@ struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id);
 void ticket_free(void *ticket);
 /* t->more, allocated (as sla_ticket_more_none) if the ticket has none yet; NULL: out of memory. */
 struct sla_ticket_more *ticket_more_mut(struct sla_ticket *t) __attribute__((warn_unused_result));
+/* Sets the key of t->ms[i] (ms_part_id), interned in ids; false: out of memory. */
+bool ticket_set_ms_key(struct strpool *ids, struct sla_ticket *t, int i, const char *key)
+	__attribute__((warn_unused_result));
 /* Frees what a ticket owns, not the ticket itself. */
 void ticket_release(struct sla_ticket *t);
 /* The log of applied events (struct sla_ticket.log): at most this much. */

@@ -108,8 +108,9 @@ struct sla_milestone *milestone_add(struct sla_core *core, struct sla_ticket *t,
 		return NULL;
 	m->started_at = start;
 	m->due_at = due;
-	if (key)
-		(void)strpool_set(core->ids, &m->part_id, key, SLA_ID_MAX);
+	if (key && key[0] && !ticket_set_ms_key(core->ids, t, (int)(m - t->ms), key)) {
+		/* Out of memory: the milestone keeps no key, as strpool_set failing left it before. */
+	}
 	milestone_arm(core, t, m);
 	return m;
 }
@@ -177,7 +178,7 @@ void milestones_stop(struct sla_core *core, struct sla_ticket *t, enum sla_miles
 		struct sla_milestone *m = &t->ms[i];
 		if (m->kind != kind || m->status == MSS_CANCELLED)
 			continue;
-		if (key && strcmp(m->part_id, key) != 0)
+		if (key && strcmp(ms_part_id(t, i), key) != 0)
 			continue;
 		/* Stopped already: only an earlier "first" stop event (delivered late) counts. */
 		if (!ms_open(m) && !((kind == MS_ARRIVAL || kind == MS_RESERVATION) && at < m->stopped_at))

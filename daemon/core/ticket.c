@@ -62,6 +62,23 @@ struct sla_ticket_more *ticket_more_mut(struct sla_ticket *t)
 	return t->more;
 }
 
+bool ticket_set_ms_key(struct strpool *ids, struct sla_ticket *t, int i, const char *key)
+{
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return false;
+	if (i >= m->nkeys) {
+		const char **keys = realloc(m->ms_keys, (size_t)(i + 1) * sizeof(*keys));
+		if (!keys)
+			return false;
+		for (int k = m->nkeys; k <= i; k++)
+			keys[k] = strpool_empty;
+		m->ms_keys = keys;
+		m->nkeys = i + 1;
+	}
+	return strpool_set(ids, &m->ms_keys[i], key, SLA_ID_MAX);
+}
+
 /* Frees *p and forgets it (p: the address of a list pointer, as array_grow takes). */
 static void free_list(void **p)
 {
@@ -73,8 +90,6 @@ static void free_list(void **p)
  * ticket_release frees besides: the lists, their interned ids, the event log. */
 static void free_lists(struct sla_ticket *t)
 {
-	for (int i = 0; i < t->nms; i++)
-		strpool_release(t->ms[i].part_id);
 	free_list((void **)&t->ms);
 	free_list((void **)&t->vs);
 	t->nms = t->capms = t->nvs = t->capvs = 0;
@@ -83,6 +98,10 @@ static void free_lists(struct sla_ticket *t)
 		return;
 	for (int i = 0; i < m->nclocks; i++)
 		strpool_release(m->clocks[i].engineer_id);
+	for (int i = 0; i < m->nkeys; i++)
+		strpool_release(m->ms_keys[i]);
+	free_list((void **)&m->ms_keys);
+	m->nkeys = 0;
 	free_list((void **)&m->auths);
 	free_list((void **)&m->clocks);
 	free_list((void **)&m->att);
@@ -238,7 +257,6 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
 	m->started_at = m->due_at = m->stopped_at = SLA_TIME_NONE;
-	m->part_id = strpool_empty;
 	m->dirty = true;
 	return m;
 }

@@ -107,10 +107,11 @@ const char *ticket_state_name(enum sla_ticket_state s);
 enum sla_esc_level { ESC_WARNING = 0, ESC_TIER2, ESC_TIER3 };
 const char *esc_level_name(enum sla_esc_level l);
 
-/* 40 bytes: a million open tickets hold three or four each (B3). */
+/* 32 bytes: a million open tickets hold three or four each (B3). Its key
+ * (spare part id, report period), which few have, is its ticket's:
+ * ms_part_id(). */
 struct sla_milestone {
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
-	const char *part_id;                     /* the stop event's key: spare part id, report period (interned) */
 	int occurrence;
 	uint8_t kind;   /* enum sla_milestone_kind */
 	uint8_t status; /* enum sla_ms_status */
@@ -235,6 +236,11 @@ struct sla_ticket_more {
 	int nauths, capauths;
 	struct sla_held *held;
 	int nheld, capheld;
+	/* The key of milestone i (the stop event's: spare part id, report
+	 * period; interned, "" for none) for i < nkeys: milestones are only
+	 * ever appended. */
+	const char **ms_keys;
+	int nkeys;
 	/* The events applied, packed ([u32 length][protobuf]...), in applied
 	 * order: re-derived in event-time order when a work-order event arrives
 	 * after later events of the ticket (core.c, resequence). Only without a
@@ -300,6 +306,13 @@ struct sla_ticket {
 static inline const struct sla_ticket_more *ticket_more(const struct sla_ticket *t)
 {
 	return t->more ? t->more : &sla_ticket_more_none;
+}
+
+/* The key of t->ms[i] (spare part id, report period), "" when it has none. */
+static inline const char *ms_part_id(const struct sla_ticket *t, int i)
+{
+	const struct sla_ticket_more *x = ticket_more(t);
+	return i < x->nkeys ? x->ms_keys[i] : "";
 }
 
 /* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */
