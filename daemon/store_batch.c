@@ -172,12 +172,13 @@ static void batch_add_ticket(struct batch *b, struct pgarr *tk, const struct sla
 static void batch_add_milestone(struct batch *b, struct pgarr *ms, const struct sla_ticket *t,
 				const struct sla_milestone *m, const char *policy_version, bool copy)
 {
+	const char *part_id = ms_part_id(t, (int)(m - t->ms));
 	const struct val row[MS_NCOLS + 1] = {
 		[MS_ID] = TEXT(t->ticket_id), [MS_NAME] = TEXT(milestone_name(m->kind)),
 		[MS_OCC] = INT4(m->occurrence), [MS_STARTED] = TIME(m->started_at), [MS_DUE] = TIME(m->due_at),
 		[MS_STOPPED] = TIME(m->stopped_at), [MS_STATUS] = TEXT(ms_status_name(m->status)),
 		[MS_PARTNER] = OPT(t->partner_id), [MS_TTYPE] = TEXT(ticket_type_name(t->type)),
-		[MS_PART] = OPT(m->part_id), [MS_NCOLS] = TEXT(policy_version),
+		[MS_PART] = OPT(part_id), [MS_NCOLS] = TEXT(policy_version),
 	};
 
 	put_arrays(ms, row, MS_NCOLS);

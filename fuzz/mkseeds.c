@@ -11,6 +11,7 @@
  *   fuzz_mkseeds corrupt OUTDIR FILE.jsonl
  *                                     the first ticket's state with one value
  *                                     out of range, one file per value */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,22 +193,27 @@ static int cmd_corrupt(const char *dir, const char *jsonl)
 	ok = r.core && r.ps && each_event(jsonl, apply_event, &r) && r.ntickets > 0;
 	const struct sla_ticket *t = ok ? core_find(r.core, r.tickets[0]) : NULL;
 	for (int i = 0; t && ok && i < 6; i++) {
-		/* shallow, its id included (allocated with it): ticket_encode only reads */
-		size_t size = sizeof(*t) + strlen(t->ticket_id) + 1;
-		struct sla_ticket *copy = malloc(size);
+		/* shallow, its id included (allocated with it, up to its NUL and at
+		 * least sizeof), and its more copied after it: ticket_encode only reads */
+		size_t size = offsetof(struct sla_ticket, ticket_id) + strlen(t->ticket_id) + 1;
+		size = size > sizeof(*t) ? size : sizeof(*t);
+		size_t at = (size + 15) / 16 * 16;
+		struct sla_ticket *copy = malloc(at + sizeof(struct sla_ticket_more));
 		if (!copy) {
 			ok = false;
 			break;
 		}
 		memcpy(copy, t, size);
+		copy->more = (struct sla_ticket_more *)(void *)((char *)copy + at);
+		*copy->more = *ticket_more(t);
 		static const char *const names[] = {"att_next_day_max", "service_end_max", "created_min",
 						    "last_assigned_max", "service_start_min", "required_arrival_max"};
 		switch (i) {
-		case 0: copy->att_next_day = INT64_MAX; break;
-		case 1: copy->service_end_at = INT64_MAX; break;
+		case 0: copy->more->att_next_day = INT64_MAX; break;
+		case 1: copy->more->service_end_at = INT64_MAX; break;
 		case 2: copy->created_at = INT64_MIN + 1; break;
 		case 3: copy->last_assigned_at = INT64_MAX; break;
-		case 4: copy->service_start_at = INT64_MIN + 1; break;
+		case 4: copy->more->service_start_at = INT64_MIN + 1; break;
 		default: copy->required_arrival_at = INT64_MAX; break;
 		}
 		uint8_t *buf = NULL;

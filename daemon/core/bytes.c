@@ -176,6 +176,8 @@ static void wbuf_field(struct wbuf *w, const char *p, const struct field *f)
 	case FIELD_BOOL64: wbuf_i64(w, *(const bool *)p); return;
 	case FIELD_U8:
 	case FIELD_E8: wbuf_i64(w, *(const uint8_t *)p); return;
+	case FIELD_BIT: wbuf_i64(w, (*(const uint8_t *)p & f->size) != 0); return;
+	case FIELD_BITS: wbuf_i64(w, *(const uint8_t *)p & f->size); return;
 	case FIELD_INT:
 		if (f->size != sizeof(i32)) {
 			w->fail = true;
@@ -241,6 +243,14 @@ static void rbuf_field(struct rbuf *r, char *p, const struct field *f)
 	case FIELD_BOOL: *(bool *)p = rbuf_i32(r) != 0; return;
 	case FIELD_BOOL64: *(bool *)p = rbuf_bool(r); return;
 	case FIELD_U8: *(uint8_t *)p = (uint8_t)rbuf_i32(r); return;
+	case FIELD_BIT:
+		i32 = rbuf_i32(r) != 0 ? (int32_t)f->size : 0;
+		*(uint8_t *)p = (uint8_t)((*(uint8_t *)p & ~f->size) | (size_t)i32);
+		return;
+	case FIELD_BITS:
+		i32 = (int32_t)((uint8_t)rbuf_i32(r) & f->size);
+		*(uint8_t *)p = (uint8_t)((*(uint8_t *)p & ~f->size) | (size_t)i32);
+		return;
 	case FIELD_E8:
 		i32 = rbuf_i32(r);
 		if (i32 < 0 || i32 > UINT8_MAX)

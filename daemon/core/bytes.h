@@ -63,6 +63,8 @@ enum field_type {
 	FIELD_E8,      /* uint8_t holding an enum: an integer read as an int32, outside [0, 255] fails */
 	FIELD_INSTANT, /* sla_time: SLA_TIME_NONE or a saved instant (bytes_instant_ok), else the read fails */
 	FIELD_COUNT,   /* int64_t in [0, BYTES_COUNT_MAX], else the read fails */
+	FIELD_BIT,     /* the bit `size` (a mask) of a uint8_t: saved and read as a FIELD_BOOL */
+	FIELD_BITS,    /* the bits `size` (a mask) of a uint8_t: saved as their value, read as a FIELD_U8 masked */
 };
 struct field {
 	enum field_type type;
@@ -71,6 +73,8 @@ struct field {
 #define FIELD(type, st, member) {(type), offsetof(st, member), sizeof(((st *)0)->member)}
 /* An interned string field: saved and read as a char[cap] would be. */
 #define FIELD_INTERNED(st, member, cap) {FIELD_ISTR, offsetof(st, member), (cap)}
+/* Bits of a uint8_t flags member, saved as a field of their own. */
+#define FIELD_FLAGS(type, st, member, mask) {(type), offsetof(st, member), (mask)}
 #define FIELDS_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define BYTES_COUNT_MAX 1000000000000000LL /* counts beyond this are not counts */
 

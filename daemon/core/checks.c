@@ -43,11 +43,12 @@ void check_clock_location(struct sla_core *core, struct sla_ticket *t, const Sla
 void check_skill(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
 		 struct sla_out *out)
 {
+	const struct sla_ticket_more *x = ticket_more(t);
 	const Slad__V1__EngineerAssigned *a = ev->engineer_assigned;
 	if (!type_in(t, T(TT_ONE_OFF) | T(TT_RESIDENT)))
 		return;
-	bool skill = t->required_skill_level >= 0 && a->_engineer_skill_level_case &&
-		     a->engineer_skill_level < t->required_skill_level;
+	bool skill = x->required_skill_level >= 0 && a->_engineer_skill_level_case &&
+		     a->engineer_skill_level < x->required_skill_level;
 	bool line = t->product_line[0] && a->engineer_product_line && a->engineer_product_line[0] &&
 		    strcmp(t->product_line, a->engineer_product_line) != 0;
 	if (!skill && !line)
@@ -103,12 +104,12 @@ void check_reservation(struct sla_core *core, struct sla_ticket *t, const Slad__
 	if (before != SLA_TIME_NONE && at > before && !next_visit)
 		raise_at(core, t, ev, RC_RESERVATION_CHANGED_TOO_LATE, before, NULL, now, out);
 	if (!evidence) {
+		sla_time arrived = ticket_more(t)->first_arrive_at;
 		bool fires = false;
 		if (t->type == TT_ONE_OFF)
 			fires = true;
 		else if (type_in(t, T(TT_MAINTENANCE) | T(TT_INSPECTION) | T(TT_RECTIFICATION)) &&
-			 (t->first_arrive_at == SLA_TIME_NONE || at < t->first_arrive_at) && before != SLA_TIME_NONE &&
-			 appoint > before)
+			 (arrived == SLA_TIME_NONE || at < arrived) && before != SLA_TIME_NONE && appoint > before)
 			fires = true;
 		if (fires)
 			(void)violation_raise(core, t, RC_RESERVATION_NO_EVIDENCE, NULL, VS_CONFIRMED, at, NULL,
@@ -188,10 +189,11 @@ static bool is_dependent(enum sla_rule_code rc)
 /* The authorization verdict for a clock-in at `at`: RC_COUNT when it passes. */
 static enum sla_rule_code auth_check(const struct sla_ticket *t, bool is_start, sla_time at)
 {
+	const struct sla_ticket_more *x = ticket_more(t);
 	const struct sla_auth *latest = NULL;
-	for (int i = 0; i < t->nauths; i++)
-		if (t->auths[i].granted_at <= at && (!latest || t->auths[i].granted_at >= latest->granted_at))
-			latest = &t->auths[i];
+	for (int i = 0; i < x->nauths; i++)
+		if (x->auths[i].granted_at <= at && (!latest || x->auths[i].granted_at >= latest->granted_at))
+			latest = &x->auths[i];
 	if (!latest)
 		return is_start ? RC_START_WITHOUT_AUTH : RC_COUNT;
 	if (at < latest->window_start || at > latest->window_end)
@@ -202,23 +204,25 @@ static enum sla_rule_code auth_check(const struct sla_ticket *t, bool is_start, 
 /* The first guarantor ARRIVE, or SLA_TIME_NONE. */
 static sla_time guarantor_arrival(const struct sla_ticket *t)
 {
-	for (int i = 0; i < t->nclocks; i++)
-		if (t->clocks[i].guarantor && t->clocks[i].kind == SLAD__V1__CLOCK_KIND__ARRIVE)
-			return t->clocks[i].at;
+	const struct sla_ticket_more *x = ticket_more(t);
+	for (int i = 0; i < x->nclocks; i++)
+		if (x->clocks[i].guarantor && x->clocks[i].kind == SLAD__V1__CLOCK_KIND__ARRIVE)
+			return x->clocks[i].at;
 	return SLA_TIME_NONE;
 }
 
 /* CLOCK_SEQUENCE: the last implementer ARRIVE/LEAVE before the START at clocks[i] must be an ARRIVE. */
 static void want_sequence(const struct sla_ticket *t, int i, struct wanted_set *ws)
 {
-	const struct sla_clock *c = &t->clocks[i];
+	const struct sla_ticket_more *x = ticket_more(t);
+	const struct sla_clock *c = &x->clocks[i];
 	int last = 0; /* 0 none, 1 arrive, 2 leave */
 	for (int j = i - 1; j >= 0 && !last; j--) {
-		if (t->clocks[j].guarantor)
+		if (x->clocks[j].guarantor)
 			continue;
-		if (t->clocks[j].kind == SLAD__V1__CLOCK_KIND__ARRIVE)
+		if (x->clocks[j].kind == SLAD__V1__CLOCK_KIND__ARRIVE)
 			last = 1;
-		else if (t->clocks[j].kind == SLAD__V1__CLOCK_KIND__LEAVE)
+		else if (x->clocks[j].kind == SLAD__V1__CLOCK_KIND__LEAVE)
 			last = 2;
 	}
 	if (last != 1)
@@ -230,10 +234,11 @@ static void want_sequence(const struct sla_ticket *t, int i, struct wanted_set *
 static void want_first_start(const struct sla_core *core, const struct sla_ticket *t, const struct sla_clock *c,
 			     struct wanted_set *ws)
 {
-	if (t->type == TT_RESIDENT && t->po_start_at != SLA_TIME_NONE && c->at < t->po_start_at)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (t->type == TT_RESIDENT && x->po_start_at != SLA_TIME_NONE && c->at < x->po_start_at)
 		want(ws, RC_START_BEFORE_PO, c->at, c->engineer_id, NULL);
-	if (t->type == TT_CHANGE && t->plan_approved_at != SLA_TIME_NONE &&
-	    c->at > t->plan_approved_at + (sla_time)core->pol->th.change_plan_valid_days * SLA_DAY)
+	if (t->type == TT_CHANGE && x->plan_approved_at != SLA_TIME_NONE &&
+	    c->at > x->plan_approved_at + (sla_time)core->pol->th.change_plan_valid_days * SLA_DAY)
 		want(ws, RC_CHANGE_PLAN_EXPIRED, c->at, c->engineer_id, NULL);
 	if (t->type == TT_CHANGE && t->has_guarantor) {
 		sla_time guarantor_arrive = guarantor_arrival(t);
@@ -245,9 +250,10 @@ static void want_first_start(const struct sla_core *core, const struct sla_ticke
 /* CROSS_DAY_VISIT: the LEAVE or PAUSE at clocks[i] on another local day than the visit's ARRIVE. */
 static void want_same_day(const struct sla_ticket *t, int i, struct wanted_set *ws)
 {
-	const struct sla_clock *c = &t->clocks[i];
+	const struct sla_ticket_more *x = ticket_more(t);
+	const struct sla_clock *c = &x->clocks[i];
 	for (int j = i - 1; j >= 0; j--) {
-		const struct sla_clock *a = &t->clocks[j];
+		const struct sla_clock *a = &x->clocks[j];
 		if (a->guarantor || a->kind != SLAD__V1__CLOCK_KIND__ARRIVE)
 			continue;
 		if (calendar_local_day(t->cal, a->at, NULL) != calendar_local_day(t->cal, c->at, NULL))
@@ -259,9 +265,10 @@ static void want_same_day(const struct sla_ticket *t, int i, struct wanted_set *
 /* CHANGE_VERIFY_TOO_SHORT: the COMPLETE at clocks[i] too soon after the last VERIFY. */
 static void want_verify_time(const struct sla_core *core, const struct sla_ticket *t, int i, struct wanted_set *ws)
 {
-	const struct sla_clock *c = &t->clocks[i];
+	const struct sla_ticket_more *x = ticket_more(t);
+	const struct sla_clock *c = &x->clocks[i];
 	for (int j = i - 1; j >= 0; j--) {
-		const struct sla_clock *vf = &t->clocks[j];
+		const struct sla_clock *vf = &x->clocks[j];
 		if (vf->guarantor || vf->kind != SLAD__V1__CLOCK_KIND__VERIFY)
 			continue;
 		if (c->at - vf->at < (sla_time)core->pol->th.change_verify_min * SLA_MINUTE) {
@@ -276,13 +283,14 @@ static void want_verify_time(const struct sla_core *core, const struct sla_ticke
 /* PERSON_DAYS_MISMATCH: distinct local dates with an implementer ARRIVE at CLOSE_REQUESTED. */
 static void want_person_days(const struct sla_ticket *t, struct wanted_set *ws)
 {
-	if (t->type != TT_ONE_OFF || t->person_days < 0 || t->close_requested_at == SLA_TIME_NONE)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (t->type != TT_ONE_OFF || x->person_days < 0 || x->close_requested_at == SLA_TIME_NONE)
 		return;
 	int days = 0;
 	int64_t last = INT64_MIN;
-	for (int i = 0; i < t->nclocks; i++) {
-		const struct sla_clock *c = &t->clocks[i];
-		if (c->guarantor || c->kind != SLAD__V1__CLOCK_KIND__ARRIVE || c->at > t->close_requested_at)
+	for (int i = 0; i < x->nclocks; i++) {
+		const struct sla_clock *c = &x->clocks[i];
+		if (c->guarantor || c->kind != SLAD__V1__CLOCK_KIND__ARRIVE || c->at > x->close_requested_at)
 			continue;
 		int64_t d = calendar_local_day(t->cal, c->at, NULL);
 		if (d != last) {
@@ -290,19 +298,20 @@ static void want_person_days(const struct sla_ticket *t, struct wanted_set *ws)
 			last = d;
 		}
 	}
-	if (days != t->person_days) {
+	if (days != x->person_days) {
 		char d[64];
-		snprintf(d, sizeof(d), "{\"days\":%d,\"person_days\":%d}", days, t->person_days);
-		want(ws, RC_PERSON_DAYS_MISMATCH, t->close_requested_at, NULL, d);
+		snprintf(d, sizeof(d), "{\"days\":%d,\"person_days\":%d}", days, x->person_days);
+		want(ws, RC_PERSON_DAYS_MISMATCH, x->close_requested_at, NULL, d);
 	}
 }
 
 /* The checks on the implementers' clock-ins, in clock order. */
 static void want_clock_checks(const struct sla_core *core, const struct sla_ticket *t, struct wanted_set *ws)
 {
+	const struct sla_ticket_more *x = ticket_more(t);
 	bool first_start_seen = false;
-	for (int i = 0; i < t->nclocks; i++) {
-		const struct sla_clock *c = &t->clocks[i];
+	for (int i = 0; i < x->nclocks; i++) {
+		const struct sla_clock *c = &x->clocks[i];
 		if (c->guarantor)
 			continue;
 		if (c->kind == SLAD__V1__CLOCK_KIND__START) {
@@ -333,19 +342,20 @@ static void want_clock_checks(const struct sla_core *core, const struct sla_tick
 /* Resident attendance of the days whose end has passed (rules.md 6). */
 static void want_attendance(const struct sla_ticket *t, struct wanted_set *ws)
 {
-	if (t->type != TT_RESIDENT || t->service_start_at == SLA_TIME_NONE)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (t->type != TT_RESIDENT || x->service_start_at == SLA_TIME_NONE)
 		return;
-	for (int i = 0; i < t->natt; i++) {
-		const struct sla_attendance *a = &t->att[i];
+	for (int i = 0; i < x->natt; i++) {
+		const struct sla_attendance *a = &x->att[i];
 		if (!calendar_is_working_day(t->cal, a->day))
 			continue;
 		bool excused = a->leave_approved && a->leave_prior;
 		if (excused)
 			continue;
-		sla_time shift_start = calendar_instant(t->cal, a->day, t->shift_start_min);
-		sla_time shift_end = calendar_instant(t->cal, a->day, t->shift_end_min);
+		sla_time shift_start = calendar_instant(t->cal, a->day, x->shift_start_min);
+		sla_time shift_end = calendar_instant(t->cal, a->day, x->shift_end_min);
 		sla_time day_end = calendar_instant(t->cal, a->day + 1, 0);
-		bool ended = t->att_next_day != INT64_MIN && a->day < t->att_next_day;
+		bool ended = x->att_next_day != INT64_MIN && a->day < x->att_next_day;
 		if (a->first_in != SLA_TIME_NONE && a->first_in > shift_start)
 			want(ws, RC_ATTENDANCE_LATE, a->first_in, NULL, NULL);
 		if (!ended)
@@ -409,12 +419,13 @@ void attendance_clock(struct sla_ticket *t, const Slad__V1__ClockIn *c, sla_time
 /* One timer at the end of each day of the service period, in turn. */
 void attendance_arm(struct sla_core *core, struct sla_ticket *t)
 {
-	if (t->att_next_day == INT64_MIN)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (x->att_next_day == INT64_MIN)
 		return;
-	int64_t last = calendar_local_day(t->cal, t->service_end_at, NULL);
-	if (t->att_next_day > last)
+	int64_t last = calendar_local_day(t->cal, x->service_end_at, NULL);
+	if (x->att_next_day > last)
 		return;
-	(void)core_timer_push(core, calendar_instant(t->cal, t->att_next_day + 1, 0), t, TK_ATTENDANCE, 0);
+	(void)core_timer_push(core, calendar_instant(t->cal, x->att_next_day + 1, 0), t, TK_ATTENDANCE, 0);
 }
 
 /* At month end: attendance violations per engineer-month (rules.md 6). */
@@ -458,19 +469,20 @@ static void attendance_month_end(struct sla_core *core, struct sla_ticket *t, in
 void attendance_fire(struct sla_core *core, struct sla_ticket *t, const struct deadline *e, sla_time now,
 		     struct sla_out *out)
 {
-	if (t->att_next_day == INT64_MIN || e->at != calendar_instant(t->cal, t->att_next_day + 1, 0) ||
+	struct sla_ticket_more *x = t->more; /* NULL: att_next_day is INT64_MIN */
+	if (!x || x->att_next_day == INT64_MIN || e->at != calendar_instant(t->cal, x->att_next_day + 1, 0) ||
 	    t->state == TS_CANCELLED)
 		return;
-	int64_t day = t->att_next_day;
+	int64_t day = x->att_next_day;
 	if (calendar_is_working_day(t->cal, day))
 		(void)ticket_attendance(t, day); /* a day with no event at all is assessed too */
-	t->att_next_day = day + 1;
+	x->att_next_day = day + 1;
 	checks_reevaluate(core, t, NULL, now, out);
 	int y, y2;
 	unsigned m, m2, d, d2;
 	civil_from_days(day, &y, &m, &d);
 	civil_from_days(day + 1, &y2, &m2, &d2);
-	int64_t last = calendar_local_day(t->cal, t->service_end_at, NULL);
+	int64_t last = calendar_local_day(t->cal, x->service_end_at, NULL);
 	if (m2 != m || day == last)
 		attendance_month_end(core, t, day, now, out);
 	ticket_mark_dirty(out, t);

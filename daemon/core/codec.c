@@ -25,13 +25,15 @@ _Static_assert(sizeof(enum sla_ticket_type) == 4 && sizeof(enum sla_class) == 4 
 	       "FIELD_INT: enums are saved as 4-byte integers");
 
 #define TF(type, member) FIELD(type, struct sla_ticket, member)
-/* A ticket's own fields, after its id, in saved order (versions 4 to 6). */
-static const struct field ticket_fields[] = {
+#define XF(type, member) FIELD(type, struct sla_ticket_more, member)
+/* A ticket's own fields, after its id, in saved order (versions 4 to 6): its
+ * struct sla_ticket's and its struct sla_ticket_more's in turn. */
+static const struct field ticket_fields_a[] = {
 	TF(FIELD_BOOL, created),
-	TF(FIELD_INT, type),
-	TF(FIELD_INT, sla_class),
-	TF(FIELD_INT, severity),
-	TF(FIELD_INT, state),
+	TF(FIELD_E8, type), /* saved as the int it was */
+	TF(FIELD_E8, sla_class), /* saved as the int it was */
+	TF(FIELD_E8, severity), /* saved as the int it was */
+	TF(FIELD_E8, state), /* saved as the int it was */
 	FIELD_INTERNED(struct sla_ticket, partner_id, SLA_ID_MAX + 1),
 	FIELD_INTERNED(struct sla_ticket, engineer_id, SLA_ID_MAX + 1),
 	FIELD_INTERNED(struct sla_ticket, calendar_id, CAL_ID_MAX + 1),
@@ -45,37 +47,89 @@ static const struct field ticket_fields[] = {
 	TF(FIELD_I64, required_arrival_at),
 	TF(FIELD_I64, first_dispatched_at),
 	TF(FIELD_I64, first_assigned_at),
-	TF(FIELD_I64, first_arrive_at),
-	TF(FIELD_I64, reservation_at),
-	TF(FIELD_I64, reservation_appoint),
-	TF(FIELD_I64, visit_arrive_at),
+};
+static const struct field more_fields_b[] = {
+	XF(FIELD_I64, first_arrive_at),
+	XF(FIELD_I64, reservation_at),
+	XF(FIELD_I64, reservation_appoint),
+	XF(FIELD_I64, visit_arrive_at),
+};
+static const struct field ticket_fields_c[] = {
 	TF(FIELD_BOOL, visit_paused),
 	TF(FIELD_INT, partition),
 	FIELD_INTERNED(struct sla_ticket, product_line, SLA_ID_MAX + 1),
-	TF(FIELD_INT, required_skill_level),
-	TF(FIELD_INT, person_days),
-	TF(FIELD_INT, risk_score),
-	TF(FIELD_I64, service_start_at),
-	TF(FIELD_I64, service_end_at),
-	TF(FIELD_I64, po_start_at),
-	TF(FIELD_I64, planned_start_at),
-	TF(FIELD_INT, shift_start_min),
-	TF(FIELD_INT, shift_end_min),
+};
+static const struct field more_fields_d[] = {
+	XF(FIELD_INT, required_skill_level),
+	XF(FIELD_INT, person_days),
+	XF(FIELD_INT, risk_score),
+	XF(FIELD_I64, service_start_at),
+	XF(FIELD_I64, service_end_at),
+	XF(FIELD_I64, po_start_at),
+	XF(FIELD_I64, planned_start_at),
+	XF(FIELD_INT, shift_start_min),
+	XF(FIELD_INT, shift_end_min),
+};
+static const struct field ticket_fields_e[] = {
 	TF(FIELD_I64, last_assigned_at),
-	TF(FIELD_I64, plan_approved_at),
-	TF(FIELD_I64, close_requested_at),
-	TF(FIELD_I64, att_next_day),
+};
+static const struct field more_fields_f[] = {
+	XF(FIELD_I64, plan_approved_at),
+	XF(FIELD_I64, close_requested_at),
+	XF(FIELD_I64, att_next_day),
+};
+static const struct field ticket_fields_g[] = {
 	TF(FIELD_BOOL, has_guarantor),
 	TF(FIELD_BOOL, archived),
 	TF(FIELD_I64, archive_at),
 };
 #undef TF
+#undef XF
+
+/* The saved order of a ticket's fields: each table of the ticket (more false) or of its more. */
+static const struct ticket_part {
+	const struct field *f;
+	size_t n;
+	bool more;
+} ticket_parts[] = {
+	{ticket_fields_a, FIELDS_LEN(ticket_fields_a), false}, {more_fields_b, FIELDS_LEN(more_fields_b), true},
+	{ticket_fields_c, FIELDS_LEN(ticket_fields_c), false}, {more_fields_d, FIELDS_LEN(more_fields_d), true},
+	{ticket_fields_e, FIELDS_LEN(ticket_fields_e), false}, {more_fields_f, FIELDS_LEN(more_fields_f), true},
+	{ticket_fields_g, FIELDS_LEN(ticket_fields_g), false},
+};
+
+/* A ticket's fields in saved order; a ticket without more saves sla_ticket_more_none's. */
+static void put_ticket_fields(struct wbuf *w, const struct sla_ticket *t)
+{
+	for (size_t i = 0; i < FIELDS_LEN(ticket_parts); i++) {
+		const struct ticket_part *p = &ticket_parts[i];
+		wbuf_fields(w, p->more ? (const void *)ticket_more(t) : (const void *)t, p->f, p->n);
+	}
+}
+
+/* Reads them into t and *more; true when a field of *more is not sla_ticket_more_none's. */
+static bool get_ticket_fields(struct rbuf *r, struct sla_ticket *t, struct sla_ticket_more *more)
+{
+	bool differs = false;
+	for (size_t i = 0; i < FIELDS_LEN(ticket_parts); i++) {
+		const struct ticket_part *p = &ticket_parts[i];
+		rbuf_fields(r, p->more ? (void *)more : (void *)t, p->f, p->n);
+		for (size_t k = 0; p->more && k < p->n; k++)
+			differs |= memcmp((const char *)more + p->f[k].offset,
+					  (const char *)&sla_ticket_more_none + p->f[k].offset, p->f[k].size) != 0;
+	}
+	return differs;
+}
 
 #define MF(type, member) FIELD(type, struct sla_milestone, member)
-/* A milestone, after its kind. */
+/* A milestone, after its kind: these, its key (ms_part_id, a string), then milestone_flags. */
 static const struct field milestone_fields[] = {
-	MF(FIELD_INT, occurrence), MF(FIELD_E8, status),  MF(FIELD_I64, started_at), MF(FIELD_I64, due_at),
-	MF(FIELD_I64, stopped_at), FIELD_INTERNED(struct sla_milestone, part_id, SLA_ID_MAX + 1), MF(FIELD_BOOL, fired),     MF(FIELD_U8, escalated),
+	MF(FIELD_INT, occurrence), MF(FIELD_E8, status), MF(FIELD_I64, started_at),
+	MF(FIELD_I64, due_at),	   MF(FIELD_I64, stopped_at),
+};
+static const struct field milestone_flags[] = {
+	FIELD_FLAGS(FIELD_BIT, struct sla_milestone, flags, MS_FIRED),         /* saved as the bool "fired" was */
+	FIELD_FLAGS(FIELD_BITS, struct sla_milestone, flags, MS_ESCALATIONS), /* and the uint8_t "escalated" */
 };
 #undef MF
 
@@ -140,20 +194,27 @@ static void put_list(struct wbuf *w, const void *v, int n, size_t size, const st
 /* The lists of a ticket, each its count and its entries. */
 static void put_lists(struct wbuf *w, const struct sla_ticket *t)
 {
-	put_list(w, t->ms, t->nms, sizeof(*t->ms), &milestone_key, milestone_fields, FIELDS_LEN(milestone_fields));
+	wbuf_i32(w, t->nms);
+	for (int i = 0; i < t->nms; i++) {
+		wbuf_fields(w, &t->ms[i], &milestone_key, 1);
+		wbuf_fields(w, &t->ms[i], milestone_fields, FIELDS_LEN(milestone_fields));
+		wbuf_str(w, ms_part_id(t, i));
+		wbuf_fields(w, &t->ms[i], milestone_flags, FIELDS_LEN(milestone_flags));
+	}
 	put_list(w, t->vs, t->nvs, sizeof(*t->vs), &violation_key, violation_fields, FIELDS_LEN(violation_fields));
-	put_list(w, t->auths, t->nauths, sizeof(*t->auths), NULL, auth_fields, FIELDS_LEN(auth_fields));
+	const struct sla_ticket_more *x = ticket_more(t);
+	put_list(w, x->auths, x->nauths, sizeof(*x->auths), NULL, auth_fields, FIELDS_LEN(auth_fields));
 	wbuf_i32(w, t->nseen);
 	size_t seen_at = 0;
 	for (const char *id; (id = ticket_seen_next(t, &seen_at)) != NULL;)
 		wbuf_str(w, id);
-	put_list(w, t->clocks, t->nclocks, sizeof(*t->clocks), NULL, clock_fields, FIELDS_LEN(clock_fields));
-	put_list(w, t->att, t->natt, sizeof(*t->att), &attendance_key, attendance_fields,
+	put_list(w, x->clocks, x->nclocks, sizeof(*x->clocks), NULL, clock_fields, FIELDS_LEN(clock_fields));
+	put_list(w, x->att, x->natt, sizeof(*x->att), &attendance_key, attendance_fields,
 		 FIELDS_LEN(attendance_fields));
-	wbuf_i32(w, t->nheld);
-	for (int i = 0; i < t->nheld; i++) {
-		wbuf_fields(w, &t->held[i], held_fields, FIELDS_LEN(held_fields));
-		wbuf_bytes(w, t->held[i].payload, t->held[i].len);
+	wbuf_i32(w, x->nheld);
+	for (int i = 0; i < x->nheld; i++) {
+		wbuf_fields(w, &x->held[i], held_fields, FIELDS_LEN(held_fields));
+		wbuf_bytes(w, x->held[i].payload, x->held[i].len);
 	}
 }
 
@@ -166,13 +227,13 @@ bool ticket_encode_version(const struct sla_ticket *t, int v, uint8_t **buf, siz
 	wbuf_put(&w, &version, 1);
 	w.varint = v >= 6;
 	wbuf_str(&w, t->ticket_id);
-	wbuf_fields(&w, t, ticket_fields, FIELDS_LEN(ticket_fields));
+	put_ticket_fields(&w, t);
 	put_lists(&w, t);
 	/* version 5: the event log */
 	wbuf_i32(&w, t->log_complete);
 	wbuf_i64(&w, t->last_at);
-	wbuf_i32(&w, t->nlog);
-	wbuf_bytes(&w, t->log, t->loglen);
+	wbuf_i32(&w, ticket_more(t)->nlog);
+	wbuf_bytes(&w, ticket_more(t)->log, ticket_more(t)->loglen);
 	if (w.fail) {
 		free(w.p);
 		return false;
@@ -207,31 +268,32 @@ static bool instants_ok(const sla_time *v, size_t n)
 
 static bool ticket_values_ok(const struct sla_ticket *t)
 {
+	const struct sla_ticket_more *x = ticket_more(t);
 	if (!saved_str_ok(t->ticket_id) || !saved_str_ok(t->partner_id) || !saved_str_ok(t->engineer_id) ||
 	    !saved_str_ok(t->calendar_id) || !saved_str_ok(t->product_line))
 		return false;
 	if (!INSTANTS_OK(t->archive_at, t->created_at, t->closed_at, t->updated_at, t->required_arrival_at,
-			 t->first_dispatched_at, t->first_assigned_at, t->first_arrive_at, t->reservation_at,
-			 t->reservation_appoint, t->visit_arrive_at, t->service_start_at, t->service_end_at,
-			 t->po_start_at, t->planned_start_at, t->last_assigned_at, t->plan_approved_at,
-			 t->close_requested_at, t->last_at))
+			 t->first_dispatched_at, t->first_assigned_at, x->first_arrive_at, x->reservation_at,
+			 x->reservation_appoint, x->visit_arrive_at, x->service_start_at, x->service_end_at,
+			 x->po_start_at, x->planned_start_at, t->last_assigned_at, x->plan_approved_at,
+			 x->close_requested_at, t->last_at))
 		return false;
-	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED || t->severity < 0 ||
+	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED ||
 	    t->severity > 4 || (unsigned)t->sla_class > SC_NON_HOURLY)
 		return false;
-	if (t->shift_start_min < 0 || t->shift_start_min >= 24 * 60 || t->shift_end_min < 0 ||
-	    t->shift_end_min > 24 * 60)
+	if (x->shift_start_min < 0 || x->shift_start_min >= 24 * 60 || x->shift_end_min < 0 ||
+	    x->shift_end_min > 24 * 60)
 		return false;
-	if (t->service_start_at != SLA_TIME_NONE && t->service_end_at != SLA_TIME_NONE &&
-	    (t->service_end_at < t->service_start_at || t->service_end_at - t->service_start_at > SLA_SERVICE_PERIOD_MAX))
+	if (x->service_start_at != SLA_TIME_NONE && x->service_end_at != SLA_TIME_NONE &&
+	    (x->service_end_at < x->service_start_at || x->service_end_at - x->service_start_at > SLA_SERVICE_PERIOD_MAX))
 		return false;
-	if (t->att_next_day != INT64_MIN && !saved_day_ok(t->att_next_day))
+	if (x->att_next_day != INT64_MIN && !saved_day_ok(x->att_next_day))
 		return false;
 	if (!isfinite(t->site_lat) || !isfinite(t->site_lon))
 		return false;
 	for (int i = 0; i < t->nms; i++) {
 		const struct sla_milestone *m = &t->ms[i];
-		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(m->part_id) ||
+		if ((unsigned)m->status > MSS_CANCELLED || !saved_str_ok(ms_part_id(t, i)) ||
 		    !INSTANTS_OK(m->started_at, m->due_at, m->stopped_at))
 			return false;
 	}
@@ -242,18 +304,18 @@ static bool ticket_values_ok(const struct sla_ticket *t)
 		    !INSTANTS_OK(v->due_at, v->observed_at, v->detected_at, v->confirm_at))
 			return false;
 	}
-	for (int i = 0; i < t->nauths; i++)
-		if (!INSTANTS_OK(t->auths[i].granted_at, t->auths[i].window_start, t->auths[i].window_end))
+	for (int i = 0; i < x->nauths; i++)
+		if (!INSTANTS_OK(x->auths[i].granted_at, x->auths[i].window_start, x->auths[i].window_end))
 			return false;
-	for (int i = 0; i < t->nclocks; i++)
-		if (!bytes_instant_ok(t->clocks[i].at) || !saved_str_ok(t->clocks[i].engineer_id) || t->clocks[i].kind < 1 ||
-		    t->clocks[i].kind > SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT)
+	for (int i = 0; i < x->nclocks; i++)
+		if (!bytes_instant_ok(x->clocks[i].at) || !saved_str_ok(x->clocks[i].engineer_id) || x->clocks[i].kind < 1 ||
+		    x->clocks[i].kind > SLAD__V1__CLOCK_KIND__ATTENDANCE_OUT)
 			return false;
-	for (int i = 0; i < t->natt; i++)
-		if (!saved_day_ok(t->att[i].day) || !INSTANTS_OK(t->att[i].first_in, t->att[i].last_out))
+	for (int i = 0; i < x->natt; i++)
+		if (!saved_day_ok(x->att[i].day) || !INSTANTS_OK(x->att[i].first_in, x->att[i].last_out))
 			return false;
-	for (int i = 0; i < t->nheld; i++)
-		if (!INSTANTS_OK(t->held[i].occurred_at, t->held[i].expires_at))
+	for (int i = 0; i < x->nheld; i++)
+		if (!INSTANTS_OK(x->held[i].occurred_at, x->held[i].expires_at))
 			return false;
 	return true;
 }
@@ -276,8 +338,14 @@ static void get_milestone(struct rbuf *r, struct sla_ticket *t)
 {
 	enum sla_milestone_kind kind = (enum sla_milestone_kind)rbuf_i32(r);
 	struct sla_milestone *m = (unsigned)kind < MS_COUNT ? ticket_add_milestone(t, kind) : NULL;
-	if (get_entry(r, m, milestone_fields, FIELDS_LEN(milestone_fields)))
-		m->dirty = false; /* as saved */
+	char key[SLA_ID_MAX + 1];
+	if (!get_entry(r, m, milestone_fields, FIELDS_LEN(milestone_fields)))
+		return;
+	rbuf_str(r, key, sizeof(key));
+	if (!r->fail && key[0] && !ticket_set_ms_key(r->ids, t, t->nms - 1, key))
+		r->fail = true;
+	rbuf_fields(r, m, milestone_flags, FIELDS_LEN(milestone_flags));
+	m->dirty = false; /* as saved */
 }
 
 static void get_violation(struct rbuf *r, struct sla_ticket *t)
@@ -349,20 +417,42 @@ static void get_log(struct rbuf *r, struct sla_ticket *t, int version)
 	}
 	t->log_complete = rbuf_i32(r);
 	t->last_at = rbuf_i64(r);
-	t->nlog = rbuf_i32(r);
-	t->log = rbuf_bytes(r, &t->loglen);
-	t->logcap = t->loglen;
-	if (t->nlog < 0 || (t->nlog > 0 && !t->log))
+	int32_t nlog = rbuf_i32(r);
+	size_t loglen = 0;
+	uint8_t *log = rbuf_bytes(r, &loglen);
+	if (nlog < 0 || (nlog > 0 && !log)) {
+		free(log);
 		r->fail = true;
+		return;
+	}
+	if (nlog == 0 && loglen == 0) {
+		free(log); /* an empty log: the ticket needs no more for it */
+		return;
+	}
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m) {
+		free(log);
+		r->fail = true;
+		return;
+	}
+	m->nlog = nlog;
+	m->log = log;
+	m->loglen = m->logcap = loglen;
 }
 
 /* A ticket from its saved state; NULL when it does not restore. */
 static struct sla_ticket *ticket_read(struct rbuf *r, const char *id, int version)
 {
 	struct sla_ticket *t = ticket_new(r->ids, id);
+	struct sla_ticket_more more = sla_ticket_more_none;
 	if (!t)
 		return NULL;
-	rbuf_fields(r, t, ticket_fields, FIELDS_LEN(ticket_fields));
+	if (get_ticket_fields(r, t, &more) && !r->fail) {
+		if (!ticket_more_mut(t))
+			r->fail = true;
+		else
+			*t->more = more;
+	}
 	if ((unsigned)t->type >= TT_COUNT || (unsigned)t->state > TS_CANCELLED)
 		r->fail = true;
 	get_list(r, t, LIMIT, get_milestone);
@@ -399,10 +489,12 @@ bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len)
 		return false;
 	if (core->history) {
 		/* A state saved with its log (before the archive served re-derivation): not needed. */
-		free(t->log);
-		t->log = NULL;
-		t->loglen = t->logcap = 0;
-		t->nlog = 0;
+		if (t->more) {
+			free(t->more->log);
+			t->more->log = NULL;
+			t->more->loglen = t->more->logcap = 0;
+			t->more->nlog = 0;
+		}
 	}
 	t->cal = core_calendar(core, t->calendar_id);
 	ticket_compact(t); /* a tombstone saved before it was compacted */

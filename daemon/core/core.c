@@ -102,10 +102,11 @@ sla_time core_next_due(const struct sla_core *core)
 static void expire_held(struct sla_core *core, struct sla_ticket *t, sla_time now, struct sla_out *out)
 {
 	int keep = 0;
-	if (t->created)
+	struct sla_ticket_more *x = t->more; /* NULL: nothing held */
+	if (t->created || !x)
 		return;
-	for (int i = 0; i < t->nheld; i++) {
-		struct sla_held *h = &t->held[i];
+	for (int i = 0; i < x->nheld; i++) {
+		struct sla_held *h = &x->held[i];
 		if (h->expires_at <= now) {
 			char detail[128];
 			snprintf(detail, sizeof(detail), "ticket %s does not exist", t->ticket_id);
@@ -113,15 +114,15 @@ static void expire_held(struct sla_core *core, struct sla_ticket *t, sla_time no
 					    h->payload, h->len);
 			free(h->payload);
 		} else {
-			t->held[keep++] = *h;
+			x->held[keep++] = *h;
 		}
 	}
-	if (keep != t->nheld) {
-		t->nheld = keep;
+	if (keep != x->nheld) {
+		x->nheld = keep;
 		ticket_mark_dirty(out, t);
 		/* Indices moved: re-arm the survivors. */
-		for (int i = 0; i < t->nheld; i++)
-			(void)core_timer_push(core, t->held[i].expires_at, t, TK_HELD, i);
+		for (int i = 0; i < x->nheld; i++)
+			(void)core_timer_push(core, x->held[i].expires_at, t, TK_HELD, i);
 	}
 }
 
@@ -149,8 +150,9 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 				   const struct sla_origin *origin, struct sla_out *out)
 {
 	struct sla_held h = {0};
-	for (int i = 0; i < t->nheld; i++) {
-		Slad__V1__Event *old = slad__v1__event__unpack(NULL, t->held[i].len, t->held[i].payload);
+	const struct sla_ticket_more *x = ticket_more(t);
+	for (int i = 0; i < x->nheld; i++) {
+		Slad__V1__Event *old = slad__v1__event__unpack(NULL, x->held[i].len, x->held[i].payload);
 		bool dup = old && strcmp(old->event_id, ev->event_id) == 0;
 		if (old)
 			slad__v1__event__free_unpacked(old, NULL);
@@ -172,7 +174,7 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 		free(h.payload);
 		return SV_BAD_VALUE;
 	}
-	(void)core_timer_push(core, h.expires_at, t, TK_HELD, t->nheld - 1);
+	(void)core_timer_push(core, h.expires_at, t, TK_HELD, t->more->nheld - 1); /* more: made by ticket_add_held */
 	ticket_mark_dirty(out, t);
 	return SV_HELD;
 }
@@ -283,7 +285,8 @@ static bool reconcile(struct strpool *ids, const struct sla_ticket *old, const s
 		if (!m)
 			goto fail;
 		*m = old->ms[i];
-		strpool_dup(m->part_id);
+		if (ms_part_id(old, i)[0] && !ticket_set_ms_key(ids, orphan, orphan->nms - 1, ms_part_id(old, i)))
+			goto fail;
 		m->status = MSS_CANCELLED;
 		m->dirty = true;
 	}
@@ -338,8 +341,8 @@ static bool move_tail(void **dst, size_t *ndst, size_t *capdst, const void *src,
 static bool seq_load(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, struct seq_event *evs,
 		     int n, uint8_t **fetched)
 {
-	size_t pos = 0, len = 0, loglen = t->loglen;
-	const uint8_t *p, *log = t->log;
+	size_t pos = 0, len = 0, loglen = ticket_more(t)->loglen;
+	const uint8_t *p, *log = ticket_more(t)->log;
 	int k = 0;
 	if (core->history) {
 		/* From the archive: the events the ticket applied, once each. */
@@ -475,7 +478,7 @@ static void seq_adopt(struct sla_core *core, struct sla_ticket *t, struct sla_ti
 static bool resequence(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
 		       const struct sla_origin *origin, sla_time now, struct sla_out *out, enum sla_verdict *verdict)
 {
-	int n = (core->history ? t->nseen : t->nlog) + 1;
+	int n = (core->history ? t->nseen : ticket_more(t)->nlog) + 1;
 	uint8_t *fetched = NULL;
 	if (core->history && t->nseen > TICKET_LOG_MAX_EVENTS)
 		return false; /* bounded work per event, as the in-memory log is */
@@ -579,12 +582,12 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 	if (t->last_at == SLA_TIME_NONE || ev->occurred_at > t->last_at)
 		t->last_at = ev->occurred_at;
 
-	if (creating && t->nheld) {
+	if (creating && ticket_more(t)->nheld) {
 		/* Events that came before their ticket: apply them now, in event-time order. */
-		struct sla_held *held = t->held;
-		int n = t->nheld;
-		t->held = NULL;
-		t->nheld = t->capheld = 0;
+		struct sla_held *held = t->more->held;
+		int n = t->more->nheld;
+		t->more->held = NULL;
+		t->more->nheld = t->more->capheld = 0;
 		qsort(held, (size_t)n, sizeof(*held), held_cmp);
 		for (int i = 0; i < n; i++) {
 			struct sla_origin o = {held[i].topic, held[i].partition, held[i].offset, held[i].payload,

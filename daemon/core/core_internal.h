@@ -47,6 +47,11 @@ static inline void str_copy(char *dst, size_t n, const char *src)
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id);
 /* A struct sla_ticket; accepts NULL. void * as free() takes, so the id table frees with it. */
 void ticket_free(void *ticket);
+/* t->more, allocated (as sla_ticket_more_none) if the ticket has none yet; NULL: out of memory. */
+struct sla_ticket_more *ticket_more_mut(struct sla_ticket *t) __attribute__((warn_unused_result));
+/* Sets the key of t->ms[i] (ms_part_id), interned in ids; false: out of memory. */
+bool ticket_set_ms_key(struct strpool *ids, struct sla_ticket *t, int i, const char *key)
+	__attribute__((warn_unused_result));
 /* Frees what a ticket owns, not the ticket itself. */
 void ticket_release(struct sla_ticket *t);
 /* The log of applied events (struct sla_ticket.log): at most this much. */

@@ -10,8 +10,8 @@ static sla_time at_field(const struct sla_ticket *t, enum sla_at_field f)
 	switch (f) {
 	case AF_REQUIRED_ARRIVAL: return t->required_arrival_at;
 	case AF_EFFECTIVE_ARRIVAL: return effective_required_arrival(t);
-	case AF_SERVICE_START: return t->service_start_at;
-	case AF_PLANNED_START: return t->planned_start_at;
+	case AF_SERVICE_START: return ticket_more(t)->service_start_at;
+	case AF_PLANNED_START: return ticket_more(t)->planned_start_at;
 	default: return SLA_TIME_NONE;
 	}
 }
@@ -72,9 +72,9 @@ static bool next_timer(const struct sla_core *core, const struct sla_milestone *
 		enum timer_kind kind;
 		sla_time at;
 	} c[] = {
-		{esc && !(m->escalated & (1u << ESC_WARNING)), TK_WARNING, esc ? warning_at(core, m) : 0},
-		{!m->fired, TK_DEADLINE, m->due_at},
-		{esc && !(m->escalated & (1u << ESC_TIER3)), TK_TIER3, esc ? tier3_at(m) : 0},
+		{esc && !(m->flags & MS_ESCALATED(ESC_WARNING)), TK_WARNING, esc ? warning_at(core, m) : 0},
+		{!(m->flags & MS_FIRED), TK_DEADLINE, m->due_at},
+		{esc && !(m->flags & MS_ESCALATED(ESC_TIER3)), TK_TIER3, esc ? tier3_at(m) : 0},
 	};
 	bool any = false;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -108,8 +108,9 @@ struct sla_milestone *milestone_add(struct sla_core *core, struct sla_ticket *t,
 		return NULL;
 	m->started_at = start;
 	m->due_at = due;
-	if (key)
-		(void)strpool_set(core->ids, &m->part_id, key, SLA_ID_MAX);
+	if (key && key[0] && !ticket_set_ms_key(core->ids, t, (int)(m - t->ms), key)) {
+		/* Out of memory: the milestone keeps no key, as strpool_set failing left it before. */
+	}
 	milestone_arm(core, t, m);
 	return m;
 }
@@ -118,7 +119,7 @@ struct sla_milestone *milestone_open(struct sla_core *core, struct sla_ticket *t
 				     sla_time start, const char *key)
 {
 	const struct sla_deadline *d =
-		policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, t->risk_score);
+		policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, ticket_more(t)->risk_score);
 	if (!d)
 		return NULL;
 	sla_time due = deadline_due(t, d, start);
@@ -177,7 +178,7 @@ void milestones_stop(struct sla_core *core, struct sla_ticket *t, enum sla_miles
 		struct sla_milestone *m = &t->ms[i];
 		if (m->kind != kind || m->status == MSS_CANCELLED)
 			continue;
-		if (key && strcmp(m->part_id, key) != 0)
+		if (key && strcmp(ms_part_id(t, i), key) != 0)
 			continue;
 		/* Stopped already: only an earlier "first" stop event (delivered late) counts. */
 		if (!ms_open(m) && !((kind == MS_ARRIVAL || kind == MS_RESERVATION) && at < m->stopped_at))
@@ -204,8 +205,9 @@ void milestone_open_closure(struct sla_core *core, struct sla_ticket *t, sla_tim
 			    sla_time now, struct sla_out *out)
 {
 	struct sla_milestone *m = milestone_open(core, t, MS_CLOSURE, at, NULL);
-	if (m && t->close_requested_at != SLA_TIME_NONE && t->close_requested_at >= at)
-		milestone_stop(core, t, m, t->close_requested_at, cause, now, out);
+	sla_time requested = ticket_more(t)->close_requested_at;
+	if (m && requested != SLA_TIME_NONE && requested >= at)
+		milestone_stop(core, t, m, requested, cause, now, out);
 }
 
 /* ---- RESIDENT reports ---- */
@@ -234,17 +236,18 @@ static void add_report(struct sla_core *core, struct sla_ticket *t, enum sla_mil
 
 static bool has_deadline(const struct sla_core *core, const struct sla_ticket *t, enum sla_milestone_kind kind)
 {
-	return policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, t->risk_score) != NULL;
+	return policy_deadline(core->pol, kind, t->type, t->sla_class, t->severity, ticket_more(t)->risk_score) != NULL;
 }
 
 /* One WEEKLY_REPORT per ISO week and one MONTHLY_REPORT per month overlapping the service period. */
 void milestones_open_reports(struct sla_core *core, struct sla_ticket *t)
 {
-	if (t->service_start_at == SLA_TIME_NONE || t->service_end_at == SLA_TIME_NONE ||
-	    t->service_end_at < t->service_start_at)
+	const struct sla_ticket_more *x = ticket_more(t);
+	if (x->service_start_at == SLA_TIME_NONE || x->service_end_at == SLA_TIME_NONE ||
+	    x->service_end_at < x->service_start_at)
 		return;
-	int64_t first = calendar_local_day(t->cal, t->service_start_at, NULL);
-	int64_t last = calendar_local_day(t->cal, t->service_end_at, NULL);
+	int64_t first = calendar_local_day(t->cal, x->service_start_at, NULL);
+	int64_t last = calendar_local_day(t->cal, x->service_end_at, NULL);
 	if (last - first > 3660)
 		last = first + 3660; /* ten years at most */
 	char key[32];
@@ -274,9 +277,9 @@ void milestones_open_reports(struct sla_core *core, struct sla_ticket *t)
 static void escalate(struct sla_ticket *t, struct sla_milestone *m, enum sla_esc_level level, sla_time at,
 		     struct sla_out *out)
 {
-	if (m->escalated & (1u << level))
+	if (m->flags & MS_ESCALATED(level))
 		return;
-	m->escalated |= (uint8_t)(1u << level);
+	m->flags |= (uint8_t)MS_ESCALATED(level);
 	(void)out_escalation(out, t, m, level, at);
 	ticket_mark_dirty(out, t);
 }
@@ -284,7 +287,7 @@ static void escalate(struct sla_ticket *t, struct sla_milestone *m, enum sla_esc
 static void fire_deadline(struct sla_core *core, struct sla_ticket *t, struct sla_milestone *m, sla_time now,
 			  struct sla_out *out)
 {
-	m->fired = true;
+	m->flags |= MS_FIRED;
 	m->dirty = true;
 	escalate(t, m, ESC_TIER2, m->due_at, out);
 	struct sla_violation *v = ms_violation(t, m);
@@ -325,7 +328,8 @@ void archive_fire(struct sla_ticket *t, const struct deadline *e, struct sla_out
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].status == VS_PROVISIONAL)
 			return; /* its confirmation re-arms the timer */
-	t->att_next_day = INT64_MIN;
+	if (t->more)
+		t->more->att_next_day = INT64_MIN;
 	t->archived = true;
 	ticket_mark_dirty(out, t);
 }

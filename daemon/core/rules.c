@@ -20,12 +20,42 @@ static enum sla_ticket_type map_ticket_type(Slad__V1__TicketType tt)
 	}
 }
 
+/* A TICKET_CREATED that gives a field of struct sla_ticket_more (other ticket types'). */
+static bool created_needs_more(const Slad__V1__TicketCreated *tc)
+{
+	return tc->_required_skill_level_case || tc->_person_days_case || tc->_risk_score_case ||
+	       tc->_service_start_at_case || tc->_service_end_at_case || tc->_po_start_at_case ||
+	       tc->_planned_start_at_case || (tc->shift_start && tc->shift_start[0]) ||
+	       (tc->shift_end && tc->shift_end[0]); /* strings are "" when not given */
+}
+
+/* The TICKET_CREATED fields of struct sla_ticket_more: as sla_ticket_more_none when not given. */
+static void created_more(struct sla_ticket_more *m, const Slad__V1__TicketCreated *tc)
+{
+	m->required_skill_level = tc->_required_skill_level_case ? tc->required_skill_level : -1;
+	m->person_days = tc->_person_days_case ? tc->person_days : -1;
+	m->risk_score = tc->_risk_score_case ? tc->risk_score : -1;
+	m->service_start_at = tc->_service_start_at_case ? tc->service_start_at : SLA_TIME_NONE;
+	m->service_end_at = tc->_service_end_at_case ? tc->service_end_at : SLA_TIME_NONE;
+	m->po_start_at = tc->_po_start_at_case ? tc->po_start_at : SLA_TIME_NONE;
+	m->planned_start_at = tc->_planned_start_at_case ? tc->planned_start_at : SLA_TIME_NONE;
+	int minutes;
+	if (tc->shift_start && hhmm_parse(tc->shift_start, &minutes))
+		m->shift_start_min = minutes;
+	if (tc->shift_end && hhmm_parse(tc->shift_end, &minutes))
+		m->shift_end_min = minutes;
+}
+
 static enum sla_verdict on_created(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev, sla_time now,
 				   struct sla_out *out)
 {
 	(void)now;
 	(void)out;
 	const Slad__V1__TicketCreated *tc = ev->ticket_created;
+	/* Without t->more its fields are the defaults already: it is made only for a value. */
+	struct sla_ticket_more *m = t->more;
+	if (!m && created_needs_more(tc) && !(m = ticket_more_mut(t)))
+		return SV_BAD_VALUE;
 	t->created = true;
 	t->type = map_ticket_type(tc->ticket_type);
 	t->sla_class = tc->sla_class == SLAD__V1__SLA_CLASS__HOURLY ? SC_HOURLY : SC_NON_HOURLY;
@@ -41,18 +71,8 @@ static enum sla_verdict on_created(struct sla_core *core, struct sla_ticket *t, 
 	t->required_arrival_at = tc->_required_arrival_at_case ? tc->required_arrival_at : SLA_TIME_NONE;
 	if (tc->product_line)
 		(void)strpool_set(core->ids, &t->product_line, tc->product_line, SLA_ID_MAX);
-	t->required_skill_level = tc->_required_skill_level_case ? tc->required_skill_level : -1;
-	t->person_days = tc->_person_days_case ? tc->person_days : -1;
-	t->risk_score = tc->_risk_score_case ? tc->risk_score : -1;
-	t->service_start_at = tc->_service_start_at_case ? tc->service_start_at : SLA_TIME_NONE;
-	t->service_end_at = tc->_service_end_at_case ? tc->service_end_at : SLA_TIME_NONE;
-	t->po_start_at = tc->_po_start_at_case ? tc->po_start_at : SLA_TIME_NONE;
-	t->planned_start_at = tc->_planned_start_at_case ? tc->planned_start_at : SLA_TIME_NONE;
-	int minutes;
-	if (tc->shift_start && hhmm_parse(tc->shift_start, &minutes))
-		t->shift_start_min = minutes;
-	if (tc->shift_end && hhmm_parse(tc->shift_end, &minutes))
-		t->shift_end_min = minutes;
+	if (m)
+		created_more(m, tc);
 	t->created_at = ev->occurred_at;
 	t->state = TS_CREATED;
 
@@ -60,8 +80,8 @@ static enum sla_verdict on_created(struct sla_core *core, struct sla_ticket *t, 
 		(void)milestone_open(core, t, MS_CHANGE_REVIEW, ev->occurred_at, NULL);
 	if (t->type == TT_RESIDENT) {
 		milestones_open_reports(core, t);
-		if (t->service_start_at != SLA_TIME_NONE && t->service_end_at != SLA_TIME_NONE) {
-			t->att_next_day = calendar_local_day(t->cal, t->service_start_at, NULL);
+		if (m && m->service_start_at != SLA_TIME_NONE && m->service_end_at != SLA_TIME_NONE) {
+			m->att_next_day = calendar_local_day(t->cal, m->service_start_at, NULL);
 			attendance_arm(core, t);
 		}
 	}
@@ -145,7 +165,7 @@ TRANSITION(on_assigned)
 		t->first_assigned_at = at;
 		(void)milestone_open(core, t, MS_RESERVATION, at, NULL);
 		if (t->type != TT_INCIDENT && effective_required_arrival(t) != SLA_TIME_NONE &&
-		    t->first_arrive_at == SLA_TIME_NONE)
+		    ticket_more(t)->first_arrive_at == SLA_TIME_NONE)
 			(void)milestone_open(core, t, MS_ARRIVAL, at, NULL);
 	}
 	if (t->state < TS_ASSIGNED)
@@ -174,14 +194,14 @@ TRANSITION(on_rejected)
 static void move_arrival(struct sla_core *core, struct sla_ticket *t, struct sla_milestone *arr, sla_time at,
 			 const char *cause, sla_time now, struct sla_out *out)
 {
-	sla_time moved = t->reservation_appoint;
+	sla_time moved = ticket_more(t)->reservation_appoint;
 	if (at > arr->due_at || arr->due_at == moved)
 		return;
 	struct sla_violation *v = ms_violation(t, arr);
 	arr->due_at = moved;
 	arr->dirty = true;
-	if (arr->fired && arr->due_at > now) {
-		arr->fired = false;
+	if ((arr->flags & MS_FIRED) && arr->due_at > now) {
+		arr->flags &= (uint8_t)~MS_FIRED;
 		arr->status = MSS_PENDING;
 		if (v && v->status != VS_RETRACTED)
 			violation_set_status(t, v, VS_RETRACTED, now, cause, out);
@@ -190,7 +210,7 @@ static void move_arrival(struct sla_core *core, struct sla_ticket *t, struct sla
 		v->due_at = arr->due_at;
 		v->dirty = true;
 	}
-	if (!arr->fired)
+	if (!(arr->flags & MS_FIRED))
 		milestone_arm(core, t, arr);
 	ticket_mark_dirty(out, t);
 }
@@ -198,12 +218,15 @@ static void move_arrival(struct sla_core *core, struct sla_ticket *t, struct sla
 TRANSITION(on_reservation)
 {
 	sla_time at = ev->occurred_at, appoint = ev->reservation_set->appointment_at;
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return SV_BAD_VALUE;
 
 	check_reservation(core, t, ev, now, out);
 	/* The latest reservation by event time is the one in force. */
-	if (t->reservation_at == SLA_TIME_NONE || at >= t->reservation_at) {
-		t->reservation_at = at;
-		t->reservation_appoint = appoint;
+	if (m->reservation_at == SLA_TIME_NONE || at >= m->reservation_at) {
+		m->reservation_at = at;
+		m->reservation_appoint = appoint;
 	}
 	milestones_stop(core, t, MS_RESERVATION, NULL, at, ev->event_id, now, out);
 
@@ -214,7 +237,7 @@ TRANSITION(on_reservation)
 		move_arrival(core, t, arr, at, ev->event_id, now, out);
 	else if (t->state == TS_LEFT && t->visit_paused) /* the next visit after a PAUSE + LEAVE */
 		(void)milestone_add(core, t, MS_ARRIVAL, at, appoint, NULL);
-	else if (t->first_arrive_at == SLA_TIME_NONE && !milestone_exists(t, MS_ARRIVAL))
+	else if (m->first_arrive_at == SLA_TIME_NONE && !milestone_exists(t, MS_ARRIVAL))
 		(void)milestone_open(core, t, MS_ARRIVAL, t->first_assigned_at, NULL);
 	if (t->state < TS_RESERVED)
 		t->state = TS_RESERVED;
@@ -255,8 +278,11 @@ TRANSITION(on_plan_approved)
 	(void)core;
 	(void)now;
 	(void)out;
-	if (t->plan_approved_at == SLA_TIME_NONE || ev->occurred_at < t->plan_approved_at)
-		t->plan_approved_at = ev->occurred_at;
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return SV_BAD_VALUE;
+	if (m->plan_approved_at == SLA_TIME_NONE || ev->occurred_at < m->plan_approved_at)
+		m->plan_approved_at = ev->occurred_at;
 	return SV_APPLIED;
 }
 
@@ -304,10 +330,13 @@ TRANSITION(on_leave_approved)
 TRANSITION(on_close_requested)
 {
 	sla_time at = ev->occurred_at;
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return SV_BAD_VALUE;
 	check_signature(core, t, ev, now, out);
 	milestones_stop(core, t, MS_CLOSURE, NULL, at, ev->event_id, now, out);
-	if (t->close_requested_at == SLA_TIME_NONE)
-		t->close_requested_at = at;
+	if (m->close_requested_at == SLA_TIME_NONE)
+		m->close_requested_at = at;
 	if (t->type == TT_CHANGE && ev->close_requested->result == SLAD__V1__CLOSE_RESULT__FAILED &&
 	    !milestone_exists(t, MS_RETROSPECTIVE))
 		(void)milestone_open(core, t, MS_RETROSPECTIVE, at, NULL);
@@ -345,8 +374,10 @@ static void clock_arrive(struct sla_core *core, struct sla_ticket *t, const Slad
 			 struct sla_out *out)
 {
 	sla_time at = ev->occurred_at;
-	if (t->first_arrive_at == SLA_TIME_NONE || at < t->first_arrive_at)
-		t->first_arrive_at = at;
+	/* t->more: made by ticket_add_clock before this runs */
+	struct sla_ticket_more *m = t->more;
+	if (m && (m->first_arrive_at == SLA_TIME_NONE || at < m->first_arrive_at))
+		m->first_arrive_at = at;
 	milestones_stop(core, t, MS_ARRIVAL, NULL, at, ev->event_id, now, out);
 	/* A later visit cancels the closure clock; a late-synced ARRIVE of the visit that
 	 * started it does not. */
@@ -355,8 +386,8 @@ static void clock_arrive(struct sla_core *core, struct sla_ticket *t, const Slad
 			t->ms[i].status = MSS_CANCELLED;
 			t->ms[i].dirty = true;
 		}
-	if (t->visit_arrive_at == SLA_TIME_NONE || at >= t->visit_arrive_at) {
-		t->visit_arrive_at = at;
+	if (m && (m->visit_arrive_at == SLA_TIME_NONE || at >= m->visit_arrive_at)) {
+		m->visit_arrive_at = at;
 		t->visit_paused = false;
 		if (t->state < TS_CLOSE_REQUESTED)
 			t->state = TS_ON_SITE;
@@ -373,11 +404,12 @@ static void clock_complete(struct sla_core *core, struct sla_ticket *t, const Sl
 	if (t->type != TT_CHANGE || !t->has_guarantor || milestone_exists(t, MS_GUARANTOR_COMPLETE))
 		return;
 	struct sla_milestone *g = milestone_open(core, t, MS_GUARANTOR_COMPLETE, at, NULL);
+	const struct sla_ticket_more *m = ticket_more(t);
 	/* The guarantor may have completed first. */
-	for (int i = 0; g && i < t->nclocks; i++)
-		if (t->clocks[i].guarantor && t->clocks[i].kind == SLAD__V1__CLOCK_KIND__COMPLETE &&
-		    t->clocks[i].at >= at) {
-			milestone_stop(core, t, g, t->clocks[i].at, ev->event_id, now, out);
+	for (int i = 0; g && i < m->nclocks; i++)
+		if (m->clocks[i].guarantor && m->clocks[i].kind == SLAD__V1__CLOCK_KIND__COMPLETE &&
+		    m->clocks[i].at >= at) {
+			milestone_stop(core, t, g, m->clocks[i].at, ev->event_id, now, out);
 			break;
 		}
 }
@@ -576,8 +608,9 @@ bool rules_rearm(struct sla_core *core, struct sla_ticket *t)
 {
 	if (!milestones_rearm(core, t) || !violations_rearm(core, t))
 		return false;
-	for (int i = 0; i < t->nheld; i++)
-		if (!core_timer_push(core, t->held[i].expires_at, t, TK_HELD, i))
+	const struct sla_ticket_more *m = ticket_more(t);
+	for (int i = 0; i < m->nheld; i++)
+		if (!core_timer_push(core, m->held[i].expires_at, t, TK_HELD, i))
 			return false;
 	attendance_arm(core, t);
 	if (!t->archived && t->archive_at != SLA_TIME_NONE &&

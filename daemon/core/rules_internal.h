@@ -26,7 +26,8 @@ static inline bool auth_rules_apply(const struct sla_ticket *t)
 
 static inline sla_time effective_required_arrival(const struct sla_ticket *t)
 {
-	return t->reservation_appoint != SLA_TIME_NONE ? t->reservation_appoint : t->required_arrival_at;
+	sla_time appoint = ticket_more(t)->reservation_appoint;
+	return appoint != SLA_TIME_NONE ? appoint : t->required_arrival_at;
 }
 
 static inline bool ms_open(const struct sla_milestone *m)

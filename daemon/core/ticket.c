@@ -6,10 +6,33 @@
 #include "slad/arrays.h"
 #include "core_internal.h"
 
+const struct sla_ticket_more sla_ticket_more_none = {
+	.service_start_at = SLA_TIME_NONE,
+	.service_end_at = SLA_TIME_NONE,
+	.po_start_at = SLA_TIME_NONE,
+	.planned_start_at = SLA_TIME_NONE,
+	.required_skill_level = -1,
+	.person_days = -1,
+	.risk_score = -1,
+	.shift_start_min = 9 * 60,
+	.shift_end_min = 18 * 60,
+	.first_arrive_at = SLA_TIME_NONE,
+	.reservation_at = SLA_TIME_NONE,
+	.reservation_appoint = SLA_TIME_NONE,
+	.visit_arrive_at = SLA_TIME_NONE,
+	.plan_approved_at = SLA_TIME_NONE,
+	.close_requested_at = SLA_TIME_NONE,
+	.att_next_day = INT64_MIN,
+};
+
 struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 {
 	size_t len = strnlen(ticket_id, SLA_ID_MAX);
-	struct sla_ticket *t = calloc(1, sizeof(*t) + len + 1);
+	/* Up to the id's NUL, not sizeof + the id: its padding holds the first
+	 * bytes of the id (B3: a smaller malloc chunk). Never less than sizeof:
+	 * the core copies a ticket by value (seq_adopt). */
+	size_t size = offsetof(struct sla_ticket, ticket_id) + len + 1;
+	struct sla_ticket *t = calloc(1, size > sizeof(*t) ? size : sizeof(*t));
 	if (!t)
 		return NULL;
 	memcpy(t->ticket_id, ticket_id, len); /* NUL: calloc */
@@ -21,19 +44,39 @@ struct sla_ticket *ticket_new(struct strpool *ids, const char *ticket_id)
 	}
 	t->created_at = t->closed_at = t->updated_at = SLA_TIME_NONE;
 	t->required_arrival_at = SLA_TIME_NONE;
-	t->first_dispatched_at = t->first_assigned_at = t->first_arrive_at = SLA_TIME_NONE;
-	t->reservation_at = t->reservation_appoint = SLA_TIME_NONE;
-	t->visit_arrive_at = SLA_TIME_NONE;
-	t->required_skill_level = t->person_days = t->risk_score = -1;
-	t->service_start_at = t->service_end_at = t->po_start_at = t->planned_start_at = SLA_TIME_NONE;
-	t->shift_start_min = 9 * 60;
-	t->shift_end_min = 18 * 60;
-	t->last_assigned_at = t->plan_approved_at = t->close_requested_at = SLA_TIME_NONE;
-	t->att_next_day = INT64_MIN;
+	t->first_dispatched_at = t->first_assigned_at = SLA_TIME_NONE;
+	t->last_assigned_at = SLA_TIME_NONE;
 	t->archive_at = SLA_TIME_NONE;
 	t->last_at = SLA_TIME_NONE;
 	t->log_complete = true;
 	return t;
+}
+
+struct sla_ticket_more *ticket_more_mut(struct sla_ticket *t)
+{
+	if (!t->more) {
+		t->more = malloc(sizeof(*t->more));
+		if (t->more)
+			*t->more = sla_ticket_more_none;
+	}
+	return t->more;
+}
+
+bool ticket_set_ms_key(struct strpool *ids, struct sla_ticket *t, int i, const char *key)
+{
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return false;
+	if (i >= m->nkeys) {
+		const char **keys = realloc(m->ms_keys, (size_t)(i + 1) * sizeof(*keys));
+		if (!keys)
+			return false;
+		for (int k = m->nkeys; k <= i; k++)
+			keys[k] = strpool_empty;
+		m->ms_keys = keys;
+		m->nkeys = i + 1;
+	}
+	return strpool_set(ids, &m->ms_keys[i], key, SLA_ID_MAX);
 }
 
 /* Frees *p and forgets it (p: the address of a list pointer, as array_grow takes). */
@@ -47,20 +90,26 @@ static void free_list(void **p)
  * ticket_release frees besides: the lists, their interned ids, the event log. */
 static void free_lists(struct sla_ticket *t)
 {
-	for (int i = 0; i < t->nms; i++)
-		strpool_release(t->ms[i].part_id);
-	for (int i = 0; i < t->nclocks; i++)
-		strpool_release(t->clocks[i].engineer_id);
 	free_list((void **)&t->ms);
 	free_list((void **)&t->vs);
-	free_list((void **)&t->auths);
-	free_list((void **)&t->clocks);
-	free_list((void **)&t->att);
-	free_list((void **)&t->log);
-	t->nms = t->capms = t->nvs = t->capvs = t->nauths = t->capauths = 0;
-	t->nclocks = t->capclocks = t->natt = t->capatt = 0;
-	t->loglen = t->logcap = 0;
-	t->nlog = 0;
+	t->nms = t->capms = t->nvs = t->capvs = 0;
+	struct sla_ticket_more *m = t->more;
+	if (!m)
+		return;
+	for (int i = 0; i < m->nclocks; i++)
+		strpool_release(m->clocks[i].engineer_id);
+	for (int i = 0; i < m->nkeys; i++)
+		strpool_release(m->ms_keys[i]);
+	free_list((void **)&m->ms_keys);
+	m->nkeys = 0;
+	free_list((void **)&m->auths);
+	free_list((void **)&m->clocks);
+	free_list((void **)&m->att);
+	free_list((void **)&m->log);
+	m->nauths = m->capauths = 0;
+	m->nclocks = m->capclocks = m->natt = m->capatt = 0;
+	m->loglen = m->logcap = 0;
+	m->nlog = 0;
 }
 
 void ticket_release(struct sla_ticket *t)
@@ -70,9 +119,13 @@ void ticket_release(struct sla_ticket *t)
 	strpool_release(t->calendar_id);
 	strpool_release(t->product_line);
 	free_lists(t);
-	for (int i = 0; i < t->nheld; i++)
-		free(t->held[i].payload);
-	free(t->held);
+	if (t->more) {
+		for (int i = 0; i < t->more->nheld; i++)
+			free(t->more->held[i].payload);
+		free(t->more->held);
+		free(t->more);
+		t->more = NULL;
+	}
 	free(t->seen);
 }
 
@@ -89,43 +142,46 @@ bool ticket_log_event(struct sla_ticket *t, const uint8_t *payload, size_t len)
 {
 	if (!t->log_complete)
 		return true;
-	if (t->nlog >= TICKET_LOG_MAX_EVENTS || t->loglen + 4 + len > TICKET_LOG_MAX_BYTES) {
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return false;
+	if (m->nlog >= TICKET_LOG_MAX_EVENTS || m->loglen + 4 + len > TICKET_LOG_MAX_BYTES) {
 		/* A very long-lived ticket (resident service): keep its state small; its
 		 * late events are handled by the rules alone. */
-		free(t->log);
-		t->log = NULL;
-		t->loglen = t->logcap = 0;
-		t->nlog = 0;
+		free(m->log);
+		m->log = NULL;
+		m->loglen = m->logcap = 0;
+		m->nlog = 0;
 		t->log_complete = false;
 		return true;
 	}
-	if (t->loglen + 4 + len > t->logcap) {
-		size_t cap = t->logcap ? t->logcap : 256;
-		while (cap < t->loglen + 4 + len)
+	if (!m->log || m->loglen + 4 + len > m->logcap) {
+		size_t cap = m->logcap ? m->logcap : 256;
+		while (cap < m->loglen + 4 + len)
 			cap *= 2;
-		uint8_t *p = realloc(t->log, cap);
+		uint8_t *p = realloc(m->log, cap);
 		if (!p)
 			return false;
-		t->log = p;
-		t->logcap = cap;
+		m->log = p;
+		m->logcap = cap;
 	}
 	uint32_t n = (uint32_t)len;
 	for (int i = 0; i < 4; i++)
-		t->log[t->loglen++] = (uint8_t)(n >> (8 * i));
-	memcpy(t->log + t->loglen, payload, len);
-	t->loglen += len;
-	t->nlog++;
+		m->log[m->loglen++] = (uint8_t)(n >> (8 * i));
+	memcpy(m->log + m->loglen, payload, len);
+	m->loglen += len;
+	m->nlog++;
 	return true;
 }
 
 const uint8_t *ticket_log_next(const struct sla_ticket *t, size_t *pos, size_t *len)
 {
-	return log_next(t->log, t->loglen, pos, len);
+	return log_next(ticket_more(t)->log, ticket_more(t)->loglen, pos, len);
 }
 
 const uint8_t *log_next(const uint8_t *log, size_t loglen, size_t *pos, size_t *len)
 {
-	if (*pos + 4 > loglen)
+	if (!log || *pos + 4 > loglen)
 		return NULL;
 	uint32_t n = 0;
 	for (int i = 0; i < 4; i++)
@@ -173,15 +229,17 @@ bool ticket_seen(const struct sla_ticket *t, const char *event_id)
 
 bool ticket_add_seen(struct sla_ticket *t, const char *event_id)
 {
-	size_t n = strnlen(event_id, SLA_ID_MAX), need = t->seenlen + n + 2;
+	size_t n = strnlen(event_id, SLA_ID_MAX), need = (size_t)t->seenlen + n + 2, cap = t->capseen;
 	/* Room for a few ids at once (most tickets see a handful of events),
-	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling. */
-	if (!array_grow_from((void **)&t->seen, &t->capseen, need, 1, 48))
+	 * 48 bytes exactly (a 64-byte malloc chunk, B3), then doubling; 32-bit
+	 * lengths (B3): 4 GiB of ids, some 60 million events, is out of memory. */
+	if (need > UINT32_MAX / 2 || !array_grow_from((void **)&t->seen, &cap, need, 1, 48))
 		return false;
+	t->capseen = (uint32_t)cap;
 	t->seen[t->seenlen] = (char)(uint8_t)n;
 	memcpy(t->seen + t->seenlen + 1, event_id, n);
 	t->seen[t->seenlen + 1 + n] = '\0';
-	t->seenlen += n + 2;
+	t->seenlen += (uint32_t)(n + 2);
 	t->nseen++;
 	return true;
 }
@@ -199,7 +257,6 @@ struct sla_milestone *ticket_add_milestone(struct sla_ticket *t, enum sla_milest
 	m->occurrence = occ;
 	m->status = MSS_PENDING;
 	m->started_at = m->due_at = m->stopped_at = SLA_TIME_NONE;
-	m->part_id = strpool_empty;
 	m->dirty = true;
 	return m;
 }
@@ -230,7 +287,10 @@ struct sla_violation *ticket_add_violation(struct sla_ticket *t, enum sla_rule_c
 
 bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 {
-	struct sla_auth *slot = array_insert((void **)&t->auths, &t->nauths, &t->capauths, t->nauths, sizeof(*a));
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return false;
+	struct sla_auth *slot = array_insert((void **)&m->auths, &m->nauths, &m->capauths, m->nauths, sizeof(*a));
 	if (slot)
 		*slot = *a;
 	return slot != NULL;
@@ -238,11 +298,14 @@ bool ticket_add_auth(struct sla_ticket *t, const struct sla_auth *a)
 
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
 {
-	int i = t->nclocks;
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return false;
+	int i = m->nclocks;
 	/* Insertion keeps event-time order; equal times keep arrival order. */
-	while (i > 0 && t->clocks[i - 1].at > c->at)
+	while (i > 0 && m->clocks[i - 1].at > c->at)
 		i--;
-	struct sla_clock *slot = array_insert((void **)&t->clocks, &t->nclocks, &t->capclocks, i, sizeof(*c));
+	struct sla_clock *slot = array_insert((void **)&m->clocks, &m->nclocks, &m->capclocks, i, sizeof(*c));
 	if (slot)
 		*slot = *c;
 	return slot != NULL;
@@ -250,12 +313,15 @@ bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c)
 
 struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day)
 {
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m)
+		return NULL;
 	int i = 0;
-	while (i < t->natt && t->att[i].day < day)
+	while (i < m->natt && m->att[i].day < day)
 		i++;
-	if (i < t->natt && t->att[i].day == day)
-		return &t->att[i];
-	struct sla_attendance *a = array_insert((void **)&t->att, &t->natt, &t->capatt, i, sizeof(*t->att));
+	if (i < m->natt && m->att[i].day == day)
+		return &m->att[i];
+	struct sla_attendance *a = array_insert((void **)&m->att, &m->natt, &m->capatt, i, sizeof(*m->att));
 	if (a)
 		*a = (struct sla_attendance){day, SLA_TIME_NONE, SLA_TIME_NONE, false, false};
 	return a;
@@ -282,9 +348,10 @@ bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struc
 
 bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h)
 {
-	if (!array_grow((void **)&t->held, &t->capheld, t->nheld + 1, sizeof(*t->held)))
+	struct sla_ticket_more *m = ticket_more_mut(t);
+	if (!m || !array_grow((void **)&m->held, &m->capheld, m->nheld + 1, sizeof(*m->held)))
 		return false;
-	t->held[t->nheld++] = *h;
+	m->held[m->nheld++] = *h;
 	return true;
 }
 

@@ -107,17 +107,20 @@ const char *ticket_state_name(enum sla_ticket_state s);
 enum sla_esc_level { ESC_WARNING = 0, ESC_TIER2, ESC_TIER3 };
 const char *esc_level_name(enum sla_esc_level l);
 
-/* 48 bytes: a million open tickets hold two or three each (B3). */
+/* 32 bytes: a million open tickets hold three or four each (B3). Its key
+ * (spare part id, report period), which few have, is its ticket's:
+ * ms_part_id(). */
 struct sla_milestone {
 	sla_time started_at, due_at, stopped_at; /* stopped_at: SLA_TIME_NONE while open */
-	const char *part_id;                     /* the stop event's key: spare part id, report period (interned) */
 	int occurrence;
-	uint8_t kind;      /* enum sla_milestone_kind */
-	uint8_t status;    /* enum sla_ms_status */
-	bool fired;        /* the deadline passed while open */
-	uint8_t escalated; /* bit per enum sla_esc_level already written */
+	uint8_t kind;   /* enum sla_milestone_kind */
+	uint8_t status; /* enum sla_ms_status */
+	uint8_t flags;  /* MS_ESCALATED(level) for each escalation already written, MS_FIRED */
 	bool dirty;
 };
+#define MS_ESCALATED(level) (1u << (level)) /* enum sla_esc_level */
+#define MS_ESCALATIONS 0x07u
+#define MS_FIRED 0x80u /* the deadline passed while open */
 
 /* One clock-in of the ticket, kept in event-time order for the checks that
  * look at visits (sequence, cross-day visits, person-days, verify). */
@@ -208,35 +211,21 @@ struct sla_held {
 	size_t len;
 };
 
-/* Allocated by the core with its id (ticket_id, last): never copied by
- * value outside it. */
-struct sla_ticket {
-	/* Fields in order of size, flags last: a million open tickets (B3). */
-	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
-	enum sla_ticket_type type;
-	enum sla_class sla_class;
-	int severity;
-	enum sla_ticket_state state;
-	/* Ids many tickets share are interned: each points into the core's string
-	 * pool (daemon/core/strpool.h), "" when empty, never NULL; only the core
-	 * writes them. */
-	const char *partner_id;
-	const char *engineer_id; /* current implementer */
-	const char *calendar_id;
-	double site_lat, site_lon;
-	sla_time created_at, closed_at, updated_at;
-	sla_time required_arrival_at;
-	sla_time first_dispatched_at, first_assigned_at, first_arrive_at;
+/* What only some tickets hold: the TICKET_CREATED fields of other ticket
+ * types, the later stages (reservation, visits, closure), the clock-ins,
+ * attendance days, authorisations, held events and the event log. A ticket
+ * gets it (struct sla_ticket.more) when it first needs one of them: a
+ * million open tickets that were created, dispatched and assigned carry one
+ * pointer instead of these ~200 bytes (B3). Read it with ticket_more(). */
+struct sla_ticket_more {
+	/* TICKET_CREATED fields the rules of other ticket types read */
+	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
+	int required_skill_level, person_days, risk_score; /* -1: not given */
+	int shift_start_min, shift_end_min;
+	sla_time first_arrive_at;
 	sla_time reservation_at;      /* occurred_at of the latest RESERVATION_SET */
 	sla_time reservation_appoint; /* its appointment_at */
 	sla_time visit_arrive_at;     /* ARRIVE of the visit in progress */
-	int32_t partition;
-	/* TICKET_CREATED fields the rules of other ticket types read */
-	int required_skill_level, person_days, risk_score; /* -1: not given */
-	const char *product_line; /* interned */
-	sla_time service_start_at, service_end_at, po_start_at, planned_start_at;
-	int shift_start_min, shift_end_min;
-	sla_time last_assigned_at;    /* the running ENGINEER_ASSIGNED (implementer) */
 	sla_time plan_approved_at;    /* CHANGE_PLAN_APPROVED */
 	sla_time close_requested_at;  /* the first CLOSE_REQUESTED */
 	int64_t att_next_day;         /* the next resident day whose end is armed; INT64_MIN: none */
@@ -244,40 +233,88 @@ struct sla_ticket {
 	int nclocks, capclocks;
 	struct sla_attendance *att;   /* sorted by day */
 	int natt, capatt;
-	const struct calendar *cal;
-
-	struct sla_milestone *ms;
-	int nms, capms;
-	struct sla_violation *vs;
-	int nvs, capvs;
 	struct sla_auth *auths;
 	int nauths, capauths;
 	struct sla_held *held;
 	int nheld, capheld;
+	/* The key of milestone i (the stop event's: spare part id, report
+	 * period; interned, "" for none) for i < nkeys: milestones are only
+	 * ever appended. */
+	const char **ms_keys;
+	int nkeys;
+	/* The events applied, packed ([u32 length][protobuf]...), in applied
+	 * order: re-derived in event-time order when a work-order event arrives
+	 * after later events of the ticket (core.c, resequence). Only without a
+	 * history source (core_set_history). */
+	uint8_t *log;
+	size_t loglen, logcap;
+	int nlog;
+};
+
+/* Every field of a ticket without its struct sla_ticket_more. */
+extern const struct sla_ticket_more sla_ticket_more_none;
+
+/* Allocated by the core with its id (ticket_id, last): never copied by
+ * value outside it. */
+struct sla_ticket {
+	/* Fields in order of size, flags last, the enums in a byte each: a
+	 * million open tickets (B3): 206 bytes and an id of up to 9 bytes in a
+	 * 224-byte malloc chunk (ticket_new allocates up to the id's end). */
+	sla_time archive_at; /* when the archive timer is armed for; SLA_TIME_NONE: none */
+	/* Ids many tickets share are interned: each points into the core's string
+	 * pool (daemon/core/strpool.h), "" when empty, never NULL; only the core
+	 * writes them. */
+	const char *partner_id;
+	const char *engineer_id; /* current implementer */
+	const char *calendar_id;
+	const char *product_line;
+	double site_lat, site_lon;
+	sla_time created_at, closed_at, updated_at;
+	sla_time required_arrival_at;
+	sla_time first_dispatched_at, first_assigned_at;
+	sla_time last_assigned_at; /* the running ENGINEER_ASSIGNED (implementer) */
+	sla_time last_at;          /* the largest occurred_at applied */
+	const struct calendar *cal;
+	struct sla_ticket_more *more; /* NULL: every field as in sla_ticket_more_none */
+	struct sla_milestone *ms;
+	struct sla_violation *vs;
 	/* The event ids applied, for duplicates: nseen ids end to end, each its
 	 * length and its bytes (ticket_seen_next), not a 65-byte slot each. */
 	char *seen;
-	size_t seenlen, capseen;
-	/* The events applied, packed ([u32 length][protobuf]...), in applied
-	 * order: re-derived in event-time order when a work-order event arrives
-	 * after later events of the ticket (core.c, resequence). */
-	uint8_t *log;
-	size_t loglen, logcap;
-	sla_time last_at;  /* the largest occurred_at applied */
+	uint32_t seenlen, capseen;
+	int nms, capms;
+	int nvs, capvs;
 	int nseen;
-	int nlog;
+	int32_t partition;
 
+	uint8_t type;      /* enum sla_ticket_type */
+	uint8_t sla_class; /* enum sla_class */
+	uint8_t severity;  /* 0..4 */
+	uint8_t state;     /* enum sla_ticket_state */
 	bool created;  /* false: a placeholder holding early events */
 	bool archived; /* closed, nothing open, archive.after passed: only its id and seen events remain */
 	bool site_classified, has_site;
 	bool visit_paused;
 	bool has_guarantor;
-	bool log_complete; /* every applied event is in log (false: too many, or restored from an older state) */
+	bool log_complete; /* every applied event is in the log (false: too many, or restored from an older state) */
 	bool dirty;      /* the tickets row or the state changed */
 	bool in_dirty;   /* already listed in sla_out.dirty */
 	bool state_pending; /* listed in sla_out.pending: its state changed since it was last written */
 	char ticket_id[]; /* at most SLA_ID_MAX bytes, stored exactly (B3) */
 };
+
+/* A ticket's less common fields (struct sla_ticket_more): never NULL. */
+static inline const struct sla_ticket_more *ticket_more(const struct sla_ticket *t)
+{
+	return t->more ? t->more : &sla_ticket_more_none;
+}
+
+/* The key of t->ms[i] (spare part id, report period), "" when it has none. */
+static inline const char *ms_part_id(const struct sla_ticket *t, int i)
+{
+	const struct sla_ticket_more *x = ticket_more(t);
+	return i < x->nkeys ? x->ms_keys[i] : "";
+}
 
 /* A ticket's applied event ids in order: *pos starts at 0; NULL after the last. */
 const char *ticket_seen_next(const struct sla_ticket *t, size_t *pos);

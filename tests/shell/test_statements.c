@@ -38,7 +38,7 @@ static struct sla_ticket *ticket(const char *id, struct sla_milestone *ms, int n
 
 static struct sla_milestone milestone(int occurrence, bool dirty)
 {
-	struct sla_milestone m = {.started_at = 1000, .due_at = 5000, .stopped_at = SLA_TIME_NONE, .part_id = "",
+	struct sla_milestone m = {.started_at = 1000, .due_at = 5000, .stopped_at = SLA_TIME_NONE,
 				  .occurrence = occurrence, .kind = MS_RESPONSE, .status = MSS_PENDING, .dirty = dirty};
 	return m;
 }

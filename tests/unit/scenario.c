@@ -286,6 +286,7 @@ static bool expect_milestone(struct scn *s, char **tok, int ntok)
 	static const char *const keys[] = {"due", "start", "stopped", "part", NULL};
 	const struct sla_ticket *t = cur_ticket(s);
 	const struct sla_milestone *m = NULL;
+	const struct sla_ticket *owner = t; /* whose m is */
 	char what[96];
 	if (ntok < 4)
 		return fail(s, "usage: = milestone KIND OCCURRENCE STATUS [due=] [start=] [stopped=] [part=]");
@@ -300,16 +301,19 @@ static bool expect_milestone(struct scn *s, char **tok, int ntok)
 	for (size_t k = s->kept.norphans; !m && k-- > 0;) /* a row a re-derived ticket no longer has */
 		for (int i = 0; strcmp(s->kept.orphans[k]->ticket_id, t->ticket_id) == 0 && i < s->kept.orphans[k]->nms; i++)
 			if (strcmp(milestone_name(s->kept.orphans[k]->ms[i].kind), tok[1]) == 0 &&
-			    s->kept.orphans[k]->ms[i].occurrence == occ)
+			    s->kept.orphans[k]->ms[i].occurrence == occ) {
 				m = &s->kept.orphans[k]->ms[i];
+				owner = s->kept.orphans[k];
+			}
 	if (!m)
 		return fail(s, "no milestone %s %d %s", tok[1], occ, dump_ticket(t));
 	snprintf(what, sizeof(what), "milestone %s %d", tok[1], occ);
 	if (strcmp(ms_status_name(m->status), tok[3]) != 0)
 		return fail(s, "%s: expected %s, got %s %s", what, tok[3], ms_status_name(m->status), dump_ticket(t));
 	const char *part = opt(tok, ntok, 4, "part");
-	if (part && strcmp(part, m->part_id) != 0)
-		return fail(s, "%s: expected part %s, got %s", what, part, m->part_id);
+	const char *part_id = ms_part_id(owner, (int)(m - owner->ms));
+	if (part && strcmp(part, part_id) != 0)
+		return fail(s, "%s: expected part %s, got %s", what, part, part_id);
 	return check_opt_time(s, tok, ntok, 4, "due", m->due_at, what, t) &&
 	       check_opt_time(s, tok, ntok, 4, "start", m->started_at, what, t) &&
 	       check_opt_time(s, tok, ntok, 4, "stopped", m->stopped_at, what, t);

@@ -1,6 +1,7 @@
 /* test_codec.c - suite "codec": ticket_encode -> core_restore gives the same ticket, and the same future. */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,8 @@ static void restore_all(void)
 }
 
 #define SAME(field) ck_assert_msg(a->field == b->field, "%s: " #field " differs", a->ticket_id)
+#define SAME_MORE(field) \
+	ck_assert_msg(ticket_more(a)->field == ticket_more(b)->field, "%s: " #field " differs", a->ticket_id)
 #define SAME_STR(field) ck_assert_msg(strcmp(a->field, b->field) == 0, "%s: " #field " differs", a->ticket_id)
 
 static void assert_same_ticket(const struct sla_ticket *a, const struct sla_ticket *b)
@@ -119,10 +122,10 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 	SAME(required_arrival_at);
 	SAME(first_dispatched_at);
 	SAME(first_assigned_at);
-	SAME(first_arrive_at);
-	SAME(reservation_at);
-	SAME(reservation_appoint);
-	SAME(visit_arrive_at);
+	SAME_MORE(first_arrive_at);
+	SAME_MORE(reservation_at);
+	SAME_MORE(reservation_appoint);
+	SAME_MORE(visit_arrive_at);
 	SAME(visit_paused);
 	SAME(partition);
 	if (a->created) /* a placeholder gets its calendar when it is created */
@@ -136,8 +139,8 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 		ck_assert_int_eq(x->started_at, y->started_at);
 		ck_assert_int_eq(x->due_at, y->due_at);
 		ck_assert_int_eq(x->stopped_at, y->stopped_at);
-		ck_assert_str_eq(x->part_id, y->part_id);
-		ck_assert_int_eq(x->fired, y->fired);
+		ck_assert_str_eq(ms_part_id(a, i), ms_part_id(b, i));
+		ck_assert_int_eq(x->flags, y->flags);
 	}
 	SAME(nvs);
 	for (int i = 0; i < a->nvs; i++) {
@@ -153,11 +156,11 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 		ck_assert_str_eq(x->engineer_id, y->engineer_id);
 		ck_assert_str_eq(x->details, y->details);
 	}
-	SAME(nauths);
-	for (int i = 0; i < a->nauths; i++) {
-		ck_assert_int_eq(a->auths[i].granted_at, b->auths[i].granted_at);
-		ck_assert_int_eq(a->auths[i].window_start, b->auths[i].window_start);
-		ck_assert_int_eq(a->auths[i].window_end, b->auths[i].window_end);
+	SAME_MORE(nauths);
+	for (int i = 0; i < ticket_more(a)->nauths; i++) {
+		ck_assert_int_eq(ticket_more(a)->auths[i].granted_at, ticket_more(b)->auths[i].granted_at);
+		ck_assert_int_eq(ticket_more(a)->auths[i].window_start, ticket_more(b)->auths[i].window_start);
+		ck_assert_int_eq(ticket_more(a)->auths[i].window_end, ticket_more(b)->auths[i].window_end);
 	}
 	SAME(nseen);
 	size_t pa = 0, pb = 0;
@@ -167,14 +170,15 @@ static void assert_same_ticket(const struct sla_ticket *a, const struct sla_tick
 		ck_assert_str_eq(ia, ib);
 	}
 	ck_assert_ptr_null(ticket_seen_next(b, &pb));
-	SAME(nheld);
-	for (int i = 0; i < a->nheld; i++) {
-		ck_assert_str_eq(a->held[i].topic, b->held[i].topic);
-		ck_assert_int_eq(a->held[i].partition, b->held[i].partition);
-		ck_assert_int_eq(a->held[i].offset, b->held[i].offset);
-		ck_assert_int_eq(a->held[i].occurred_at, b->held[i].occurred_at);
-		ck_assert_uint_eq(a->held[i].len, b->held[i].len);
-		ck_assert_mem_eq(a->held[i].payload, b->held[i].payload, a->held[i].len);
+	SAME_MORE(nheld);
+	for (int i = 0; i < ticket_more(a)->nheld; i++) {
+		ck_assert_str_eq(ticket_more(a)->held[i].topic, ticket_more(b)->held[i].topic);
+		ck_assert_int_eq(ticket_more(a)->held[i].partition, ticket_more(b)->held[i].partition);
+		ck_assert_int_eq(ticket_more(a)->held[i].offset, ticket_more(b)->held[i].offset);
+		ck_assert_int_eq(ticket_more(a)->held[i].occurred_at, ticket_more(b)->held[i].occurred_at);
+		ck_assert_uint_eq(ticket_more(a)->held[i].len, ticket_more(b)->held[i].len);
+		ck_assert_mem_eq(ticket_more(a)->held[i].payload, ticket_more(b)->held[i].payload,
+				 ticket_more(a)->held[i].len);
 	}
 }
 
@@ -222,7 +226,7 @@ START_TEST(round_trip_same_state)
 	/* the state is worth checking: something of every kind */
 	ck_assert_int_ge(t->nms, 3);
 	ck_assert_int_ge(t->nvs, 3);
-	ck_assert_int_eq(core_find(live, "T9")->nheld, 1);
+	ck_assert_int_eq(ticket_more(core_find(live, "T9"))->nheld, 1);
 	restore_all();
 	assert_same_cores();
 	/* restored rows are not dirty: they came from the store */
@@ -325,8 +329,8 @@ START_TEST(late_work_order_same_after_restore)
 	restore_all();
 	const struct sla_ticket *t = core_find(live, "T1"), *r = core_find(restored, "T1");
 	ck_assert(t->log_complete && r->log_complete);
-	ck_assert_int_eq(t->nlog, 7);
-	ck_assert_int_eq(r->nlog, 7);
+	ck_assert_int_eq(ticket_more(t)->nlog, 7);
+	ck_assert_int_eq(ticket_more(r)->nlog, 7);
 	ck_assert_int_eq(r->last_at, T("2025-03-14T10:36:00+08:00"));
 	/* assigned at 10:10, before the DISPATCH deadline (10:30) that fired at 10:35 */
 	evb_assigned(&b, "a1", "T1", "2025-03-14T10:10:00+08:00", "E7");
@@ -344,7 +348,7 @@ START_TEST(late_work_order_same_after_restore)
 	ck_assert_uint_eq(out_live.norphans, 1);
 	ck_assert_int_eq(out_live.orphans[0]->nvs, 1);
 	ck_assert_int_eq(out_live.orphans[0]->vs[0].status, VS_RETRACTED);
-	ck_assert_int_eq(t->nlog, 8);
+	ck_assert_int_eq(ticket_more(t)->nlog, 8);
 	assert_same_outputs();
 	assert_same_cores();
 }
@@ -390,13 +394,14 @@ START_TEST(late_work_order_from_the_archive)
 	history_calls = 0;
 	size_t pos = 0, first_len = 0;
 	const uint8_t *first = NULL;
-	while (pos + 4 <= t->loglen) { /* [u32 little-endian length][protobuf]... */
-		size_t len = (size_t)t->log[pos] | (size_t)t->log[pos + 1] << 8 | (size_t)t->log[pos + 2] << 16 |
-			     (size_t)t->log[pos + 3] << 24;
-		ck_assert_uint_le(pos + 4 + len, t->loglen);
-		archive_add(t->log + pos + 4, len);
+	const struct sla_ticket_more *tm = ticket_more(t);
+	while (pos + 4 <= tm->loglen) { /* [u32 little-endian length][protobuf]... */
+		size_t len = (size_t)tm->log[pos] | (size_t)tm->log[pos + 1] << 8 | (size_t)tm->log[pos + 2] << 16 |
+			     (size_t)tm->log[pos + 3] << 24;
+		ck_assert_uint_le(pos + 4 + len, tm->loglen);
+		archive_add(tm->log + pos + 4, len);
 		if (!first) {
-			first = t->log + pos + 4;
+			first = tm->log + pos + 4;
 			first_len = len;
 		}
 		pos += 4 + len;
@@ -412,15 +417,15 @@ START_TEST(late_work_order_from_the_archive)
 	restore_all();
 	const struct sla_ticket *r = core_find(restored, "T1");
 	ck_assert(r->log_complete);
-	ck_assert_int_eq(r->nlog, 0);
-	ck_assert_ptr_null(r->log);
+	ck_assert_int_eq(ticket_more(r)->nlog, 0);
+	ck_assert_ptr_null(ticket_more(r)->log);
 	uint8_t *buf = NULL;
 	size_t blen = 0, tlen = 0;
 	uint8_t *tbuf = NULL;
 	/* version 5: fixed-width counts and lengths, so only the log's bytes differ */
 	ck_assert(ticket_encode_version(r, 5, &buf, &blen));
 	ck_assert(ticket_encode_version(t, 5, &tbuf, &tlen));
-	ck_assert_uint_eq(blen + t->loglen, tlen); /* the state without its log */
+	ck_assert_uint_eq(blen + ticket_more(t)->loglen, tlen); /* the state without its log */
 	free(buf);
 	free(tbuf);
 
@@ -447,7 +452,7 @@ START_TEST(late_work_order_from_the_archive)
 		ck_assert_str_ne(id, "x1");
 	ck_assert_uint_eq(out_restored.norphans, 1);
 	ck_assert_int_eq(out_restored.orphans[0]->vs[0].status, VS_RETRACTED);
-	ck_assert_int_eq(r->nlog, 0);
+	ck_assert_int_eq(ticket_more(r)->nlog, 0);
 	free(archive);
 }
 END_TEST
@@ -462,14 +467,14 @@ START_TEST(restores_version_4)
 	build_live();
 	const struct sla_ticket *t = core_find(live, "T1");
 	ck_assert(ticket_encode_version(t, 5, &buf, &len));
-	size_t tail = 4 * 8 + t->loglen; /* log_complete, last_at, nlog, the log's length, the log */
+	size_t tail = 4 * 8 + ticket_more(t)->loglen; /* log_complete, last_at, nlog, the log's length, the log */
 	ck_assert_uint_gt(len, tail);
 	buf[0] = 4;
 	ck_assert(core_restore(restored, buf, len - tail));
 	free(buf);
 	const struct sla_ticket *r = core_find(restored, "T1");
 	ck_assert(!r->log_complete);
-	ck_assert_int_eq(r->nlog, 0);
+	ck_assert_int_eq(ticket_more(r)->nlog, 0);
 	ck_assert_int_eq(r->nms, t->nms);
 	evb_assigned(&b, "a1", "T1", "2025-03-14T10:10:00+08:00", "E7");
 	ck_assert_int_eq(core_apply(restored, &b.ev, NULL, T("2025-03-14T10:40:00+08:00"), &out_restored),
@@ -537,24 +542,29 @@ START_TEST(restore_rejects_damaged_bytes)
 }
 END_TEST
 
-/* A shallow copy of a ticket, its id included (ticket_encode only reads it); free() it. */
+/* A shallow copy of a ticket, its id included (ticket_encode only reads it),
+ * with a copy of its more of its own (in the same block) to corrupt; free() it. */
 static struct sla_ticket *shallow_copy(const struct sla_ticket *t)
 {
-	size_t n = sizeof(*t) + strlen(t->ticket_id) + 1; /* as ticket_new allocates */
-	struct sla_ticket *c = malloc(n);
+	size_t n = offsetof(struct sla_ticket, ticket_id) + strlen(t->ticket_id) + 1; /* as ticket_new allocates */
+	n = n > sizeof(*t) ? n : sizeof(*t);
+	size_t at = (n + 15) / 16 * 16;
+	struct sla_ticket *c = malloc(at + sizeof(struct sla_ticket_more));
 	ck_assert_ptr_nonnull(c);
 	memcpy(c, t, n);
+	c->more = (struct sla_ticket_more *)(void *)((char *)c + at);
+	*c->more = *ticket_more(t);
 	return c;
 }
 
 /* A saved state whose values no event could produce (a corrupt row) is
  * refused, not restored: its arithmetic would overflow (issue 11). */
-static void corrupt_att_next_day(struct sla_ticket *t) { t->att_next_day = INT64_MAX; }
-static void corrupt_service_end(struct sla_ticket *t) { t->service_end_at = INT64_MAX; }
+static void corrupt_att_next_day(struct sla_ticket *t) { t->more->att_next_day = INT64_MAX; }
+static void corrupt_service_end(struct sla_ticket *t) { t->more->service_end_at = INT64_MAX; }
 static void corrupt_created_at(struct sla_ticket *t) { t->created_at = INT64_MIN + 1; }
 static void corrupt_last_assigned(struct sla_ticket *t) { t->last_assigned_at = INT64_MAX - 5; }
 static void corrupt_state(struct sla_ticket *t) { t->state = (enum sla_ticket_state)99; }
-static void corrupt_shift(struct sla_ticket *t) { t->shift_start_min = -1; }
+static void corrupt_shift(struct sla_ticket *t) { t->more->shift_start_min = -1; }
 static void corrupt_site(struct sla_ticket *t) { t->site_lat = NAN; }
 static void corrupt_partner(struct sla_ticket *t) { t->partner_id = "P\xff"; /* shallow copy: never released */ }
 
@@ -573,7 +583,7 @@ START_TEST(milestone_without_start_restores)
 	for (int i = 0; i < t->nms; i++)
 		if (ms[i].status == MSS_PENDING && ms[i].due_at != SLA_TIME_NONE) {
 			ms[i].started_at = SLA_TIME_NONE;
-			ms[i].escalated = 0;
+			ms[i].flags &= (uint8_t)~MS_ESCALATIONS;
 			open = i;
 		}
 	ck_assert_int_ge(open, 0);
@@ -621,6 +631,64 @@ START_TEST(restore_refuses_values_out_of_range)
 }
 END_TEST
 
+/* A created, dispatched and assigned ticket of a core with a history source
+ * has no struct sla_ticket_more (B3); its state is the same bytes as with a default one, restores without
+ * one, and gets one with its first reservation. */
+START_TEST(plain_ticket_without_more)
+{
+	struct evb b;
+	archive = NULL;
+	archive_len = 0;
+	core_set_history(live, from_archive, NULL); /* as the daemon's cores: no event log in memory */
+	evb_created(&b, "p1", "P1", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__NON_HOURLY);
+	evb_required_arrival(&b, "2025-03-15T14:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, "p2", "P1", "2025-03-14T09:10:00+08:00");
+	apply_live(&b, NULL);
+	evb_assigned(&b, "p3", "P1", "2025-03-14T09:20:00+08:00", "E1");
+	apply_live(&b, NULL);
+	const struct sla_ticket *t = core_find(live, "P1");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(t->more);
+	ck_assert_int_ge(t->nms, 3);
+
+	uint8_t *buf = NULL, *with = NULL, *again = NULL;
+	size_t len = 0, wlen = 0, alen = 0;
+	ck_assert(ticket_encode(t, &buf, &len));
+	struct sla_ticket *copy = shallow_copy(t); /* with a more of sla_ticket_more_none's values */
+	ck_assert_ptr_nonnull(copy->more);
+	ck_assert(ticket_encode(copy, &with, &wlen));
+	free(copy);
+	ck_assert_uint_eq(len, wlen);
+	ck_assert_mem_eq(buf, with, len);
+	ck_assert(core_restore(restored, buf, len));
+	const struct sla_ticket *r = core_find(restored, "P1");
+	ck_assert_ptr_null(r->more);
+	assert_same_ticket(t, r);
+	ck_assert(ticket_encode(r, &again, &alen));
+	ck_assert_uint_eq(len, alen);
+	ck_assert_mem_eq(buf, again, len);
+	free(buf);
+	free(with);
+	free(again);
+
+	evb_reservation(&b, "p4", "P1", "2025-03-14T09:30:00+08:00", "2025-03-15T10:00:00+08:00", "ev-1");
+	apply_live(&b, NULL);
+	ck_assert_ptr_nonnull(t->more);
+	ck_assert_int_eq(t->more->reservation_appoint, T("2025-03-15T10:00:00+08:00"));
+	ck_assert(ticket_encode(t, &buf, &len));
+	struct sla_core *other = core_new(policy_defaults(), &cals);
+	ck_assert_ptr_nonnull(other);
+	ck_assert(core_restore(other, buf, len));
+	free(buf);
+	r = core_find(other, "P1");
+	ck_assert_ptr_nonnull(r->more);
+	assert_same_ticket(t, r);
+	core_free(other);
+}
+END_TEST
+
 Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
@@ -637,6 +705,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, restores_version_4);
 	tcase_add_test(tc, restores_version_5);
 	tcase_add_test(tc, restore_refuses_values_out_of_range);
+	tcase_add_test(tc, plain_ticket_without_more);
 	suite_add_tcase(s, tc);
 	return s;
 }

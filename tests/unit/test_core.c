@@ -349,7 +349,7 @@ START_TEST(held_then_released)
 	ck_assert_int_eq(apply_at(&b, 2, "2025-03-14T10:05:00+08:00"), SV_APPLIED);
 	const struct sla_ticket *t = core_find(core, "T1");
 	ck_assert(t->created);
-	ck_assert_int_eq(t->nheld, 0);
+	ck_assert_int_eq(ticket_more(t)->nheld, 0);
 	ck_assert_int_eq(t->nms, 1);
 	ck_assert_int_eq(t->ms[0].kind, MS_DISPATCH);
 	ck_assert_int_eq(t->ms[0].due_at, T("2025-03-14T10:10:00+08:00"));

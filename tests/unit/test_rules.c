@@ -171,11 +171,11 @@ START_TEST(ticket_life)
 	evb_reservation(&b, "r1", "T1", "2025-03-14T10:30:00+08:00", "2025-03-14T13:00:00+08:00", NULL);
 	ck_assert_int_eq(apply_now(&b), SV_APPLIED);
 	ck_assert_int_eq(t->state, TS_RESERVED);
-	ck_assert_int_eq(t->reservation_appoint, T("2025-03-14T13:00:00+08:00"));
+	ck_assert_int_eq(ticket_more(t)->reservation_appoint, T("2025-03-14T13:00:00+08:00"));
 	evb_auth(&b, "g1", "T1", "2025-03-14T10:40:00+08:00", "2025-03-14T12:00:00+08:00",
 		 "2025-03-14T18:00:00+08:00");
 	ck_assert_int_eq(apply_now(&b), SV_APPLIED);
-	ck_assert_int_eq(t->nauths, 1);
+	ck_assert_int_eq(ticket_more(t)->nauths, 1);
 
 	static const struct {
 		const char *id, *at;
@@ -194,7 +194,7 @@ START_TEST(ticket_life)
 		ck_assert_msg(t->state == clocks[i].state, "after %s: state %s", clocks[i].id,
 			      ticket_state_name(t->state));
 	}
-	ck_assert_int_eq(t->first_arrive_at, T("2025-03-14T12:50:00+08:00"));
+	ck_assert_int_eq(ticket_more(t)->first_arrive_at, T("2025-03-14T12:50:00+08:00"));
 	ck_assert(t->visit_paused);
 	ck_assert_int_eq(t->nvs, 0); /* a clean visit */
 
@@ -250,7 +250,7 @@ START_TEST(latest_reservation_by_event_time)
 	evb_reservation(&b, "r1", "T1", "2025-03-14T10:30:00+08:00", "2025-03-14T16:00:00+08:00", "doc-1");
 	ck_assert_int_eq(apply(&b, T("2025-03-14T11:05:00+08:00")), SV_APPLIED);
 	const struct sla_ticket *t = core_find(core, "T1");
-	ck_assert_int_eq(t->reservation_appoint, T("2025-03-14T15:00:00+08:00"));
+	ck_assert_int_eq(ticket_more(t)->reservation_appoint, T("2025-03-14T15:00:00+08:00"));
 	for (int i = 0; i < t->nms; i++)
 		if (t->ms[i].kind == MS_ARRIVAL)
 			ck_assert_msg(t->ms[i].due_at == T("2025-03-14T15:00:00+08:00"), "ARRIVAL due %s",
