@@ -29,6 +29,7 @@ struct rbuf {
 	bool fail;
 	bool varint;
 	struct strpool *ids; /* where FIELD_ISTR strings are interned */
+	bool shared_ids; /* codec version 7: a seen id after the prefix it shares with the ticket id */
 };
 
 void wbuf_put(struct wbuf *w, const void *src, size_t n);

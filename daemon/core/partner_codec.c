@@ -198,7 +198,7 @@ static void get_list(struct rbuf *r, struct partner *p, void (*get)(struct rbuf 
 
 bool partners_restore(struct partners *ps, const uint8_t *buf, size_t len)
 {
-	struct rbuf r = {buf, len, 0, false, false, NULL};
+	struct rbuf r = {buf, len, 0, false, false, NULL, false};
 	struct partner *p = NULL;
 	char id[SLA_ID_MAX + 1];
 

@@ -457,8 +457,9 @@ const struct sla_ticket *core_find(const struct sla_core *core, const char *tick
 
 /* Ticket state as bytes (sla.ticket_state.state), and back. */
 bool ticket_encode(const struct sla_ticket *t, uint8_t **buf, size_t *len) __attribute__((warn_unused_result));
-/* ticket_encode in an earlier codec version (5: fixed 8-byte integers), or
- * the current one (6): what tests of older saved states need. */
+/* ticket_encode in an earlier codec version (5: fixed 8-byte integers; 6:
+ * varints, whole seen ids), or the current one (7): what tests of older
+ * saved states need. */
 bool ticket_encode_version(const struct sla_ticket *t, int version, uint8_t **buf, size_t *len)
 	__attribute__((warn_unused_result));
 bool core_restore(struct sla_core *core, const uint8_t *buf, size_t len) __attribute__((warn_unused_result));

@@ -492,20 +492,89 @@ START_TEST(restores_version_5)
 	build_live();
 	const struct sla_ticket *t = core_find(live, "T1");
 	ck_assert(ticket_encode_version(t, 5, &v5, &n5));
-	ck_assert(ticket_encode(t, &v6, &n6));
+	ck_assert(ticket_encode_version(t, 6, &v6, &n6));
 	ck_assert_int_eq(v5[0], 5);
 	ck_assert_int_eq(v6[0], 6);
 	ck_assert_msg(n6 * 2 < n5, "version 6 is %zu bytes, version 5 %zu", n6, n5);
 	ck_assert(core_restore(restored, v5, n5));
-	ck_assert(ticket_encode(core_find(restored, "T1"), &again, &nagain));
+	ck_assert(ticket_encode_version(core_find(restored, "T1"), 6, &again, &nagain));
 	ck_assert_uint_eq(nagain, n6);
 	ck_assert(memcmp(again, v6, n6) == 0);
 	uint8_t *none = NULL;
 	size_t nnone = 0;
-	ck_assert(!ticket_encode_version(t, 4, &none, &nnone)); /* only 5 and 6 are written */
+	ck_assert(!ticket_encode_version(t, 4, &none, &nnone)); /* only 5 to 7 are written */
 	ck_assert_ptr_null(none);
 	free(v5);
 	free(v6);
+	free(again);
+}
+END_TEST
+
+/* The seen ids of a ticket, in order, one per line. */
+static void seen_lines(const struct sla_ticket *t, char *buf, size_t cap)
+{
+	size_t pos = 0, at = 0;
+	buf[0] = '\0';
+	for (const char *id; (id = ticket_seen_next(t, &pos)) != NULL;)
+		at += (size_t)snprintf(buf + at, cap - at, "%s\n", id);
+}
+
+/* Version 7 writes a seen id after the prefix it shares with the ticket id:
+ * ids made of the ticket's id and a number cost a few bytes each; an id
+ * equal to the ticket's, one sharing nothing and one sharing part of it come
+ * back as they were, as from version 6. */
+START_TEST(seen_ids_after_the_ticket_prefix)
+{
+	const char *tid = "HZ20250106-01423";
+	char ids[][SLA_ID_MAX + 1] = {"HZ20250106-01423-01", "HZ20250106-01423", "k9", "HZ20250106-02"};
+	struct evb b;
+	evb_created(&b, ids[0], tid, "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__NON_HOURLY);
+	apply_live(&b, NULL);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_DISPATCHED, ids[1], tid, "2025-03-14T10:00:00+08:00");
+	apply_live(&b, NULL);
+	evb_clock(&b, ids[2], tid, "2025-03-14T10:35:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
+	apply_live(&b, NULL);
+	evb_clock(&b, ids[3], tid, "2025-03-14T10:40:00+08:00", "E7", SLAD__V1__CLOCK_KIND__LEAVE);
+	apply_live(&b, NULL);
+	const struct sla_ticket *t = core_find(live, tid);
+	ck_assert_ptr_nonnull(t);
+
+	uint8_t *v6 = NULL, *v7 = NULL, *again = NULL;
+	size_t n6 = 0, n7 = 0, nagain = 0;
+	ck_assert(ticket_encode_version(t, 6, &v6, &n6));
+	ck_assert(ticket_encode(t, &v7, &n7));
+	ck_assert_int_eq(v7[0], 7);
+	/* 16 + 16 + 12 bytes of shared prefixes, one byte each to say so */
+	ck_assert_uint_eq(n6 - n7, 16 + 16 + 12 - 4);
+
+	char want[256], got[256];
+	seen_lines(t, want, sizeof want);
+	ck_assert_str_eq(want, "HZ20250106-01423-01\nHZ20250106-01423\nk9\nHZ20250106-02\n");
+	ck_assert(core_restore(restored, v6, n6));
+	seen_lines(core_find(restored, tid), got, sizeof got);
+	ck_assert_str_eq(got, want);
+	ck_assert(ticket_encode(core_find(restored, tid), &again, &nagain));
+	ck_assert_uint_eq(nagain, n7);
+	ck_assert(memcmp(again, v7, n7) == 0);
+
+	/* A shared length longer than the ticket id does not restore. */
+	struct sla_core *c = core_new(policy_defaults(), &cals);
+	ck_assert_ptr_nonnull(c);
+	ck_assert(core_restore(c, v7, n7));
+	core_free(c);
+	/* varints are zigzag + 1 (bytes.c): 16 is 33, 3 is 7, 17 is 35 */
+	size_t at = 0;
+	for (size_t i = 1; i + 5 <= n7 && at == 0; i++)
+		if (memcmp(v7 + i, "\x21\x07-01", 5) == 0)
+			at = i;
+	ck_assert_uint_gt(at, 0);
+	v7[at] = 35;
+	c = core_new(policy_defaults(), &cals);
+	ck_assert(!core_restore(c, v7, n7));
+	core_free(c);
+	free(v6);
+	free(v7);
 	free(again);
 }
 END_TEST
@@ -704,6 +773,7 @@ Suite *codec_suite(void)
 	tcase_add_test(tc, milestone_without_start_restores);
 	tcase_add_test(tc, restores_version_4);
 	tcase_add_test(tc, restores_version_5);
+	tcase_add_test(tc, seen_ids_after_the_ticket_prefix);
 	tcase_add_test(tc, restore_refuses_values_out_of_range);
 	tcase_add_test(tc, plain_ticket_without_more);
 	suite_add_tcase(s, tc);
