@@ -526,7 +526,8 @@ done:
 static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event *ev,
 				    const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0'; /* a string (dead letters copy it as one): no need to clear all 256 bytes */
 	enum sla_verdict v;
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
 		return SV_APPLIED; /* partner assessment is scored by its own consumer */
@@ -601,7 +602,8 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 			    sla_time now, struct sla_out *out)
 {
 	/* Every field is checked before anything is applied or any timer fires for it. */
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0';
 	enum sla_verdict v = event_check(ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		core_advance(core, now, out);
@@ -620,7 +622,8 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *origin, sla_time now,
 				struct sla_out *out)
 {
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0';
 	Slad__V1__Event *ev = NULL;
 	enum sla_verdict v = event_decode(origin->payload, origin->len, &ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
