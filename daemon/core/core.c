@@ -19,6 +19,7 @@ void core_free(struct sla_core *core)
 	subjects_free(&core->s, ticket_free);
 	calendar_free(&core->fallback_cal);
 	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
+	free(core->spare);
 	free(core);
 }
 
@@ -625,7 +626,7 @@ enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *
 	char detail[256];
 	detail[0] = '\0';
 	Slad__V1__Event *ev = NULL;
-	enum sla_verdict v = event_decode(origin->payload, origin->len, &ev, detail, sizeof(detail));
+	enum sla_verdict v = event_decode_in(origin->payload, origin->len, &core->spare, &ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		core_advance(core, now, out);
 		(void)core_out_dead(out, origin->topic, origin->partition, origin->offset, v, detail, origin->payload,
@@ -633,6 +634,6 @@ enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *
 		return v;
 	}
 	v = core_apply(core, ev, origin, now, out);
-	sla_event_free(ev);
+	sla_event_recycle(ev, &core->spare);
 	return v;
 }

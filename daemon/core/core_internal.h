@@ -31,7 +31,16 @@ struct sla_core {
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 	sla_history_fn history; /* NULL: tickets keep their event log in memory */
 	void *history_arg;
+	void *spare; /* an event's arena block, for the next (event_decode_in) */
 };
+
+/* event_decode.c */
+/* event_decode into *spare (an earlier event's block, taken when big enough;
+ * spare NULL: none). */
+enum sla_verdict event_decode_in(const uint8_t *buf, size_t len, void **spare, Slad__V1__Event **ev, char *detail,
+				 size_t detail_len);
+/* sla_event_free, its first block kept in *spare when that is empty; free(*spare) frees it. */
+void sla_event_recycle(Slad__V1__Event *ev, void **spare);
 
 /* snprintf(dst, n, "%s", src) without printf's cost (hot: every event copies
  * ids): at most n - 1 bytes, always terminated. n > 0. */

@@ -7,6 +7,7 @@
 #include <threads.h>
 
 #include "check.h"
+#include "core_internal.h"
 #include "slad/core.h"
 
 /* ---- strings on the wire ----
@@ -121,6 +122,8 @@ static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *des
  * Each allocation is preceded by its size, so that a string's length on the
  * wire is known after unpacking (strings_ok). */
 enum { ARENA_FIRST = 640, ARENA_MORE = 1024, ARENA_HEAD = sizeof(max_align_t) };
+/* The largest first block kept for the next event (sla_event_recycle): an ordinary event's. */
+enum { ARENA_SPARE_MAX = 4096 };
 
 struct arena_block {
 	struct arena_block *next;
@@ -301,8 +304,8 @@ static struct arena_block *event_block(const Slad__V1__Event *ev)
 	return (struct arena_block *)(void *)((unsigned char *)ev - ARENA_HEAD - offsetof(struct arena_block, data));
 }
 
-enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
-			      size_t detail_len)
+enum sla_verdict event_decode_in(const uint8_t *buf, size_t len, void **spare, Slad__V1__Event **ev, char *detail,
+				 size_t detail_len)
 {
 	*ev = NULL;
 	/* protobuf-c has no depth or size limit of its own: cap before decoding. */
@@ -310,7 +313,14 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 		snprintf(detail, detail_len, "message of %zu bytes exceeds %d", len, SLA_EVENT_MAX_BYTES);
 		return SV_OVERSIZE;
 	}
-	struct arena a = {.first = block_new(ARENA_FIRST + 2 * len)};
+	size_t cap = ARENA_FIRST + 2 * len;
+	struct arena a = {.first = spare ? *spare : NULL};
+	if (a.first && a.first->cap >= cap) {
+		*spare = NULL;
+		a.first->used = 0;
+	} else {
+		a.first = block_new(cap);
+	}
 	if (!a.first) {
 		snprintf(detail, detail_len, "out of memory decoding %zu bytes", len);
 		return SV_DECODE_ERROR;
@@ -320,7 +330,13 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 	*ev = slad__v1__event__unpack(&allocator, len, buf);
 	/* protobuf-c allocates the message itself first: sla_event_free finds the block from it. */
 	if (!*ev || event_block(*ev) != a.first) {
-		blocks_free(a.first);
+		if (spare && !*spare) {
+			blocks_free(a.first->next);
+			a.first->next = NULL;
+			*spare = a.first;
+		} else {
+			blocks_free(a.first);
+		}
 		*ev = NULL;
 		snprintf(detail, detail_len, "not a slad.v1.Event protobuf message");
 		return SV_DECODE_ERROR;
@@ -330,10 +346,30 @@ enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **
 		return SV_APPLIED;
 	enum sla_verdict v = wire_strings_check(&slad__v1__event__descriptor, buf, len, 0, detail, detail_len);
 	if (v != SV_APPLIED) {
-		sla_event_free(*ev);
+		sla_event_recycle(*ev, spare);
 		*ev = NULL;
 	}
 	return v;
+}
+
+enum sla_verdict event_decode(const uint8_t *buf, size_t len, Slad__V1__Event **ev, char *detail,
+			      size_t detail_len)
+{
+	return event_decode_in(buf, len, NULL, ev, detail, detail_len);
+}
+
+void sla_event_recycle(Slad__V1__Event *ev, void **spare)
+{
+	if (!ev)
+		return;
+	struct arena_block *b = event_block(ev);
+	if (!spare || *spare || b->cap > ARENA_SPARE_MAX) {
+		blocks_free(b);
+		return;
+	}
+	blocks_free(b->next);
+	b->next = NULL;
+	*spare = b;
 }
 
 void sla_event_free(Slad__V1__Event *ev)

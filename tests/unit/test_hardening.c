@@ -261,6 +261,40 @@ START_TEST(strings_unpack_drops)
 }
 END_TEST
 
+/* core_apply_raw decodes each event into the block of the one before when it
+ * is big enough (core.c, event_decode_in): events of every size, and events
+ * held then applied while their ticket's creation is still decoded. */
+START_TEST(arena_reused)
+{
+	static const size_t sizes[] = {10, 1500, 10, 3000, 10, 1500, 1500};
+	struct evb b;
+	create("T1", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* field 99 (not ours, skipped) of sizes[i] bytes, then an acknowledgement */
+		uint8_t pre[4 + 3000];
+		size_t n = sizes[i];
+		pre[0] = 0x9a;
+		pre[1] = 0x06;
+		ck_assert_uint_lt(n, 16384);
+		size_t k = 2;
+		if (n >= 128)
+			pre[k++] = (uint8_t)(0x80 | (n & 0x7f));
+		pre[k++] = (uint8_t)(n >= 128 ? n >> 7 : n);
+		memset(pre + k, 'x', n);
+		char id[16];
+		snprintf(id, sizeof(id), "ack%zu", i);
+		evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, id, "T1", "2025-03-14T10:01:00+08:00");
+		ck_assert_int_eq(apply_prefixed(&b, pre, k + n), SV_APPLIED);
+	}
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, "early", "T2", "2025-03-14T10:01:00+08:00");
+	ck_assert_int_eq(apply(&b), SV_HELD);
+	create("T2", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	ck_assert_int_eq(core_find(core, "T2")->nheld, 0);
+	ck_assert_int_eq(core_find(core, "T2")->state, TS_ACKNOWLEDGED);
+	assert_next_applies("T1");
+}
+END_TEST
+
 START_TEST(unknown_enums)
 {
 	static const int values[] = {99, -1};
@@ -389,6 +423,7 @@ Suite *hardening_suite(void)
 	tcase_add_test(tc, nul_in_ids);
 	tcase_add_test(tc, not_utf8);
 	tcase_add_test(tc, strings_unpack_drops);
+	tcase_add_test(tc, arena_reused);
 	tcase_add_test(tc, unknown_enums);
 	tcase_add_test(tc, coordinates_not_finite);
 	tcase_add_test(tc, instants_far_from_the_event);
