@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <threads.h>
 
 #include "check.h"
 #include "core_internal.h"
@@ -119,8 +118,7 @@ static enum sla_verdict wire_strings_check(const ProtobufCMessageDescriptor *des
  * unpacked event separately: a dozen malloc and free per event. event_decode
  * unpacks into one block (more only if the message is unusually dense) and
  * sla_event_free frees it at once; protobuf-c's own frees are no-ops.
- * Each allocation is preceded by its size, so that a string's length on the
- * wire is known after unpacking (strings_ok). */
+ * Each allocation is preceded by its size: strings_ok goes from one to the next. */
 enum { ARENA_FIRST = 640, ARENA_MORE = 1024, ARENA_HEAD = sizeof(max_align_t) };
 /* The largest first block kept for the next event (sla_event_recycle): an ordinary event's. */
 enum { ARENA_SPARE_MAX = 4096 };
@@ -133,7 +131,7 @@ struct arena_block {
 
 struct arena {
 	struct arena_block *first, *cur;
-	bool freed; /* protobuf-c dropped something it had unpacked (a field repeated on the wire) */
+	bool freed; /* protobuf-c dropped something it had unpacked (a field given twice) */
 };
 
 static struct arena_block *block_new(size_t cap)
@@ -156,12 +154,17 @@ static void blocks_free(struct arena_block *b)
 	}
 }
 
+static size_t arena_round(size_t size)
+{
+	return (size + (ARENA_HEAD - 1)) & ~(size_t)(ARENA_HEAD - 1);
+}
+
 static void *arena_alloc(void *data, size_t size)
 {
 	struct arena *a = data;
 	if (size > SIZE_MAX / 2)
 		return NULL;
-	size_t need = ARENA_HEAD + ((size + (ARENA_HEAD - 1)) & ~(size_t)(ARENA_HEAD - 1));
+	size_t need = ARENA_HEAD + arena_round(size);
 	if (a->cur->cap - a->cur->used < need) {
 		struct arena_block *b = block_new(need > ARENA_MORE ? need : ARENA_MORE);
 		if (!b)
@@ -182,118 +185,34 @@ static void arena_free(void *data, void *p)
 	a->freed = true;
 }
 
-/* The size asked for p, if the arena holds it; 0 for a default value (not from the wire). */
-static size_t arena_size(const struct arena *a, const void *p)
-{
-	for (const struct arena_block *b = a->first; b; b = b->next) {
-		const unsigned char *lo = (const unsigned char *)b->data;
-		if ((const unsigned char *)p >= lo + ARENA_HEAD && (const unsigned char *)p < lo + b->used) {
-			size_t size;
-			memcpy(&size, (const unsigned char *)p - ARENA_HEAD, sizeof(size));
-			return size;
-		}
-	}
-	return 0;
-}
-
-/* The string and message fields of each message an event can hold (to the
- * depth wire_strings_check goes), listed once: strings_ok looks at those only. */
-enum { WALK_MSGS = 32, WALK_FIELDS = 32 };
-
-struct walk {
-	const ProtobufCMessageDescriptor *d;
-	unsigned n;
-	/* Each field, or a oneof's first member for the whole oneof (the member set is looked up). */
-	const ProtobufCFieldDescriptor *f[WALK_FIELDS];
-};
-
-static struct walk walks[WALK_MSGS];
-static unsigned nwalks;
-static once_flag walks_once = ONCE_FLAG_INIT;
-
-static const struct walk *walk_of(const ProtobufCMessageDescriptor *d)
-{
-	for (unsigned i = 0; i < nwalks; i++)
-		if (walks[i].d == d)
-			return &walks[i];
-	return NULL;
-}
-
-static bool interesting(const ProtobufCFieldDescriptor *f)
-{
-	return f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE;
-}
-
-/* Lists d and the messages it holds; one with a repeated field, too many
- * fields, or past WALK_MSGS stays unlisted (its strings: the wire walk's). */
-static void walk_add(const ProtobufCMessageDescriptor *d, int depth)
-{
-	struct walk w = {.d = d};
-	if (walk_of(d) || nwalks == WALK_MSGS)
-		return;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		if (f->label == PROTOBUF_C_LABEL_REPEATED && interesting(f))
-			return;
-		bool oneof = f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF;
-		if (oneof && i > 0 && (d->fields[i - 1].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    d->fields[i - 1].quantifier_offset == f->quantifier_offset)
-			continue; /* listed with its oneof */
-		if (!oneof && !interesting(f))
-			continue;
-		if (w.n == WALK_FIELDS)
-			return;
-		w.f[w.n++] = f;
-	}
-	walks[nwalks++] = w;
-	for (unsigned i = 0; i < d->n_fields; i++)
-		if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE && depth < 4)
-			walk_add(d->fields[i].descriptor, depth + 1);
-}
-
-static void walks_init(void)
-{
-	walk_add(&slad__v1__event__descriptor, 0);
-}
-
 /*
- * The strings of an unpacked message checked where protobuf-c put them, which
- * is cheaper than walking the wire again: each string of n bytes on the wire
- * was copied to an allocation of n + 1 bytes. Only when protobuf-c dropped
- * nothing (a->freed) is every string on the wire one of these. True: all are
- * UTF-8 without NUL, as wire_strings_check would find them (to the same depth).
- * False: wire_strings_check decides, and names the first bad one in wire order.
+ * The strings of an unpacked event checked where protobuf-c put them, which is
+ * cheaper than walking the wire again: protobuf-c copies a string of n bytes
+ * to an allocation of n + 1 (the NUL it adds), and allocates nothing else but
+ * the event and its payload, unless the event has something our messages do
+ * not (unknown fields, bytes), which this takes for a string that fails. A
+ * string it dropped (a field or oneof given twice: it keeps the last) stays
+ * in the arena, checked too; still, when it freed anything the wire decides.
+ * True: all are UTF-8 without NUL, as wire_strings_check would find them.
+ * False: that walk decides, and names the first bad one in wire order.
  */
-static bool strings_ok(const struct arena *a, const ProtobufCMessage *msg, int depth)
+static bool strings_ok(const struct arena *a, const Slad__V1__Event *ev)
 {
-	const struct walk *w = walk_of(msg->descriptor);
-	if (!w)
+	const void *payload = ev->payload_case != SLAD__V1__EVENT__PAYLOAD__NOT_SET ? ev->ticket_created : NULL;
+	if (a->freed)
 		return false;
-	for (unsigned i = 0; i < w->n; i++) {
-		const ProtobufCFieldDescriptor *f = w->f[i];
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			uint32_t c = *(const uint32_t *)(const void *)((const char *)msg + f->quantifier_offset);
-			if (c == 0)
+	for (const struct arena_block *b = a->first; b; b = b->next) {
+		for (size_t at = 0; at < b->used;) {
+			const unsigned char *p = (const unsigned char *)b->data + at;
+			const uint8_t *s = p + ARENA_HEAD;
+			size_t size;
+			memcpy(&size, p, sizeof(size));
+			at += ARENA_HEAD + arena_round(size);
+			if ((const void *)s == (const void *)ev || (const void *)s == payload)
 				continue;
-			if (c != f->id && !(f = protobuf_c_message_descriptor_get_field(w->d, c)))
+			if (size == 0 || (!ascii_text(s, size - 1) && (memchr(s, '\0', size - 1) || !utf8_valid(s, size - 1))))
 				return false;
-			if (!interesting(f))
-				continue;
 		}
-		const void *v = *(const void *const *)(const void *)((const char *)msg + f->offset);
-		if (!v)
-			continue;
-		if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-			if (depth < 4 && !strings_ok(a, v, depth + 1))
-				return false;
-			continue;
-		}
-		size_t size = arena_size(a, v);
-		if (size == 0)
-			continue; /* a default, not from the wire */
-		const uint8_t *s = v;
-		if (!ascii_text(s, size - 1) && (memchr(s, '\0', size - 1) || !utf8_valid(s, size - 1)))
-			return false;
 	}
 	return true;
 }
@@ -341,8 +260,7 @@ enum sla_verdict event_decode_in(const uint8_t *buf, size_t len, void **spare, S
 		snprintf(detail, detail_len, "not a slad.v1.Event protobuf message");
 		return SV_DECODE_ERROR;
 	}
-	call_once(&walks_once, walks_init);
-	if (!a.freed && strings_ok(&a, &(*ev)->base, 0))
+	if (strings_ok(&a, *ev))
 		return SV_APPLIED;
 	enum sla_verdict v = wire_strings_check(&slad__v1__event__descriptor, buf, len, 0, detail, detail_len);
 	if (v != SV_APPLIED) {
