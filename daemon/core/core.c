@@ -406,6 +406,15 @@ static struct sla_core *seq_replay(const struct sla_core *core, const struct sla
 	return tmp;
 }
 
+/* The bytes of the payloads of out's applied rows. */
+static size_t applied_bytes(const struct sla_out *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < out->napplied; i++)
+		n += out->applied[i].len;
+	return n;
+}
+
 /* The re-derivation's rows move to out: its history, escalations and
  * engineer clock-ins, and the late event's applied row (applied now; the
  * others were written when they were first applied); what the new state
@@ -421,7 +430,7 @@ static bool seq_take_rows(struct strpool *ids, struct sla_out *out, struct sla_o
 	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout->napplied + 1,
 			   sizeof(*out->applied)) ||
 	    !array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)) ||
-	    !reconcile(ids, t, nt, ev->event_id, now, out))
+	    !out_bytes_reserve(out, applied_bytes(tout)) || !reconcile(ids, t, nt, ev->event_id, now, out))
 		return false;
 	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout->hist, 0, tout->nhist,
 		       sizeof(*out->hist)) ||
@@ -435,7 +444,9 @@ static bool seq_take_rows(struct strpool *ids, struct sla_out *out, struct sla_o
 		if (!move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout->applied, i, i + 1,
 			       sizeof(*out->applied)))
 			return false;
-		tout->applied[i].payload = NULL;
+		/* Its payload is in tout's bytes, freed with tout: copied to out's. */
+		struct sla_applied *a = &out->applied[out->napplied - 1];
+		a->payload = memcpy(out_bytes_take(out, a->len), a->payload, a->len);
 	}
 	return true;
 }

@@ -79,6 +79,10 @@ bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h) __attribute
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c) __attribute__((warn_unused_result));
 struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day);
 bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sla_origin *origin, sla_time now);
+/* Room for len more bytes in out->bytes (out_bytes_take then cannot fail). */
+bool out_bytes_reserve(struct sla_out *out, size_t len) __attribute__((warn_unused_result));
+/* len bytes of out->bytes, reserved first. */
+uint8_t *out_bytes_take(struct sla_out *out, size_t len);
 bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *engineer_id, const char *event_id,
 		  const char *kind, sla_time at);
 bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,

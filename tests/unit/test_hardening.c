@@ -295,6 +295,43 @@ START_TEST(arena_reused)
 }
 END_TEST
 
+/* The applied rows' payloads share blocks of the out (ticket.c, out_bytes_*):
+ * each row keeps its own bytes over many blocks, and after core_out_clear. */
+START_TEST(applied_payloads)
+{
+	struct evb b;
+	create("T1", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	for (int round = 0; round < 2; round++) {
+		core_out_clear(&out);
+		for (int i = 0; i < 40; i++) {
+			uint8_t pre[4 + 1000];
+			size_t n = 100 + (size_t)i * 20;
+			pre[0] = 0x9a; /* field 99, not ours */
+			pre[1] = 0x06;
+			pre[2] = (uint8_t)(0x80 | (n & 0x7f));
+			pre[3] = (uint8_t)(n >> 7);
+			memset(pre + 4, 'a' + i % 26, n);
+			char id[32];
+			snprintf(id, sizeof(id), "ack-%d-%d", round, i);
+			evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, id, "T1", "2025-03-14T10:01:00+08:00");
+			ck_assert_int_eq(apply_prefixed(&b, pre, 4 + n), SV_APPLIED);
+		}
+		ck_assert_uint_eq(out.napplied, 40);
+		for (size_t i = 0; i < out.napplied; i++) {
+			const struct sla_applied *a = &out.applied[i];
+			size_t n = 100 + i * 20;
+			char detail[256];
+			Slad__V1__Event *ev = NULL;
+			ck_assert_int_eq(event_decode(a->payload, a->len, &ev, detail, sizeof(detail)), SV_APPLIED);
+			ck_assert_str_eq(ev->event_id, a->event_id);
+			ck_assert_int_eq(a->payload[4], 'a' + (int)i % 26);
+			ck_assert_int_eq(a->payload[3 + n], 'a' + (int)i % 26);
+			sla_event_free(ev);
+		}
+	}
+}
+END_TEST
+
 START_TEST(unknown_enums)
 {
 	static const int values[] = {99, -1};
@@ -424,6 +461,7 @@ Suite *hardening_suite(void)
 	tcase_add_test(tc, not_utf8);
 	tcase_add_test(tc, strings_unpack_drops);
 	tcase_add_test(tc, arena_reused);
+	tcase_add_test(tc, applied_payloads);
 	tcase_add_test(tc, unknown_enums);
 	tcase_add_test(tc, coordinates_not_finite);
 	tcase_add_test(tc, instants_far_from_the_event);
