@@ -455,8 +455,8 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 {
 	if (!array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + 1, sizeof(*out->applied)))
 		return false;
+	/* Every member is set below (the ids' arrays past their NUL need not be cleared). */
 	struct sla_applied *a = &out->applied[out->napplied];
-	memset(a, 0, sizeof(*a));
 	str_copy(a->ticket_id, sizeof(a->ticket_id), ev->ticket_id);
 	str_copy(a->event_id, sizeof(a->event_id), ev->event_id);
 	a->type = (int)ev->type;
