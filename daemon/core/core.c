@@ -19,6 +19,7 @@ void core_free(struct sla_core *core)
 	subjects_free(&core->s, ticket_free);
 	calendar_free(&core->fallback_cal);
 	strpool_drop(core->ids); /* freed with the last id an orphan still holds */
+	free(core->spare);
 	free(core);
 }
 
@@ -408,6 +409,15 @@ static struct sla_core *seq_replay(const struct sla_core *core, const struct sla
 	return tmp;
 }
 
+/* The bytes of the payloads of out's applied rows. */
+static size_t applied_bytes(const struct sla_out *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < out->napplied; i++)
+		n += out->applied[i].len;
+	return n;
+}
+
 /* The re-derivation's rows move to out: its history, escalations and
  * engineer clock-ins, and the late event's applied row (applied now; the
  * others were written when they were first applied); what the new state
@@ -423,7 +433,7 @@ static bool seq_take_rows(struct strpool *ids, struct sla_out *out, struct sla_o
 	    !array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + tout->napplied + 1,
 			   sizeof(*out->applied)) ||
 	    !array_grow_sz((void **)&out->orphans, &out->caporphans, out->norphans + 1, sizeof(*out->orphans)) ||
-	    !reconcile(ids, t, nt, ev->event_id, now, out))
+	    !out_bytes_reserve(out, applied_bytes(tout)) || !reconcile(ids, t, nt, ev->event_id, now, out))
 		return false;
 	if (!move_tail((void **)&out->hist, &out->nhist, &out->caphist, tout->hist, 0, tout->nhist,
 		       sizeof(*out->hist)) ||
@@ -437,7 +447,9 @@ static bool seq_take_rows(struct strpool *ids, struct sla_out *out, struct sla_o
 		if (!move_tail((void **)&out->applied, &out->napplied, &out->capapplied, tout->applied, i, i + 1,
 			       sizeof(*out->applied)))
 			return false;
-		tout->applied[i].payload = NULL;
+		/* Its payload is in tout's bytes, freed with tout: copied to out's. */
+		struct sla_applied *a = &out->applied[out->napplied - 1];
+		a->payload = memcpy(out_bytes_take(out, a->len), a->payload, a->len);
 	}
 	return true;
 }
@@ -529,7 +541,8 @@ done:
 static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event *ev,
 				    const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0'; /* a string (dead letters copy it as one): no need to clear all 256 bytes */
 	enum sla_verdict v;
 	if (ev->type == SLAD__V1__EVENT_TYPE__ASSESSMENT)
 		return SV_APPLIED; /* partner assessment is scored by its own consumer */
@@ -604,7 +617,8 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 			    sla_time now, struct sla_out *out)
 {
 	/* Every field is checked before anything is applied or any timer fires for it. */
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0';
 	enum sla_verdict v = event_check(ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		core_advance(core, now, out);
@@ -623,9 +637,10 @@ enum sla_verdict core_apply(struct sla_core *core, const Slad__V1__Event *ev, co
 enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *origin, sla_time now,
 				struct sla_out *out)
 {
-	char detail[256] = "";
+	char detail[256];
+	detail[0] = '\0';
 	Slad__V1__Event *ev = NULL;
-	enum sla_verdict v = event_decode(origin->payload, origin->len, &ev, detail, sizeof(detail));
+	enum sla_verdict v = event_decode_in(origin->payload, origin->len, &core->spare, &ev, detail, sizeof(detail));
 	if (v != SV_APPLIED) {
 		core_advance(core, now, out);
 		(void)core_out_dead(out, origin->topic, origin->partition, origin->offset, v, detail, origin->payload,
@@ -633,6 +648,6 @@ enum sla_verdict core_apply_raw(struct sla_core *core, const struct sla_origin *
 		return v;
 	}
 	v = core_apply(core, ev, origin, now, out);
-	sla_event_free(ev);
+	sla_event_recycle(ev, &core->spare);
 	return v;
 }

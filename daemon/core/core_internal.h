@@ -31,7 +31,16 @@ struct sla_core {
 	bool replaying; /* a scratch core re-deriving one ticket (core.c, resequence): no nesting */
 	sla_history_fn history; /* NULL: tickets keep their event log in memory */
 	void *history_arg;
+	void *spare; /* an event's arena block, for the next (event_decode_in) */
 };
+
+/* event_decode.c */
+/* event_decode into *spare (an earlier event's block, taken when big enough;
+ * spare NULL: none). */
+enum sla_verdict event_decode_in(const uint8_t *buf, size_t len, void **spare, Slad__V1__Event **ev, char *detail,
+				 size_t detail_len);
+/* sla_event_free, its first block kept in *spare when that is empty; free(*spare) frees it. */
+void sla_event_recycle(Slad__V1__Event *ev, void **spare);
 
 /* snprintf(dst, n, "%s", src) without printf's cost (hot: every event copies
  * ids): at most n - 1 bytes, always terminated. n > 0. */
@@ -75,6 +84,10 @@ bool ticket_add_held(struct sla_ticket *t, const struct sla_held *h) __attribute
 bool ticket_add_clock(struct sla_ticket *t, const struct sla_clock *c) __attribute__((warn_unused_result));
 struct sla_attendance *ticket_attendance(struct sla_ticket *t, int64_t day);
 bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sla_origin *origin, sla_time now);
+/* Room for len more bytes in out->bytes (out_bytes_take then cannot fail). */
+bool out_bytes_reserve(struct sla_out *out, size_t len) __attribute__((warn_unused_result));
+/* len bytes of out->bytes, reserved first. */
+uint8_t *out_bytes_take(struct sla_out *out, size_t len);
 bool out_engclock(struct sla_out *out, const struct sla_ticket *t, const char *engineer_id, const char *event_id,
 		  const char *kind, sla_time at);
 bool out_escalation(struct sla_out *out, const struct sla_ticket *t, const struct sla_milestone *m,

@@ -399,6 +399,47 @@ void ticket_compact(struct sla_ticket *t)
 	t->log_complete = false;
 }
 
+/* The applied events' payloads: a block holds OUT_BYTES bytes, or one larger payload. */
+enum { OUT_BYTES = 16 * 1024 };
+
+struct sla_bytes {
+	struct sla_bytes *next;
+	size_t used, cap;
+	uint8_t data[];
+};
+
+static void free_bytes(struct sla_bytes *b)
+{
+	while (b) {
+		struct sla_bytes *next = b->next;
+		free(b);
+		b = next;
+	}
+}
+
+bool out_bytes_reserve(struct sla_out *out, size_t len)
+{
+	struct sla_bytes *b = out->bytes;
+	if (b && b->cap - b->used >= len)
+		return true;
+	size_t cap = len > OUT_BYTES ? len : OUT_BYTES;
+	struct sla_bytes *n = malloc(sizeof(*n) + cap);
+	if (!n)
+		return false;
+	n->next = b;
+	n->used = 0;
+	n->cap = cap;
+	out->bytes = n;
+	return true;
+}
+
+uint8_t *out_bytes_take(struct sla_out *out, size_t len)
+{
+	uint8_t *p = out->bytes->data + out->bytes->used;
+	out->bytes->used += len;
+	return p;
+}
+
 void core_out_clear(struct sla_out *out)
 {
 	for (size_t i = 0; i < out->ndirty; i++) {
@@ -418,8 +459,12 @@ void core_out_clear(struct sla_out *out)
 	}
 	for (size_t i = 0; i < out->ndead; i++)
 		free(out->dead[i].payload);
-	for (size_t i = 0; i < out->napplied; i++)
-		free(out->applied[i].payload);
+	/* The payloads: the newest block stays for the next batch. */
+	if (out->bytes) {
+		free_bytes(out->bytes->next);
+		out->bytes->next = NULL;
+		out->bytes->used = 0;
+	}
 	for (size_t i = 0; i < out->norphans; i++)
 		ticket_free(out->orphans[i]);
 	out->norphans = 0;
@@ -435,6 +480,7 @@ void core_out_clear(struct sla_out *out)
 void core_out_free(struct sla_out *out)
 {
 	core_out_clear(out);
+	free_bytes(out->bytes);
 	void *lists[] = {out->dirty, out->hist,	   out->dead,	out->esc,     out->applied,
 			 out->eng,   out->orphans, out->states, out->pending};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
@@ -477,8 +523,8 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 {
 	if (!array_grow_sz((void **)&out->applied, &out->capapplied, out->napplied + 1, sizeof(*out->applied)))
 		return false;
+	/* Every member is set below (the ids' arrays past their NUL need not be cleared). */
 	struct sla_applied *a = &out->applied[out->napplied];
-	memset(a, 0, sizeof(*a));
 	str_copy(a->ticket_id, sizeof(a->ticket_id), ev->ticket_id);
 	str_copy(a->event_id, sizeof(a->event_id), ev->event_id);
 	a->type = (int)ev->type;
@@ -489,9 +535,9 @@ bool out_applied(struct sla_out *out, const Slad__V1__Event *ev, const struct sl
 	a->offset = origin ? origin->offset : -1;
 	/* The bytes as they came when we have them: packing again costs more than the rest. */
 	a->len = origin && origin->payload ? origin->len : protobuf_c_message_get_packed_size(&ev->base);
-	a->payload = malloc(a->len ? a->len : 1);
-	if (!a->payload)
+	if (!out_bytes_reserve(out, a->len))
 		return false;
+	a->payload = out_bytes_take(out, a->len);
 	if (origin && origin->payload)
 		memcpy(a->payload, origin->payload, a->len);
 	else

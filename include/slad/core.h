@@ -174,7 +174,7 @@ struct sla_applied {
 	char topic[64];
 	int32_t partition;
 	int64_t offset;
-	uint8_t *payload; /* the protobuf message, owned */
+	uint8_t *payload; /* the protobuf message, in the out's `bytes` */
 	size_t len;
 };
 
@@ -363,6 +363,9 @@ struct sla_out {
 	size_t nstates, capstates;
 	struct sla_ticket **pending;
 	size_t npending, cappending;
+	/* The applied events' payloads, one block after another (newest first),
+	 * emptied by core_out_clear: no malloc and free per event. */
+	struct sla_bytes *bytes;
 };
 
 void core_out_init(struct sla_out *out);

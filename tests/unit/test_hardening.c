@@ -222,6 +222,116 @@ START_TEST(not_utf8)
 }
 END_TEST
 
+/* Bytes in front of a packed event (fields protobuf-c reads first), applied. */
+static enum sla_verdict apply_prefixed(const struct evb *b, const uint8_t *pre, size_t npre)
+{
+	size_t len;
+	uint8_t *buf = evb_pack(b, &len);
+	uint8_t *all = malloc(npre + len);
+	ck_assert_ptr_nonnull(all);
+	memcpy(all, pre, npre);
+	memcpy(all + npre, buf, len);
+	enum sla_verdict v = apply_bytes(all, npre + len, b->ev.occurred_at);
+	free(all);
+	free(buf);
+	return v;
+}
+
+/* A string protobuf-c replaces by a later one of the same field (or oneof) is
+ * not in the unpacked event: it is checked all the same (event_decode walks
+ * the wire when unpacking dropped anything). */
+START_TEST(strings_unpack_drops)
+{
+	static const uint8_t bad_ticket[] = {0x22, 3, 'T', 0xff, '1'};			/* ticket_id, then T1 */
+	static const uint8_t bad_clock[] = {0xa2, 0x01, 4, 0x0a, 2, 'E', 0xff};		/* clock_in {engineer_id} */
+	static const uint8_t nul_engineer[] = {0x5a, 5, 0x0a, 3, 'E', 0, '7'};		/* engineer_assigned, then the good one */
+	static const uint8_t unknown_field[] = {0x9a, 0x06, 2, 0xff, 0};		/* field 99: not ours, not checked */
+	struct evb b;
+	create("T1", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, "k1", "T1", "2025-03-14T10:01:00+08:00");
+	assert_dead(apply_prefixed(&b, bad_ticket, sizeof(bad_ticket)), SV_BAD_VALUE, "ticket_id");
+	evb_assigned(&b, "a1", "T1", "2025-03-14T10:05:00+08:00", "E7");
+	assert_dead(apply_prefixed(&b, bad_clock, sizeof(bad_clock)), SV_BAD_VALUE, "engineer_id");
+	ck_assert_str_eq(out.dead[out.ndead - 1].detail, "engineer_id is not valid UTF-8");
+	assert_dead(apply_prefixed(&b, nul_engineer, sizeof(nul_engineer)), SV_BAD_VALUE, "engineer_id");
+	ck_assert_str_eq(out.dead[out.ndead - 1].detail, "engineer_id contains a NUL byte");
+	ck_assert_int_eq(apply_prefixed(&b, unknown_field, sizeof(unknown_field)), SV_APPLIED);
+	ck_assert_str_eq(core_find(core, "T1")->engineer_id, "E7");
+	assert_next_applies("T1");
+}
+END_TEST
+
+/* core_apply_raw decodes each event into the block of the one before when it
+ * is big enough (core.c, event_decode_in): events of every size, and events
+ * held then applied while their ticket's creation is still decoded. */
+START_TEST(arena_reused)
+{
+	static const size_t sizes[] = {10, 1500, 10, 3000, 10, 1500, 1500};
+	struct evb b;
+	create("T1", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* field 99 (not ours, skipped) of sizes[i] bytes, then an acknowledgement */
+		uint8_t pre[4 + 3000];
+		size_t n = sizes[i];
+		pre[0] = 0x9a;
+		pre[1] = 0x06;
+		ck_assert_uint_lt(n, 16384);
+		size_t k = 2;
+		if (n >= 128)
+			pre[k++] = (uint8_t)(0x80 | (n & 0x7f));
+		pre[k++] = (uint8_t)(n >= 128 ? n >> 7 : n);
+		memset(pre + k, 'x', n);
+		char id[16];
+		snprintf(id, sizeof(id), "ack%zu", i);
+		evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, id, "T1", "2025-03-14T10:01:00+08:00");
+		ck_assert_int_eq(apply_prefixed(&b, pre, k + n), SV_APPLIED);
+	}
+	evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, "early", "T2", "2025-03-14T10:01:00+08:00");
+	ck_assert_int_eq(apply(&b), SV_HELD);
+	create("T2", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	ck_assert_int_eq(core_find(core, "T2")->nheld, 0);
+	ck_assert_int_eq(core_find(core, "T2")->state, TS_ACKNOWLEDGED);
+	assert_next_applies("T1");
+}
+END_TEST
+
+/* The applied rows' payloads share blocks of the out (ticket.c, out_bytes_*):
+ * each row keeps its own bytes over many blocks, and after core_out_clear. */
+START_TEST(applied_payloads)
+{
+	struct evb b;
+	create("T1", SLAD__V1__TICKET_TYPE__MAINTENANCE);
+	for (int round = 0; round < 2; round++) {
+		core_out_clear(&out);
+		for (int i = 0; i < 40; i++) {
+			uint8_t pre[4 + 1000];
+			size_t n = 100 + (size_t)i * 20;
+			pre[0] = 0x9a; /* field 99, not ours */
+			pre[1] = 0x06;
+			pre[2] = (uint8_t)(0x80 | (n & 0x7f));
+			pre[3] = (uint8_t)(n >> 7);
+			memset(pre + 4, 'a' + i % 26, n);
+			char id[32];
+			snprintf(id, sizeof(id), "ack-%d-%d", round, i);
+			evb_init(&b, SLAD__V1__EVENT_TYPE__TICKET_ACKNOWLEDGED, id, "T1", "2025-03-14T10:01:00+08:00");
+			ck_assert_int_eq(apply_prefixed(&b, pre, 4 + n), SV_APPLIED);
+		}
+		ck_assert_uint_eq(out.napplied, 40);
+		for (size_t i = 0; i < out.napplied; i++) {
+			const struct sla_applied *a = &out.applied[i];
+			size_t n = 100 + i * 20;
+			char detail[256];
+			Slad__V1__Event *ev = NULL;
+			ck_assert_int_eq(event_decode(a->payload, a->len, &ev, detail, sizeof(detail)), SV_APPLIED);
+			ck_assert_str_eq(ev->event_id, a->event_id);
+			ck_assert_int_eq(a->payload[4], 'a' + (int)i % 26);
+			ck_assert_int_eq(a->payload[3 + n], 'a' + (int)i % 26);
+			sla_event_free(ev);
+		}
+	}
+}
+END_TEST
+
 START_TEST(unknown_enums)
 {
 	static const int values[] = {99, -1};
@@ -349,6 +459,9 @@ Suite *hardening_suite(void)
 	tcase_add_test(tc, resident_1970_to_9999);
 	tcase_add_test(tc, nul_in_ids);
 	tcase_add_test(tc, not_utf8);
+	tcase_add_test(tc, strings_unpack_drops);
+	tcase_add_test(tc, arena_reused);
+	tcase_add_test(tc, applied_payloads);
 	tcase_add_test(tc, unknown_enums);
 	tcase_add_test(tc, coordinates_not_finite);
 	tcase_add_test(tc, instants_far_from_the_event);
