@@ -79,7 +79,7 @@ bool replay_read_events(FILE *in, const char *prog, const char *name, struct rep
 void replay_sort_events(struct replay_event *evs, size_t n);
 void replay_free_events(struct replay_event *evs, size_t n); /* accepts NULL */
 /* Applies sorted events with a core of pol and cals (borrowed) and commits the
- * results to st, 200,000 events a transaction (slactl replay --batch), as group "" (no watermark);
+ * results to st, 100,000 events a transaction (slactl replay --batch), as group "" (no watermark);
  * at the end the clock moves to until (SLA_TIME_NONE: the last occurred_at).
  * Stops with false when *stop becomes non-zero (stop may be NULL). */
 bool replay_apply(struct store *st, const struct sla_policy *pol, const struct calendar_set *cals,
