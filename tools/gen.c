@@ -851,13 +851,8 @@ static bool parse_args(int argc, char **argv, struct gen_opts *opts, int *status
 		case OPT_TICKETS: {
 			long v;
 
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || v < 1 || v > GEN_MAX_TICKETS) {
-				fprintf(stderr, "slactl gen: --tickets expects an integer from 1 to %d, got '%s'\n",
-					GEN_MAX_TICKETS, optarg);
+			if (!slactl_parse_count("gen", "--tickets", optarg, GEN_MAX_TICKETS, &v))
 				return false;
-			}
 			opts->tickets = (int)v;
 			break;
 		}

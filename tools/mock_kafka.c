@@ -42,13 +42,10 @@ static void mock_usage(FILE *out)
 
 static bool parse_count(const char *opt, const char *s, int max, int *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	long v;
 
-	if (end == s || *end != '\0' || v < 1 || v > max) {
-		fprintf(stderr, "slactl mock-kafka: %s expects an integer from 1 to %d, got '%s'\n", opt, max, s);
+	if (!slactl_parse_count("mock-kafka", opt, s, max, &v))
 		return false;
-	}
 	*out = (int)v;
 	return true;
 }

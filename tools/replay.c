@@ -597,16 +597,10 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "slactl replay: --until: not an RFC 3339 time: %s\n", until_arg);
 		return 2;
 	}
-	if (batch_arg) {
-		char *end;
-		long v = strtol(batch_arg, &end, 10);
-		if (end == batch_arg || *end != '\0' || v < 1 || v > 10000000) {
-			fprintf(stderr, "slactl replay: --batch: not a number of events from 1 to 10000000: %s\n",
-				batch_arg);
-			return 2;
-		}
-		replay_batch = (size_t)v;
-	}
+	long batch = REPLAY_BATCH;
+	if (batch_arg && !slactl_parse_count("replay", "--batch", batch_arg, 10000000, &batch))
+		return 2;
+	replay_batch = (size_t)batch;
 	pol = policies ? policy_load_file(policies, err, sizeof(err)) : policy_copy_defaults();
 	if (!pol) {
 		fprintf(stderr, "slactl replay: %s\n", policies ? err : "out of memory");

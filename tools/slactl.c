@@ -1,8 +1,10 @@
 /* slactl.c - the operator's tool: dispatches to publish, replay, mock-kafka, gen, report, ticket and whatif. */
 #include "slactl.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef SLAD_VERSION
@@ -130,6 +132,20 @@ const char *slactl_one_operand(int argc, char **argv, const char *prog, const ch
 		return argv[optind];
 	fprintf(stderr, "slactl %s: expected %s\n", prog, expected);
 	return NULL;
+}
+
+bool slactl_parse_count(const char *prog, const char *opt, const char *s, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr, "slactl %s: %s expects an integer from 1 to %ld, got '%s'\n", prog, opt, max, s);
+		return false;
+	}
+	*out = v;
+	return true;
 }
 
 static void usage(FILE *out)

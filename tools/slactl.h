@@ -57,6 +57,9 @@ bool slactl_no_operands(int argc, char **argv, const char *prog);
 /* After the options: the one operand, or NULL, said as "slactl PROG: expected
  * EXPECTED", when there are none or more. */
 const char *slactl_one_operand(int argc, char **argv, const char *prog, const char *expected);
+/* *out: s as an integer from 1 to max; false, said as "slactl PROG: OPT
+ * expects an integer from 1 to MAX, got 'S'", when it is not one. */
+bool slactl_parse_count(const char *prog, const char *opt, const char *s, long max, long *out);
 
 /* The replay of slactl replay, shared with slactl whatif (tools/replay.c).
  * prog names the subcommand in messages ("slactl PROG: ..."). */
