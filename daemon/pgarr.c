@@ -263,6 +263,7 @@ static void copy_null(struct pgarr *a)
 {
 	char head[4];
 
+	a->hasnull = true; /* for copy_array_end */
 	put_be32(head, UINT32_MAX); /* -1 */
 	buf_put(a, head, 4);
 }
@@ -356,6 +357,28 @@ void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len)
 	buf_put(a, head, 4);
 	if (len > 0)
 		buf_put(a, (const char *)p, len);
+}
+
+size_t copy_array_begin(struct pgarr *a)
+{
+	size_t at = a->len;
+
+	if (buf_reserve(a, BIN_HEADER + 4))
+		a->len += BIN_HEADER + 4; /* the field's length, then the array's header: copy_array_end */
+	a->hasnull = false;
+	return at;
+}
+
+void copy_array_end(struct pgarr *a, size_t at, uint32_t elem_oid, uint32_t n)
+{
+	if (a->oom)
+		return;
+	put_be32(a->p + at, (uint32_t)(a->len - at - 4));
+	put_be32(a->p + at + 4, 1u); /* one dimension */
+	put_be32(a->p + at + 8, a->hasnull ? 1u : 0u);
+	put_be32(a->p + at + 12, elem_oid);
+	put_be32(a->p + at + 16, n);
+	put_be32(a->p + at + 20, 1u); /* from 1 */
 }
 
 const char *copy_finish(struct pgarr *a)

@@ -127,6 +127,9 @@ struct month_need {
 /* Adds the months of the batch's rows (events by occurred_at, status changes
  * by changed_at, dead letters and undated changes by now). */
 void store_months_needed(struct month_need *nd, const struct sla_out *out);
+/* The UTC month of an instant as months since 1970-01; -1 outside the
+ * months the store tracks (their rows go to the default partitions). */
+int store_month_of(sla_time t);
 /* Before a batch's transaction, in a transaction of its own: the partitions
  * of the months this process has not made sure of yet; a failure only sends
  * rows to the default partitions. */

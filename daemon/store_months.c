@@ -11,9 +11,7 @@
 #include "slad/pgarr.h"
 #include "store_internal.h"
 
-/* The UTC month of an instant as months since 1970-01; -1 outside the span
- * the store tracks (those rows go to the default partition). */
-static int month_of(sla_time t)
+int store_month_of(sla_time t)
 {
 	int y;
 	unsigned m, d;
@@ -36,7 +34,7 @@ static void month_need_add(struct month_need *nd, sla_time t)
 {
 	if (t >= nd->lo && t < nd->hi)
 		return;
-	int mo = month_of(t);
+	int mo = store_month_of(t);
 
 	if (mo < 0)
 		return;

@@ -21,6 +21,9 @@ enum { HI_ID, HI_CODE, HI_OCC, HI_STATUS, HI_CHANGED, HI_CAUSE, HI_NCOLS };
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
 enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_PART, ES_NCOLS };
 enum { EV_TICKET, EV_ID, EV_TYPE, EV_AT, EV_APPLIED, EV_TOPIC, EV_PART, EV_OFFSET, EV_PAYLOAD, EV_NCOLS };
+/* The fields of a sla.event_log COPY row (schema/0013). */
+enum { EL_TICKET, EL_FIRST, EL_IDS, EL_TYPES, EL_AT, EL_APPLIED, EL_TOPICS, EL_PARTS, EL_OFFSETS, EL_PAYLOADS,
+       EL_NCOLS };
 enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
 
 /* INSERT INTO target SELECT list FROM unnest(arrays) AS u (columns), one row
@@ -135,16 +138,25 @@ static const char sql_escalations[] =
 	" ORDER BY u.ord"
 	" ON CONFLICT (ticket_id, milestone, occurrence, level) DO NOTHING";
 
+/* The events of a batch that may have been written before (applied again
+ * after a restart, docs/architecture.md): one sla.event_log row per ticket
+ * and UTC month of those its rows do not hold yet, in the order applied. */
+#define EV_AGG(col) "array_agg(u." col " ORDER BY u.ord)"
 static const char sql_events[] =
-	"INSERT INTO sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
-	" kafka_offset, payload)"
-	" SELECT u.ticket_id, u.event_id, u.type, " MS_TS("u.occurred_at") ", " MS_TS("u.applied_at") ","
-	" nullif(u.topic, ''), u.partition, u.kafka_offset, u.payload"
+	"INSERT INTO sla.event_log (ticket_id, first_at, event_ids, types, occurred_at, applied_at, topics, partitions,"
+	" kafka_offsets, payloads)"
+	" SELECT u.ticket_id, min(u.occurred_at), " EV_AGG("event_id") ", " EV_AGG("type") ", " EV_AGG("occurred_at") ","
+	" " EV_AGG("applied_at") ", " EV_AGG("topic") ", " EV_AGG("partition") ", " EV_AGG("kafka_offset") ","
+	" " EV_AGG("payload")
+	" FROM (SELECT u.ticket_id, u.event_id, u.type, " MS_TS("u.occurred_at") " AS occurred_at,"
+	" " MS_TS("u.applied_at") " AS applied_at, nullif(u.topic, '') AS topic, u.partition, u.kafka_offset,"
+	" u.payload, u.ord"
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::int[],"
 	" $8::bigint[], $9::bytea[]) WITH ORDINALITY"
-	" AS u (ticket_id, event_id, type, occurred_at, applied_at, topic, partition, kafka_offset, payload, ord)"
-	" ORDER BY u.ord"
-	" ON CONFLICT (ticket_id, event_id, occurred_at) DO NOTHING";
+	" AS u (ticket_id, event_id, type, occurred_at, applied_at, topic, partition, kafka_offset, payload, ord)) u"
+	" WHERE NOT EXISTS (SELECT 1 FROM sla.ticket_events e WHERE e.ticket_id = u.ticket_id"
+	" AND e.event_id = u.event_id AND e.occurred_at = u.occurred_at)"
+	" GROUP BY u.ticket_id, date_trunc('month', u.occurred_at AT TIME ZONE 'UTC')";
 
 /* One engineer across tickets (schema/0006): record the batch's ONE_OFF
  * clock-ins; every commit then evaluates what the group's watermark passed. */
@@ -176,9 +188,9 @@ static const struct {
 			     " observed_at, detected_at, engineer_id, partner_id, details, policy_version)"
 			     " FROM STDIN (FORMAT binary)",
 			     "copying sla.violations"},
-	[COPY_EVENTS] = {"COPY sla.ticket_events (ticket_id, event_id, type, occurred_at, applied_at, topic, partition,"
-			 " kafka_offset, payload) FROM STDIN (FORMAT binary)",
-			 "copying sla.ticket_events"},
+	[COPY_EVENTS] = {"COPY sla.event_log (ticket_id, first_at, event_ids, types, occurred_at, applied_at, topics,"
+			 " partitions, kafka_offsets, payloads) FROM STDIN (FORMAT binary)",
+			 "copying sla.event_log"},
 	[COPY_ESCALATIONS] = {"COPY sla.escalations (ticket_id, milestone, occurrence, level, at, partner_id, engineer_id,"
 			      " partition, policy_version) FROM STDIN (FORMAT binary)",
 			      "copying sla.escalations"},

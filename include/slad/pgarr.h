@@ -63,6 +63,11 @@ void copy_time(struct pgarr *a, sla_time t);
 void copy_jsonb(struct pgarr *a, const char *s);
 /* bytea; NULL p is a NULL field. */
 void copy_bytes(struct pgarr *a, const uint8_t *p, size_t len);
+/* An array field: at = copy_array_begin(a), then its n elements by the
+ * copy_* calls above (an element is written as a field is), then
+ * copy_array_end(a, at, the elements' type oid, n). n > 0. */
+size_t copy_array_begin(struct pgarr *a);
+void copy_array_end(struct pgarr *a, size_t at, uint32_t elem_oid, uint32_t n);
 /* The whole COPY data (a->len bytes), or NULL when out of memory. Closes a:
  * a second call returns the same. */
 const char *copy_finish(struct pgarr *a);

@@ -175,7 +175,7 @@ START_TEST(rows_per_statement)
 	ck_assert_uint_eq(rows_of(b, "writing sla.violation_history", true), 2);
 	ck_assert_uint_eq(rows_of(b, "writing sla.dead_letters", true), 1);
 	ck_assert_uint_eq(rows_of(b, "writing sla.escalations", true), 1);
-	ck_assert_uint_eq(rows_of(b, "writing sla.ticket_events", true), 2);
+	ck_assert_uint_eq(rows_of(b, "writing sla.event_log", true), 2);
 	ck_assert_uint_eq(rows_of(b, "writing sla.engineer_clocks", true), 1);
 	/* Nothing to cancel, and the state waits for a checkpoint. */
 	ck_assert_uint_eq(rows_of(b, "cancelling milestones", true), 0);
@@ -198,7 +198,7 @@ START_TEST(parameters_and_policy_version)
 		{"writing sla.tickets", 11, false},	    {"writing sla.milestones", 11, true},
 		{"writing sla.violations", 12, true},	    {"writing sla.violation_history", 6, false},
 		{"writing sla.dead_letters", 6, false},	    {"writing sla.escalations", 9, true},
-		{"writing sla.ticket_events", 9, false},    {"writing sla.engineer_clocks", 7, false},
+		{"writing sla.event_log", 9, false},	    {"writing sla.engineer_clocks", 7, false},
 	};
 	struct fixture f;
 	struct batch *b = batch_new();
@@ -218,7 +218,7 @@ START_TEST(parameters_and_policy_version)
 	}
 	/* The payloads go in binary, of their length. */
 	struct batch_statement s;
-	ck_assert(find_statement(b, "writing sla.ticket_events", true, false, &s));
+	ck_assert(find_statement(b, "writing sla.event_log", true, false, &s));
 	ck_assert_int_eq(s.formats[8], 1);
 	ck_assert_int_gt(s.lengths[8], 0);
 	ck_assert_int_eq(s.formats[0], 0);
@@ -390,12 +390,12 @@ START_TEST(copy_rows_per_table)
 	ck_assert_uint_eq(copy_rows(&c, 12), 1);
 	ck_assert(find_copy(b, "copying sla.escalations", &c));
 	ck_assert_uint_eq(copy_rows(&c, 9), 1);
-	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
-	ck_assert_uint_eq(copy_rows(&c, 9), 2);
+	ck_assert(find_copy(b, "copying sla.event_log", &c));
+	ck_assert_uint_eq(copy_rows(&c, 10), 1); /* both events: one ticket, one month */
 	ck_assert(!find_copy(b, "copying sla.ticket_state", &c));
 	/* While copying, the statements of those tables stay unsent; the others go. */
 	ck_assert(!find_statement(b, "writing sla.tickets", true, true, &s));
-	ck_assert(!find_statement(b, "writing sla.ticket_events", true, true, &s));
+	ck_assert(!find_statement(b, "writing sla.event_log", true, true, &s));
 	ck_assert(find_statement(b, "writing sla.violation_history", true, true, &s));
 	/* Without COPY (a row was there after all), the same rows by statement. */
 	ck_assert_uint_eq(rows_of(b, "writing sla.tickets", true), 1);
@@ -410,7 +410,7 @@ START_TEST(copy_rows_per_table)
 	ck_assert(find_statement(b, "writing sla.tickets", true, true, &s));
 	ck_assert_uint_eq(arr_count(s.vals[0]), 1);
 	/* Append-only rows still go by COPY. */
-	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
+	ck_assert(find_copy(b, "copying sla.event_log", &c));
 	batch_free(b);
 	ticket_set_free(&fresh);
 	fixture_free(&f);
@@ -431,17 +431,17 @@ START_TEST(daemon_copies_new_events_only)
 	f.out.applied_new = true;
 	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
 	ck_assert(batch_copies(b));
-	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
-	ck_assert_uint_eq(copy_rows(&c, 9), 2);
+	ck_assert(find_copy(b, "copying sla.event_log", &c));
+	ck_assert_uint_eq(copy_rows(&c, 10), 1); /* both events: one ticket, one month */
 	ck_assert(!find_copy(b, "copying sla.tickets", &c));
 	ck_assert(!find_copy(b, "copying sla.milestones", &c));
 	ck_assert(!find_copy(b, "copying sla.escalations", &c));
-	ck_assert(!find_statement(b, "writing sla.ticket_events", true, true, &s));
+	ck_assert(!find_statement(b, "writing sla.event_log", true, true, &s));
 	ck_assert(find_statement(b, "writing sla.tickets", true, true, &s));
 	ck_assert(find_statement(b, "writing sla.escalations", true, true, &s));
 	ck_assert(find_statement(b, "writing sla.milestones", true, true, &s));
 	/* Should one be there after all: the same events by statement. */
-	ck_assert_uint_eq(rows_of(b, "writing sla.ticket_events", true), 2);
+	ck_assert_uint_eq(rows_of(b, "writing sla.event_log", true), 2);
 	batch_free(b);
 
 	/* A message applied again after a restart: no COPY at all. */
@@ -449,10 +449,80 @@ START_TEST(daemon_copies_new_events_only)
 	f.out.applied_new = false;
 	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
 	ck_assert(!batch_copies(b));
-	ck_assert(!find_copy(b, "copying sla.ticket_events", &c));
-	ck_assert_uint_eq(rows_of(b, "writing sla.ticket_events", true), 2);
+	ck_assert(!find_copy(b, "copying sla.event_log", &c));
+	ck_assert_uint_eq(rows_of(b, "writing sla.event_log", true), 2);
 	batch_free(b);
 	fixture_free(&f);
+}
+END_TEST
+
+/* The ticket id of each sla.event_log COPY row, and its events' count. */
+static size_t event_log_rows(const struct batch_copy *c, char ids[][8], uint32_t *nevents, size_t max)
+{
+	struct copy_reader r;
+	size_t rows = 0;
+
+	copy_open(&r, c);
+	while (copy_next_row(&r) != -1) {
+		const unsigned char *bytes;
+
+		ck_assert_uint_lt(rows, max);
+		for (int k = 0; k < 10; k++) {
+			int32_t len = copy_field(&r, &bytes);
+
+			if (k == 0) {
+				ck_assert(len > 0 && len < 8);
+				memcpy(ids[rows], bytes, (size_t)len);
+				ids[rows][len] = '\0';
+			} else if (k == 2) {
+				nevents[rows] = be32(bytes + 12);
+			}
+		}
+		rows++;
+	}
+	return rows;
+}
+
+/* sla.event_log takes one row per ticket and UTC month, in ticket order. */
+START_TEST(events_one_row_per_ticket_and_month)
+{
+	static const struct {
+		const char *ticket;
+		sla_time at;
+	} ev[] = {
+		{"T2", INT64_C(1735689600000)},	 /* 2025-01-01 00:00 */
+		{"T1", INT64_C(1738367999999)},	 /* 2025-01-31 23:59:59.999 */
+		{"T1", INT64_C(1738368000000)},	 /* 2025-02-01 00:00 */
+		{"T1", INT64_C(1736000000000)},	 /* 2025-01-04 */
+	};
+	struct sla_applied applied[4];
+	struct sla_out out = {0};
+	struct batch *b = batch_new();
+	struct batch_copy c;
+	char ids[4][8], err[128] = "";
+	uint32_t n[4];
+
+	memset(applied, 0, sizeof applied);
+	for (size_t i = 0; i < 4; i++) {
+		strcpy(applied[i].ticket_id, ev[i].ticket);
+		snprintf(applied[i].event_id, sizeof applied[i].event_id, "e%zu", i);
+		applied[i].occurred_at = ev[i].at;
+	}
+	out.applied = applied;
+	out.napplied = 4;
+	out.applied_new = true;
+	ck_assert(batch_build(b, &out, "pv7", NULL, err, sizeof err));
+	ck_assert(find_copy(b, "copying sla.event_log", &c));
+	ck_assert_uint_eq(event_log_rows(&c, ids, n, 4), 3);
+	ck_assert_str_eq(ids[0], "T1"); /* January: e1 and e3 */
+	ck_assert_uint_eq(n[0], 2);
+	ck_assert_str_eq(ids[1], "T1"); /* February: e2 */
+	ck_assert_uint_eq(n[1], 1);
+	ck_assert_str_eq(ids[2], "T2");
+	ck_assert_uint_eq(n[2], 1);
+	/* Statement or COPY, the same events. */
+	ck_assert_uint_eq(rows_of(b, "writing sla.event_log", true), 4);
+	batch_free(b);
 }
 END_TEST
 
@@ -513,12 +583,31 @@ START_TEST(copy_field_encoding)
 	ck_assert_int_eq(first_row_field(&c, 11, &bytes), 3);
 	ck_assert_int_eq(memcmp(bytes, "pv7", 3), 0);
 
-	ck_assert(find_copy(b, "copying sla.ticket_events", &c));
-	ck_assert_int_eq(first_row_field(&c, 1, &bytes), 4);
-	ck_assert_int_eq(memcmp(bytes, "ev-a", 4), 0);
-	ck_assert_int_eq(first_row_field(&c, 7, &bytes), 8); /* kafka_offset, int8 */
-	ck_assert_int_eq(first_row_field(&c, 8, &bytes), 3);
-	ck_assert_int_eq(memcmp(bytes, "\x08\x02\x10", 3), 0);
+	/* One sla.event_log row for the ticket's two events: arrays in the
+	 * order applied (ev-b, then ev-a), each with its element type. */
+	ck_assert(find_copy(b, "copying sla.event_log", &c));
+	ck_assert_int_eq(first_row_field(&c, 0, &bytes), 2);
+	ck_assert_int_eq(memcmp(bytes, "T1", 2), 0);
+	ck_assert_int_eq(first_row_field(&c, 1, &bytes), 8); /* first_at */
+	ck_assert_int_eq(be64(bytes), -INT64_C(946684800000) * 1000);
+	ck_assert_int_eq(first_row_field(&c, 2, &bytes), 20 + 2 * (4 + 4));
+	ck_assert_uint_eq(be32(bytes), 1);	/* one dimension */
+	ck_assert_uint_eq(be32(bytes + 4), 0);	/* no NULL */
+	ck_assert_uint_eq(be32(bytes + 8), 25); /* text */
+	ck_assert_uint_eq(be32(bytes + 12), 2); /* two elements */
+	ck_assert_uint_eq(be32(bytes + 16), 1); /* from 1 */
+	ck_assert_uint_eq(be32(bytes + 20), 4);
+	ck_assert_int_eq(memcmp(bytes + 24, "ev-b", 4), 0);
+	ck_assert_uint_eq(be32(bytes + 28), 4);
+	ck_assert_int_eq(memcmp(bytes + 32, "ev-a", 4), 0);
+	ck_assert_int_eq(first_row_field(&c, 6, &bytes), 20 + 2 * 4); /* topics: both NULL */
+	ck_assert_uint_eq(be32(bytes + 4), 1);
+	ck_assert_uint_eq(be32(bytes + 20), UINT32_MAX);
+	ck_assert_int_eq(first_row_field(&c, 8, &bytes), 20 + 2 * (4 + 8)); /* kafka_offsets */
+	ck_assert_uint_eq(be32(bytes + 8), 20);				    /* int8 */
+	ck_assert_int_eq(first_row_field(&c, 9, &bytes), 20 + 4 + 2 + 4 + 3); /* payloads */
+	ck_assert_uint_eq(be32(bytes + 8), 17);					/* bytea */
+	ck_assert_int_eq(memcmp(bytes + 30, "\x08\x02\x10", 3), 0);
 	batch_free(b);
 	ticket_set_free(&fresh);
 	fixture_free(&f);
@@ -563,6 +652,7 @@ Suite *shell_statements_suite(void)
 	tcase_add_test(tc, text_arrays_escaped);
 	tcase_add_test(tc, copy_rows_per_table);
 	tcase_add_test(tc, daemon_copies_new_events_only);
+	tcase_add_test(tc, events_one_row_per_ticket_and_month);
 	tcase_add_test(tc, undetected_violation_is_not_copied);
 	tcase_add_test(tc, copy_field_encoding);
 	tcase_add_test(tc, orphans_cancelled_by_key);
