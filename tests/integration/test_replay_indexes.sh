@@ -6,7 +6,7 @@
 # builds them too, and slad warns while they are missing.
 . "$(dirname "$0")/lib.sh"
 pg_start
-INDEXES="escalations_unpublished_idx milestones_open_idx milestones_partner_due_idx ticket_state_partition_idx tickets_partner_idx violations_partner_idx"
+INDEXES="escalations_unpublished_idx event_log_ticket_idx milestones_open_idx milestones_partner_due_idx ticket_state_partition_idx tickets_partner_idx violations_partner_idx"
 present() { q "SELECT string_agg(indexname, ' ' ORDER BY indexname COLLATE \"C\") FROM pg_indexes WHERE schemaname = 'sla'
 		AND indexname IN ('${INDEXES// /\',\'}')"; }
 recorded() { q "SELECT coalesce(string_agg(name, ' ' ORDER BY name COLLATE \"C\"), '') FROM sla.deferred_indexes"; }
@@ -47,7 +47,7 @@ until grep -q "consuming .* as group" "$WORK/warned.log"; do # its stop signals 
 	[ $SECONDS -lt $deadline ] || fail "slad did not start: $(tail -5 "$WORK/warned.log")"
 	sleep 0.1
 done
-grep -q "6 index(es) of the results tables were dropped by a \`slactl replay\` that did not finish" "$WORK/warned.log" ||
+grep -q "7 index(es) of the results tables were dropped by a \`slactl replay\` that did not finish" "$WORK/warned.log" ||
 	fail "slad did not warn of the missing indexes"
 kill -TERM "$SLAD_PID"
 wait "$SLAD_PID" || fail "slad exited non-zero"
@@ -64,7 +64,7 @@ ok "an interrupted replay run again gives the results of a clean run ($(wc -l <"
 # slad migrate builds what is recorded (here: dropped by hand as a killed replay would).
 DB=$KILLED q "SELECT sla.defer_indexes()" >/dev/null
 out=$(SLAD_POSTGRES_CONNINFO="$KILLED" "$BIN/slad" migrate) || fail "slad migrate failed"
-[[ "$out" == *"6 index(es) a replay had deferred built"* ]] || fail "slad migrate said: $out"
+[[ "$out" == *"7 index(es) a replay had deferred built"* ]] || fail "slad migrate said: $out"
 DB=$KILLED assert_eq "indexes after slad migrate" "$(DB=$KILLED present)" "$INDEXES"
 DB=$KILLED assert_eq "nothing left deferred after slad migrate" "$(DB=$KILLED recorded)" ""
 
