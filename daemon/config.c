@@ -82,7 +82,7 @@ const struct config_key config_keys[] = {
 	{"archive.after", KT_DURATION, "7d", true, false, NULL, SLA_HOUR, 3660 * SLA_DAY, OFF(archive_after), NULL,
 	 "A closed or cancelled ticket with nothing open is archived this long after it closed and its last "
 	 "milestone ended; later events for it are dead-lettered TOO_LATE. A reload applies on the next restore."},
-	{"batch.max_events", KT_INT, "5000", true, false, NULL, 1, 1000000, OFF(batch_max_events), NULL,
+	{"batch.max_events", KT_INT, "20000", true, false, NULL, 1, 1000000, OFF(batch_max_events), NULL,
 	 "At most this many events per PostgreSQL transaction (results and Kafka offsets commit together)."},
 	{"batch.max_ms", KT_INT, "50", true, false, NULL, 1, 60000, OFF(batch_max_ms), NULL,
 	 "Reserved: a batch also ends whenever the consumer queue is empty, so a time bound is not needed today."},

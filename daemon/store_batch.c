@@ -216,13 +216,19 @@ static void batch_add_violation(struct batch *b, struct pgarr *vi, const struct 
 }
 
 /* A ticket's row and its dirty milestones and violations: into tk, ms and
- * vi, and as COPY rows too when copy. */
+ * vi, and as COPY rows too when copy. In the daemon's batch of new events
+ * (copy_events), a milestone no batch has had yet is copied too: it was
+ * opened by one of those events, so its row cannot exist (MS_WRITTEN). */
 static void batch_add_ticket_rows(struct batch *b, const struct sla_ticket *t, const char *policy_version, bool copy)
 {
 	batch_add_ticket(b, copy ? b->tk_new : b->tk, t, copy);
-	for (int i = 0; i < t->nms; i++)
-		if (t->ms[i].dirty)
-			batch_add_milestone(b, copy ? b->ms_new : b->ms, t, &t->ms[i], policy_version, copy);
+	for (int i = 0; i < t->nms; i++) {
+		const struct sla_milestone *m = &t->ms[i];
+		bool copy_ms = copy || (b->copy_events && !(m->flags & MS_WRITTEN));
+
+		if (m->dirty)
+			batch_add_milestone(b, copy_ms ? b->ms_new : b->ms, t, m, policy_version, copy_ms);
+	}
 	for (int i = 0; i < t->nvs; i++)
 		if (t->vs[i].dirty)
 			batch_add_violation(b, copy ? b->vi_new : b->vi, t, &t->vs[i], policy_version, copy);
@@ -583,7 +589,7 @@ enum batch_statement_result batch_statement(struct batch *b, size_t i, bool daem
 
 bool batch_copies(const struct batch *b)
 {
-	return b->copy || (b->copy_events && b->copies[COPY_EVENTS].n > 0);
+	return b->copy || (b->copy_events && (b->copies[COPY_EVENTS].n > 0 || b->copies[COPY_MILESTONES].n > 0));
 }
 
 size_t batch_ncopies(void)

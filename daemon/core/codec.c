@@ -357,6 +357,7 @@ static void get_milestone(struct rbuf *r, struct sla_ticket *t)
 		r->fail = true;
 	rbuf_fields(r, m, milestone_flags, FIELDS_LEN(milestone_flags));
 	m->dirty = false; /* as saved */
+	m->flags |= MS_WRITTEN; /* saved with or after its row */
 }
 
 static void get_violation(struct rbuf *r, struct sla_ticket *t)

@@ -459,6 +459,9 @@ static void seq_adopt(struct sla_core *core, struct sla_ticket *t, struct sla_ti
 {
 	struct sla_ticket old = *t;
 	*t = *nt;
+	/* The re-derived milestones may have rows: they upsert (MS_WRITTEN). */
+	for (int i = 0; i < t->nms; i++)
+		t->ms[i].flags |= MS_WRITTEN;
 	t->partition = old.partition;
 	t->dirty = old.dirty;
 	t->in_dirty = old.in_dirty;

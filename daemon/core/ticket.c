@@ -450,8 +450,10 @@ void core_out_clear(struct sla_out *out)
 			t->state_pending = true;
 			out->pending[out->npending++] = t; /* room made by ticket_mark_dirty */
 		}
-		for (int j = 0; j < t->nms; j++)
+		for (int j = 0; j < t->nms; j++) {
 			t->ms[j].dirty = false;
+			t->ms[j].flags |= MS_WRITTEN;
+		}
 		for (int j = 0; j < t->nvs; j++)
 			t->vs[j].dirty = false;
 		/* An archived ticket's rows are written: keep only its tombstone. */

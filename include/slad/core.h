@@ -121,6 +121,10 @@ struct sla_milestone {
 #define MS_ESCALATED(level) (1u << (level)) /* enum sla_esc_level */
 #define MS_ESCALATIONS 0x07u
 #define MS_FIRED 0x80u /* the deadline passed while open */
+/* Its sla.milestones row may exist: it was in a batch already, or restored
+ * from a saved state, or its ticket re-derived. Not saved; the daemon
+ * copies a milestone without it in a batch of new events only (store_batch.c). */
+#define MS_WRITTEN 0x40u
 
 /* One clock-in of the ticket, kept in event-time order for the checks that
  * look at visits (sequence, cross-day visits, person-days, verify). */

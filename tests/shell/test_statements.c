@@ -429,6 +429,7 @@ START_TEST(daemon_copies_new_events_only)
 
 	fixture_init(&f, "T1", 3000);
 	f.out.applied_new = true;
+	f.t->ms[0].flags |= MS_WRITTEN; /* its row may be there */
 	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
 	ck_assert(batch_copies(b));
 	ck_assert(find_copy(b, "copying sla.event_log", &c));
@@ -442,6 +443,18 @@ START_TEST(daemon_copies_new_events_only)
 	ck_assert(find_statement(b, "writing sla.milestones", true, true, &s));
 	/* Should one be there after all: the same events by statement. */
 	ck_assert_uint_eq(rows_of(b, "writing sla.event_log", true), 2);
+	batch_free(b);
+
+	/* A milestone no batch has had yet was opened by one of the new
+	 * events: it is copied as well, and upserts only should the COPY fail. */
+	b = batch_new();
+	f.t->ms[0].flags &= (uint8_t)~MS_WRITTEN;
+	ck_assert(batch_build(b, &f.out, "pv7", NULL, err, sizeof err));
+	ck_assert(find_copy(b, "copying sla.milestones", &c));
+	ck_assert_uint_eq(copy_rows(&c, 11), 1);
+	ck_assert(!find_statement(b, "writing sla.milestones", true, true, &s));
+	ck_assert_uint_eq(rows_of(b, "writing sla.milestones", true), 1);
+	ck_assert(!find_copy(b, "copying sla.tickets", &c));
 	batch_free(b);
 
 	/* A message applied again after a restart: no COPY at all. */
