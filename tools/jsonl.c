@@ -442,9 +442,50 @@ static bool parse_object(json_object *obj, struct jsonl_event *out, char *err, s
 	return true;
 }
 
+struct jsonl_parser {
+	struct json_tokener *tok;
+};
+
+struct jsonl_parser *jsonl_parser_new(void)
+{
+	struct jsonl_parser *p = malloc(sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if ((p->tok = json_tokener_new()) == NULL) {
+		free(p);
+		return NULL;
+	}
+	json_tokener_set_flags(p->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return p;
+}
+
+void jsonl_parser_free(struct jsonl_parser *p)
+{
+	if (p == NULL)
+		return;
+	json_tokener_free(p->tok);
+	free(p);
+}
+
 bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, size_t errlen)
 {
-	struct json_tokener *tok = NULL;
+	struct jsonl_parser *p = jsonl_parser_new();
+	bool ok;
+
+	if (p == NULL) {
+		memset(out, 0, sizeof(*out));
+		return fail(err, errlen, "out of memory");
+	}
+	ok = jsonl_parse_event_with(p, line, out, err, errlen);
+	jsonl_parser_free(p);
+	return ok;
+}
+
+bool jsonl_parse_event_with(struct jsonl_parser *p, const char *line, struct jsonl_event *out, char *err,
+			    size_t errlen)
+{
+	struct json_tokener *tok = p->tok;
 	json_object *obj = NULL;
 	size_t n = strlen(line), end;
 	bool ok = false;
@@ -452,12 +493,7 @@ bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, siz
 	memset(out, 0, sizeof(*out));
 	if (line[strspn(line, " \t\r\n")] == '\0')
 		return fail(err, errlen, "empty line");
-	tok = json_tokener_new();
-	if (tok == NULL) {
-		fail(err, errlen, "out of memory");
-		goto done;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_reset(tok);
 	obj = json_tokener_parse_ex(tok, line, (int)(n > INT32_MAX ? INT32_MAX : n));
 	if (obj == NULL) {
 		enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -481,8 +517,6 @@ bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, siz
 	ok = parse_object(obj, out, err, errlen);
 done:
 	json_object_put(obj);
-	if (tok != NULL)
-		json_tokener_free(tok);
 	if (!ok)
 		jsonl_event_clear(out);
 	return ok;

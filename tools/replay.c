@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "slactl.h"
@@ -71,15 +73,22 @@ struct parse_part {
 static void *parse_part(void *arg)
 {
 	struct parse_part *p = arg;
+	struct jsonl_parser *jp = jsonl_parser_new();
 
 	p->bad = p->to;
 	for (size_t i = p->from; i < p->to; i++) {
-		if (!jsonl_parse_event(p->lines[i], &p->evs[i].ev, p->err, sizeof(p->err))) {
+		if (jp == NULL) {
+			snprintf(p->err, sizeof(p->err), "out of memory");
+			p->bad = i;
+			break;
+		}
+		if (!jsonl_parse_event_with(jp, p->lines[i], &p->evs[i].ev, p->err, sizeof(p->err))) {
 			p->bad = i;
 			break;
 		}
 		p->evs[i].line = p->linenos[i];
 	}
+	jsonl_parser_free(jp);
 	return NULL;
 }
 
@@ -88,7 +97,17 @@ static void *parse_part(void *arg)
 static bool read_input(FILE *in, const char *prog, const char *name, char **buf, size_t *blen)
 {
 	size_t bcap = 0;
+	struct stat sb;
 
+	/* A file: its size at once, not a buffer doubled (and copied) up to it. */
+	if (fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+	    (uint64_t)sb.st_size < SIZE_MAX / 2) {
+		bcap = (size_t)sb.st_size + 65536;
+		if ((*buf = malloc(bcap + 1)) == NULL) {
+			fprintf(stderr, "slactl %s: out of memory\n", prog);
+			return false;
+		}
+	}
 	for (;;) {
 		if (bcap - *blen < 65536) {
 			bcap = bcap ? bcap * 2 : 1 << 20;

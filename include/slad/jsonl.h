@@ -23,6 +23,13 @@ struct jsonl_event {
  * field in err. */
 bool jsonl_parse_event(const char *line, struct jsonl_event *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* The same with a parser kept from line to line (one per thread): a caller
+ * parsing many lines saves a tokener's allocation per line. */
+struct jsonl_parser;
+struct jsonl_parser *jsonl_parser_new(void);
+void jsonl_parser_free(struct jsonl_parser *p);
+bool jsonl_parse_event_with(struct jsonl_parser *p, const char *line, struct jsonl_event *out, char *err,
+			    size_t errlen) __attribute__((warn_unused_result));
 void jsonl_event_clear(struct jsonl_event *ev);
 
 #endif
