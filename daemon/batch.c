@@ -212,7 +212,10 @@ static void batch_committed(struct daemon *d, const struct store_offset *offs, s
 			d->tps[i].committed = d->tps[i].next;
 	if (ckpt) {
 		d->checkpoint_at = t0;
-		d->lagged = d->force_checkpoint = false;
+		d->force_checkpoint = false;
+		/* An interval checkpoint in a backlog: the one once it is consumed is still due. */
+		if (all_caught_up(d))
+			d->lagged = false;
 	}
 	d->retry_ms = RETRY_MIN_MS; /* back-off grows until a commit succeeds again */
 	d->db_ok_at = t0;
