@@ -732,11 +732,7 @@ replay_run() {
 	r_ms=$(($(now_ms) - t0))
 	r_wal=$(wal_since "$lsn")
 	r_end=$(wal_lsn)
-	dead=$(q "SELECT count(*) FROM sla.dead_letters")
-	rows=$(q "SELECT count(*) FROM sla.ticket_events")
-	[ $((rows + dead)) = "$n" ] || { echo "replay: $rows events and $dead dead letters of $n" >&2; return 1; }
-	mb=$(q "SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) FROM pg_class c
-		JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'sla' AND c.relkind = 'r'")
+	# replay's statements first, then the checks (not among them)
 	{
 		echo "| statement | calls | server time (s) |"
 		echo "|---|---:|---:|"
@@ -745,6 +741,11 @@ replay_run() {
 			FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			ORDER BY total_exec_time DESC LIMIT 8"
 	} >"$WORK/replay.statements"
+	dead=$(q "SELECT count(*) FROM sla.dead_letters")
+	rows=$(q "SELECT coalesce(sum(cardinality(event_ids)), 0) FROM sla.event_log")
+	[ $((rows + dead)) = "$n" ] || { echo "replay: $rows events and $dead dead letters of $n" >&2; return 1; }
+	mb=$(q "SELECT round(sum(pg_total_relation_size(c.oid)) / 1048576.0) FROM pg_class c
+		JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = 'sla' AND c.relkind = 'r'")
 	wal_by_relation "$lsn" "$r_end" "$n" >"$WORK/replay.relations" # after the statements: not one of them
 
 	# The floor: what replay wrote, by binary COPY into an empty schema.
