@@ -268,19 +268,31 @@ static int event_key_cmp(const void *x, const void *y)
 	return c;
 }
 
-/* The element types of sla.event_log's arrays. */
-#define OID_TEXT 25u
-#define OID_INT4 23u
-#define OID_INT8 20u
-#define OID_TIMESTAMPTZ 1184u
-#define OID_BYTEA 17u
+/* One event's element of sla.event_log's array for column col (EV_ID to
+ * EV_PAYLOAD: the arrays are in the order of the events' columns), and the
+ * arrays' element types. */
+static void copy_event_field(struct pgarr *c, const struct sla_applied *a, int col)
+{
+	switch (col) {
+	case EV_ID: copy_text(c, a->event_id); break;
+	case EV_TYPE: copy_text(c, event_type_name(a->type)); break;
+	case EV_AT: copy_time(c, a->occurred_at); break;
+	case EV_APPLIED: copy_time(c, a->applied_at); break;
+	case EV_TOPIC: copy_text(c, empty_to_null(a->topic)); break;
+	case EV_PART: copy_int4(c, a->partition); break;
+	case EV_OFFSET: copy_int8(c, a->offset); break;
+	default: copy_bytes(c, a->payload, a->len); break;
+	}
+}
+static const uint32_t event_elem_oid[EV_NCOLS] = {
+	[EV_ID] = 25, [EV_TYPE] = 25, [EV_AT] = 1184, [EV_APPLIED] = 1184, /* text, timestamptz */
+	[EV_TOPIC] = 25, [EV_PART] = 23, [EV_OFFSET] = 20, [EV_PAYLOAD] = 17, /* int4, int8, bytea */
+};
 
 /* One sla.event_log row: the n events at k, of one ticket and month. */
 static void copy_event_row(struct pgarr *c, const struct event_key *k, size_t n)
 {
 	sla_time first = k[0].a->occurred_at;
-	size_t at;
-	uint32_t m = (uint32_t)n;
 
 	for (size_t i = 1; i < n; i++)
 		if (k[i].a->occurred_at < first)
@@ -288,38 +300,13 @@ static void copy_event_row(struct pgarr *c, const struct event_key *k, size_t n)
 	copy_row(c, EL_NCOLS);
 	copy_text(c, k[0].a->ticket_id);
 	copy_time(c, first);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_text(c, k[i].a->event_id);
-	copy_array_end(c, at, OID_TEXT, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_text(c, event_type_name(k[i].a->type));
-	copy_array_end(c, at, OID_TEXT, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_time(c, k[i].a->occurred_at);
-	copy_array_end(c, at, OID_TIMESTAMPTZ, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_time(c, k[i].a->applied_at);
-	copy_array_end(c, at, OID_TIMESTAMPTZ, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_text(c, empty_to_null(k[i].a->topic));
-	copy_array_end(c, at, OID_TEXT, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_int4(c, k[i].a->partition);
-	copy_array_end(c, at, OID_INT4, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_int8(c, k[i].a->offset);
-	copy_array_end(c, at, OID_INT8, m);
-	at = copy_array_begin(c);
-	for (size_t i = 0; i < n; i++)
-		copy_bytes(c, k[i].a->payload, k[i].a->len);
-	copy_array_end(c, at, OID_BYTEA, m);
+	for (int col = EV_ID; col < EV_NCOLS; col++) {
+		size_t at = copy_array_begin(c);
+
+		for (size_t i = 0; i < n; i++)
+			copy_event_field(c, k[i].a, col);
+		copy_array_end(c, at, event_elem_oid[col], (uint32_t)n);
+	}
 }
 
 /* The batch's events as COPY rows of sla.event_log: one per ticket and

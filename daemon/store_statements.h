@@ -21,9 +21,9 @@ enum { HI_ID, HI_CODE, HI_OCC, HI_STATUS, HI_CHANGED, HI_CAUSE, HI_NCOLS };
 enum { DL_TOPIC, DL_PART, DL_OFFSET, DL_REASON, DL_DETAIL, DL_PAYLOAD, DL_NCOLS };
 enum { ES_ID, ES_MS, ES_OCC, ES_LEVEL, ES_AT, ES_PARTNER, ES_ENGINEER, ES_PART, ES_NCOLS };
 enum { EV_TICKET, EV_ID, EV_TYPE, EV_AT, EV_APPLIED, EV_TOPIC, EV_PART, EV_OFFSET, EV_PAYLOAD, EV_NCOLS };
-/* The fields of a sla.event_log COPY row (schema/0013). */
-enum { EL_TICKET, EL_FIRST, EL_IDS, EL_TYPES, EL_AT, EL_APPLIED, EL_TOPICS, EL_PARTS, EL_OFFSETS, EL_PAYLOADS,
-       EL_NCOLS };
+/* A sla.event_log COPY row (schema/0013): ticket_id, first_at, then one
+ * array per column of the events from EV_ID on. */
+enum { EL_NCOLS = 2 + EV_NCOLS - EV_ID };
 enum { EC_ENG, EC_TICKET, EC_EVENT, EC_PARTNER, EC_KIND, EC_AT, EC_DAY, EC_NCOLS };
 
 /* INSERT INTO target SELECT list FROM unnest(arrays) AS u (columns), one row
