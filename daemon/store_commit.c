@@ -362,10 +362,7 @@ static bool commit_send_offsets(struct commit_attempt *a)
 			arr_int(&a->ck[1], o->partition);
 			arr_time(&a->ck[2], o->clock == STORE_CLOCK_UNKNOWN ? SLA_TIME_NONE : o->clock);
 		}
-		/* Nothing consumed yet: only its clock. Consumed but not checkpointed
-		 * yet (to -1): a row at -1 that says where the results are written up
-		 * to, and fences the batch as a checkpoint would. */
-		if (o->to < 0 && o->written < 0)
+		if (!store_offset_has_row(o))
 			continue;
 		if (o->from < 0) {
 			vals[4] = a->token; /* no $5 (from) in the INSERT */

@@ -112,6 +112,15 @@ bool batch_copies(const struct batch *b);
 size_t batch_ncopies(void);
 enum batch_statement_result batch_copy(struct batch *b, size_t i, struct batch_copy *c, char *err, size_t errlen);
 
+/* Whether the commit writes o's consumer_offsets row (the readback reads
+ * it back): not for a partition with nothing consumed, whose clock alone is
+ * written. Before its first checkpoint (to -1) the row at -1 records
+ * written_offset and fences the batch. */
+static inline bool store_offset_has_row(const struct store_offset *o)
+{
+	return o->to >= 0 || o->written >= 0;
+}
+
 /* store_months.c */
 /* The months a batch's rows need, found when it is built: distinct months of
  * its rows, at most STORE_ROWS_MONTHS (the rest: the next batch's turn). */

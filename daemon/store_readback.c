@@ -67,7 +67,7 @@ enum store_result store_commit_readback(struct store *st, const char *group, con
 	for (size_t i = 0; i < noffs; i++) {
 		const char *vals[3] = {group, offs[i].topic, part};
 
-		if (offs[i].to < 0 && offs[i].written < 0) { /* nothing consumed there: only its clock was written */
+		if (!store_offset_has_row(&offs[i])) {
 			matched++;
 			continue;
 		}
