@@ -77,8 +77,10 @@ const struct config_key config_keys[] = {
 	 "The SLA policies file (rules.md's tables as data, as in deploy/policies.yaml). A missing file means the "
 	 "compiled-in defaults, which are the same."},
 	{"lateness.allowed", KT_DURATION, "15m", true, false, NULL, 0, 7 * SLA_DAY, OFF(lateness_allowed), NULL,
-	 "How long a PROVISIONAL violation waits for late events before it is CONFIRMED (processing time). A "
-	 "reload applies to new violations."},
+	 "How long a PROVISIONAL violation waits for late events before it is CONFIRMED (processing time), and "
+	 "how long an event for a ticket not created yet is held for it before it is dead-lettered "
+	 "UNKNOWN_TICKET (processing time and, live, wall time). A reload applies to new violations and "
+	 "held events."},
 	{"archive.after", KT_DURATION, "7d", true, false, NULL, SLA_HOUR, 3660 * SLA_DAY, OFF(archive_after), NULL,
 	 "A closed or cancelled ticket with nothing open is archived this long after it closed and its last "
 	 "milestone ended; later events for it are dead-lettered TOO_LATE. A reload applies on the next restore."},

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (v == SV_APPLIED)
 				(void)partners_apply(ps, ev, now, &pout, detail, sizeof(detail));
 		} else {
-			struct sla_origin origin = {"fsm.workorders", 0, offset, msg, n};
+			struct sla_origin origin = {"fsm.workorders", 0, offset, msg, n, 0};
 			(void)core_apply_raw(core, &origin, now, &out);
 		}
 		offset++;

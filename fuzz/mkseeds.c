@@ -119,7 +119,7 @@ static bool remember(char (**ids)[SLA_ID_MAX + 1], size_t *n, const char *id)
 static bool apply_event(const struct jsonl_event *ev, void *arg)
 {
 	struct state_run *r = arg;
-	struct sla_origin o = {topic_default_name(ev->topic), 0, r->offset++, ev->payload, ev->len};
+	struct sla_origin o = {topic_default_name(ev->topic), 0, r->offset++, ev->payload, ev->len, 0};
 	if (ev->topic == TOPIC_ASSESSMENTS) {
 		Slad__V1__Event *e = NULL;
 		char detail[256];

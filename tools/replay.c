@@ -473,7 +473,7 @@ static bool replay_cleanup(struct replay_run *r)
 static enum sla_verdict replay_event_apply(struct replay_run *r, const struct replay_event *e, sla_time future_limit,
 					   sla_time *clock)
 {
-	struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len};
+	struct sla_origin origin = {topic_default_name(e->ev.topic), 0, e->line, e->ev.payload, e->ev.len, 0};
 	char detail[256] = "";
 	enum sla_verdict v = event_validate(e->ev.payload, e->ev.len, future_limit, detail, sizeof(detail));
 

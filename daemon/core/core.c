@@ -148,7 +148,7 @@ static int held_cmp(const void *a, const void *b)
 }
 
 static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, const Slad__V1__Event *ev,
-				   const struct sla_origin *origin, struct sla_out *out)
+				   const struct sla_origin *origin, sla_time now, struct sla_out *out)
 {
 	struct sla_held h = {0};
 	const struct sla_ticket_more *x = ticket_more(t);
@@ -164,8 +164,18 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 	h.partition = origin ? origin->partition : 0;
 	h.offset = origin ? origin->offset : -1;
 	h.occurred_at = ev->occurred_at;
-	/* The grace counts from when it was held: a batch synced late still gets it. */
-	h.expires_at = (core->s.now != SLA_TIME_NONE ? core->s.now : ev->occurred_at) + core->pol->lateness_allowed;
+	/* The grace counts from when it was held: on the processing clock the event came
+	 * with (core_apply has only advanced to just before the event's own instant), so a
+	 * batch synced late still gets it; and live, on the wall clock too. A partition's
+	 * two topics are fetched apart: clock-ins may be applied, and the partition caught
+	 * up (its clock jumping to the wall clock), a moment before their old work orders
+	 * come in (docs/architecture.md, Ordering). */
+	sla_time held_at = core->s.now;
+	if (held_at == SLA_TIME_NONE || (now != SLA_TIME_NONE && now > held_at))
+		held_at = now;
+	if (origin && origin->wall_at > 0 && (held_at == SLA_TIME_NONE || origin->wall_at > held_at))
+		held_at = origin->wall_at;
+	h.expires_at = (held_at != SLA_TIME_NONE ? held_at : ev->occurred_at) + core->pol->lateness_allowed;
 	h.len = protobuf_c_message_get_packed_size(&ev->base);
 	h.payload = malloc(h.len ? h.len : 1);
 	if (!h.payload)
@@ -400,7 +410,7 @@ static struct sla_core *seq_replay(const struct sla_core *core, const struct sla
 			*v = core_apply(tmp, e, origin, clock, tout);
 			*d1 = tout->ndead;
 		} else {
-			struct sla_origin o = {NULL, t->partition, -1, evs[i].payload, evs[i].len};
+			struct sla_origin o = {NULL, t->partition, -1, evs[i].payload, evs[i].len, 0};
 			(void)core_apply(tmp, e, &o, clock, tout);
 		}
 	}
@@ -569,7 +579,7 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 		return SV_TOO_LATE;
 	}
 	if (!t->created && !creating)
-		return hold_event(core, t, ev, origin, out);
+		return hold_event(core, t, ev, origin, now, out);
 	if (creating && ev->ticket_created->calendar_id && ev->ticket_created->calendar_id[0] && core->cals &&
 	    core->cals->ncals && !calendar_set_find(core->cals, ev->ticket_created->calendar_id)) {
 		snprintf(detail, sizeof(detail), "unknown calendar_id %s", ev->ticket_created->calendar_id);
@@ -607,7 +617,7 @@ static enum sla_verdict apply_event(struct sla_core *core, const Slad__V1__Event
 		qsort(held, (size_t)n, sizeof(*held), held_cmp);
 		for (int i = 0; i < n; i++) {
 			struct sla_origin o = {held[i].topic, held[i].partition, held[i].offset, held[i].payload,
-					       held[i].len};
+					       held[i].len, 0};
 			(void)core_apply_raw(core, &o, now, out);
 			free(held[i].payload);
 		}

@@ -394,6 +394,10 @@ struct sla_origin {
 	int64_t offset;
 	const uint8_t *payload;
 	size_t len;
+	/* The wall clock when slad applies it live (clock.source auto), else 0: a held
+	 * event's grace counts from it as well as from the processing clock, so that its
+	 * work order, fetched apart from it, still finds it (docs/architecture.md, Ordering). */
+	sla_time wall_at;
 };
 
 struct sla_core;

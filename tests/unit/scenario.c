@@ -191,7 +191,7 @@ static bool do_event(struct scn *s, const char *line)
 		snprintf(s->ticket, sizeof(s->ticket), "%s", je.key);
 	sla_time now = je.occurred_at > s->clock || s->clock == SLA_TIME_NONE ? je.occurred_at : s->clock;
 	s->clock = now;
-	struct sla_origin o = {topic_default_name(je.topic), 0, ++s->offset, je.payload, je.len};
+	struct sla_origin o = {topic_default_name(je.topic), 0, ++s->offset, je.payload, je.len, 0};
 	s->verdict = core_apply_raw(s->core, &o, now, &s->out);
 	s->have_verdict = true;
 	jsonl_event_clear(&je);
@@ -228,6 +228,17 @@ static bool do_directive(struct scn *s, char **tok, int ntok)
 		s->clock = t;
 		core_advance(s->core, t, &s->out);
 		return harvest(s);
+	}
+	/* The processing clock of the events that follow, without advancing the core: a
+	 * caught-up daemon's wall clock, ahead of the old events it has just received. */
+	if (strcmp(tok[0], "@clock") == 0 && ntok == 2) {
+		sla_time t;
+		if (!parse_time(s, tok[1], &t))
+			return false;
+		if (s->clock != SLA_TIME_NONE && t < s->clock)
+			return fail(s, "@clock goes back in time (clock is %s)", fmt_time(s->clock));
+		s->clock = t;
+		return true;
 	}
 	if (strcmp(tok[0], "@ticket") == 0 && ntok == 2) {
 		snprintf(s->ticket, sizeof(s->ticket), "%s", tok[1]);

@@ -8,6 +8,7 @@
  *   @workday 2025-02-08            ... or an adjusted WORKDAY
  *   {"event_id":"e1",...}          applied at now = max(clock, occurred_at)
  *   @advance 2025-03-14T18:21:00+08:00   core_advance: the processing clock moves
+ *   @clock 2025-03-14T12:00:00+08:00     the clock of the events that follow (core not advanced)
  *   @ticket T2                     the ticket later expectations look at
  *                                  (default: the first event's ticket)
  *   = verdict APPLIED              of the last event (APPLIED, DUPLICATE, HELD

@@ -42,7 +42,7 @@ static void apply_live(struct evb *b, const char *now)
 {
 	size_t len;
 	uint8_t *buf = evb_pack(b, &len);
-	struct sla_origin o = {"fsm.workorders", 1, 10, buf, len};
+	struct sla_origin o = {"fsm.workorders", 1, 10, buf, len, 0};
 	enum sla_verdict v = core_apply_raw(live, &o, now ? T(now) : b->ev.occurred_at, &out_live);
 	ck_assert_msg(v == SV_APPLIED || v == SV_HELD, "%s: verdict %d", b->ev.event_id, v);
 	free(buf);

@@ -36,7 +36,7 @@ static enum sla_verdict apply_at(const struct evb *b, int64_t offset, const char
 {
 	size_t len;
 	uint8_t *buf = evb_pack(b, &len);
-	struct sla_origin o = {"fsm.workorders", 3, offset, buf, len};
+	struct sla_origin o = {"fsm.workorders", 3, offset, buf, len, 0};
 	enum sla_verdict v = core_apply_raw(core, &o, T(now), &out);
 	free(buf);
 	return v;
@@ -47,7 +47,7 @@ static enum sla_verdict apply_ev(const struct evb *b, int64_t offset)
 	/* now = occurred_at */
 	size_t len;
 	uint8_t *buf = evb_pack(b, &len);
-	struct sla_origin o = {"fsm.workorders", 3, offset, buf, len};
+	struct sla_origin o = {"fsm.workorders", 3, offset, buf, len, 0};
 	enum sla_verdict v = core_apply_raw(core, &o, b->ev.occurred_at, &out);
 	free(buf);
 	return v;
@@ -214,7 +214,7 @@ END_TEST
 START_TEST(dead_letter_garbage)
 {
 	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x42};
-	struct sla_origin o = {"fsm.clockins", 7, 1234, garbage, sizeof(garbage)};
+	struct sla_origin o = {"fsm.clockins", 7, 1234, garbage, sizeof(garbage), 0};
 	ck_assert_int_eq(core_apply_raw(core, &o, T("2025-03-14T10:00:00+08:00"), &out), SV_DECODE_ERROR);
 	ck_assert_uint_eq(out.ndead, 1);
 	const struct sla_dead *d = &out.dead[0];
@@ -235,7 +235,7 @@ START_TEST(dead_letter_oversize)
 	size_t n = SLA_EVENT_MAX_BYTES + 1;
 	uint8_t *big = calloc(1, n);
 	ck_assert_ptr_nonnull(big);
-	struct sla_origin o = {"fsm.workorders", 0, 5, big, n};
+	struct sla_origin o = {"fsm.workorders", 0, 5, big, n, 0};
 	ck_assert_int_eq(core_apply_raw(core, &o, T("2025-03-14T10:00:00+08:00"), &out), SV_OVERSIZE);
 	ck_assert_uint_eq(out.ndead, 1);
 	ck_assert_int_eq(out.dead[0].reason, SV_OVERSIZE);
@@ -250,7 +250,7 @@ START_TEST(dead_letter_missing_field)
 {
 	struct evb b;
 	/* an empty buffer decodes to an empty Event */
-	struct sla_origin o = {"fsm.workorders", 0, 6, (const uint8_t *)"", 0};
+	struct sla_origin o = {"fsm.workorders", 0, 6, (const uint8_t *)"", 0, 0};
 	ck_assert_int_eq(core_apply_raw(core, &o, T("2025-03-14T10:00:00+08:00"), &out), SV_MISSING_FIELD);
 	ck_assert_uint_eq(out.ndead, 1);
 	ck_assert_int_eq(out.dead[0].reason, SV_MISSING_FIELD);
@@ -292,7 +292,7 @@ START_TEST(dead_letter_invalid_transition)
 	evb_clock(&b, "k1", "T1", "2025-03-14T10:05:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
 	size_t len;
 	uint8_t *buf = evb_pack(&b, &len);
-	struct sla_origin o = {"fsm.clockins", 2, 99, buf, len};
+	struct sla_origin o = {"fsm.clockins", 2, 99, buf, len, 0};
 	ck_assert_int_eq(core_apply_raw(core, &o, b.ev.occurred_at, &out), SV_INVALID_TRANSITION);
 	ck_assert_uint_eq(out.ndead, 1);
 	ck_assert_str_eq(out.dead[0].topic, "fsm.clockins");
@@ -315,7 +315,7 @@ START_TEST(held_then_unknown_ticket)
 	evb_clock(&b, "k1", "T9", "2025-03-14T10:00:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
 	size_t len;
 	uint8_t *buf = evb_pack(&b, &len);
-	struct sla_origin o = {"fsm.clockins", 4, 77, buf, len};
+	struct sla_origin o = {"fsm.clockins", 4, 77, buf, len, 0};
 	ck_assert_int_eq(core_apply_raw(core, &o, T("2025-03-14T10:00:00+08:00"), &out), SV_HELD);
 	ck_assert_uint_eq(out.ndead, 0);
 	core_out_clear(&out);
@@ -336,6 +336,41 @@ START_TEST(held_then_unknown_ticket)
 	/* only once */
 	core_advance(core, T("2025-03-14T12:00:00+08:00"), &out);
 	ck_assert_uint_eq(out.ndead, 0);
+}
+END_TEST
+
+/* Live, a held event's grace counts on the wall clock too: applied while its partition
+ * lags (processing clock: event time), then the partition catches up and its clock jumps
+ * to the wall clock; the work order fetched a moment later still finds it. */
+START_TEST(held_grace_counts_from_the_wall_clock)
+{
+	struct evb b;
+	sla_time wall = T("2026-12-07T20:00:00+08:00");
+	evb_clock(&b, "k1", "T9", "2025-03-14T10:00:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
+	size_t len;
+	uint8_t *buf = evb_pack(&b, &len);
+	struct sla_origin o = {"fsm.clockins", 4, 77, buf, len, wall};
+	ck_assert_int_eq(core_apply_raw(core, &o, T("2025-03-14T10:00:00+08:00"), &out), SV_HELD);
+	free(buf);
+	core_advance(core, wall + SLA_MINUTE, &out); /* caught up: the wall clock */
+	ck_assert_uint_eq(out.ndead, 0);
+	evb_created(&b, "c9", "T9", "2025-03-14T09:00:00+08:00", SLAD__V1__TICKET_TYPE__MAINTENANCE,
+		    SLAD__V1__SLA_CLASS__HOURLY);
+	ck_assert_int_eq(apply_at(&b, 2, "2026-12-07T20:02:00+08:00"), SV_APPLIED);
+	ck_assert_uint_eq(out.ndead, 0);
+	ck_assert_int_eq(core_find(core, "T9")->state, TS_ON_SITE);
+	/* Another that never gets its ticket: dead once the wall clock's grace has passed too. */
+	evb_clock(&b, "k2", "T8", "2025-03-14T10:00:00+08:00", "E7", SLAD__V1__CLOCK_KIND__ARRIVE);
+	buf = evb_pack(&b, &len);
+	struct sla_origin o2 = {"fsm.clockins", 4, 78, buf, len, wall + 3 * SLA_MINUTE};
+	ck_assert_int_eq(core_apply_raw(core, &o2, wall + 3 * SLA_MINUTE, &out), SV_HELD);
+	free(buf);
+	core_advance(core, wall + 17 * SLA_MINUTE, &out);
+	ck_assert_uint_eq(out.ndead, 0);
+	core_advance(core, wall + 18 * SLA_MINUTE + 1, &out);
+	ck_assert_uint_eq(out.ndead, 1);
+	ck_assert_int_eq(out.dead[0].reason, SV_UNKNOWN_TICKET);
+	ck_assert_int_eq(out.dead[0].offset, 78);
 }
 END_TEST
 
@@ -643,6 +678,7 @@ Suite *core_suite(void)
 	tcase_add_test(tc, dead_letter_missing_field);
 	tcase_add_test(tc, dead_letter_invalid_transition);
 	tcase_add_test(tc, held_then_unknown_ticket);
+	tcase_add_test(tc, held_grace_counts_from_the_wall_clock);
 	tcase_add_test(tc, held_then_released);
 	tcase_add_test(tc, assessment_needs_no_ticket);
 	tcase_add_test(tc, unknown_calendar_is_bad_value);

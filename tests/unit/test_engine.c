@@ -42,7 +42,7 @@ static enum sla_verdict apply_ticket_event(const struct evb *b, int64_t offset)
 {
 	size_t len;
 	uint8_t *buf = evb_pack(b, &len);
-	struct sla_origin o = {"fsm.workorders", 2, offset, buf, len};
+	struct sla_origin o = {"fsm.workorders", 2, offset, buf, len, 0};
 	enum sla_verdict v = engine_apply_raw(&eng, TOPIC_WORKORDERS, &o, b->ev.occurred_at, &fx);
 	free(buf);
 	return v;
@@ -83,7 +83,7 @@ static enum sla_verdict register_cert(const char *id, const char *engineer, int6
 	uint8_t *buf = malloc(len ? len : 1);
 	ck_assert_ptr_nonnull(buf);
 	slad__v1__event__pack(&ev, buf);
-	struct sla_origin o = {"fsm.assessments", 2, offset, buf, len};
+	struct sla_origin o = {"fsm.assessments", 2, offset, buf, len, 0};
 	enum sla_verdict v = engine_apply_raw(&eng, TOPIC_ASSESSMENTS, &o, ev.occurred_at, &fx);
 	free(buf);
 	return v;
@@ -157,7 +157,7 @@ START_TEST(partner_dead_letter_has_its_origin)
 
 	/* Bytes that are no event: the same dead letter, from the raw entry point. */
 	static const uint8_t junk[] = {0xff, 0xff, 0xff};
-	struct sla_origin o = {"fsm.assessments", 2, 8, junk, sizeof(junk)};
+	struct sla_origin o = {"fsm.assessments", 2, 8, junk, sizeof(junk), 0};
 	ck_assert_int_eq(engine_apply_raw(&eng, TOPIC_ASSESSMENTS, &o, T("2025-01-10T10:00:00+08:00"), &fx),
 			 SV_DECODE_ERROR);
 	ck_assert_uint_eq(tout.ndead, 2);

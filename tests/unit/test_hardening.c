@@ -39,7 +39,7 @@ static void teardown(void)
 
 static enum sla_verdict apply_bytes(const uint8_t *buf, size_t len, sla_time now)
 {
-	struct sla_origin o = {"fsm.workorders", 0, next_offset++, buf, len};
+	struct sla_origin o = {"fsm.workorders", 0, next_offset++, buf, len, 0};
 	return core_apply_raw(core, &o, now, &out);
 }
 
