@@ -4,6 +4,8 @@
  * retry with back-off, rebuilding the cores from the committed state. */
 #include "daemon_internal.h"
 
+#include <malloc.h>
+
 static void pause_to_rebuild(struct daemon *d, const char *why, int delay_ms);
 
 /* The most messages the batch in progress may hold. */
@@ -214,8 +216,10 @@ static void batch_committed(struct daemon *d, const struct store_offset *offs, s
 		d->checkpoint_at = t0;
 		d->force_checkpoint = false;
 		/* An interval checkpoint in a backlog: the one once it is consumed is still due. */
-		if (all_caught_up(d))
+		if (d->lagged && all_caught_up(d)) {
 			d->lagged = false;
+			(void)malloc_trim(0); /* the backlog's batch memory, kept while it ran (daemon.c) */
+		}
 	}
 	d->retry_ms = RETRY_MIN_MS; /* back-off grows until a commit succeeds again */
 	d->db_ok_at = t0;

@@ -7,8 +7,21 @@
 
 #include "daemon_internal.h"
 
+#include <malloc.h>
+
+/* A backlog's batches build a few tens of MiB of rows each (batch.max_events
+ * events: the archive's payloads, the statements' arrays, the COPY data) and free
+ * them at the commit. glibc's defaults hand that memory back to the kernel and take
+ * it again at every batch: a third of slad's CPU in a backlog went to page faults
+ * and to realloc copying. Keep it in the heap while a backlog runs; the commit that
+ * ends one (batch.c, batch_committed) returns it with malloc_trim. */
+#define MALLOC_MMAP_FROM (32 << 20)  /* glibc's largest; the default starts at 128 KiB */
+#define MALLOC_TRIM_FROM (256 << 20) /* free at the heap's top kept before trimming */
+
 static void daemon_init(struct daemon *d, struct config *cfg, const char *config_path)
 {
+	(void)mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_FROM);
+	(void)mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_FROM);
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
 	d->config_path = config_path;

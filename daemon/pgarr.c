@@ -3,7 +3,6 @@
 #include "slad/pgarr.h"
 #include "slad/arrays.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,28 +98,57 @@ void arr_text(struct pgarr *a, const char *s)
 	arr_sep(a);
 	buf_putc(a, '"');
 	while (*p != '\0') {
+		/* A run of plain ASCII goes in at once (ids, codes: nearly every string). */
+		const unsigned char *run = p;
+		while (*p != '\0' && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			buf_put(a, (const char *)run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		if (*p == '"' || *p == '\\') {
+			char esc[2] = {'\\', (char)*p};
+			buf_put(a, esc, 2);
+			p++;
+			continue;
+		}
 		size_t n = utf8_len(p);
-
 		if (n == 0) {
 			buf_putc(a, '?');
 			p++;
 			continue;
 		}
-		if (*p == '"' || *p == '\\')
-			buf_putc(a, '\\');
 		buf_put(a, (const char *)p, n);
 		p += n;
 	}
 	buf_putc(a, '"');
 }
 
+/* v in decimal, without printf (a column of a batch is thousands of these). */
+static size_t int_digits(char *out, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0, len = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	return len;
+}
+
 void arr_int(struct pgarr *a, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	size_t n = int_digits(tmp, v);
 
 	arr_sep(a);
-	buf_put(a, tmp, (size_t)n);
+	buf_put(a, tmp, n);
 }
 
 void arr_time(struct pgarr *a, sla_time t)

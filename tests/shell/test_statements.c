@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shell_suites.h"
+#include "slad/pgarr.h"
 #include "store_internal.h"
 
 /* A ticket as the core would hand it over: created, with ms and vs. */
@@ -270,6 +271,29 @@ START_TEST(text_arrays_escaped)
 	ck_assert_str_eq(s.vals[9], "{NULL}");
 	batch_free(b);
 	fixture_free(&f);
+}
+END_TEST
+
+/* pgarr's elements directly: integers at the edges of int64, and text with multibyte
+ * UTF-8 between plain runs, escapes, and a truncated sequence. */
+START_TEST(array_elements)
+{
+	struct pgarr a = {0};
+	arr_int(&a, 0);
+	arr_int(&a, -5);
+	arr_int(&a, INT64_MAX);
+	arr_int(&a, INT64_MIN);
+	arr_time(&a, SLA_TIME_NONE);
+	ck_assert_str_eq(arr_finish(&a), "{0,-5,9223372036854775807,-9223372036854775808,NULL}");
+	arrs_free(&a, 1);
+
+	struct pgarr t = {0};
+	arr_text(&t, "");
+	arr_text(&t, "h\xc3\xa9llo \xe5\xb7\xa5\xe5\x8d\x95\"x\\");
+	arr_text(&t, "ab\xe5\xb7");
+	arr_text(&t, NULL);
+	ck_assert_str_eq(arr_finish(&t), "{\"\",\"h\xc3\xa9llo \xe5\xb7\xa5\xe5\x8d\x95\\\"x\\\\\",\"ab??\",NULL}");
+	arrs_free(&t, 1);
 }
 END_TEST
 
@@ -663,6 +687,7 @@ Suite *shell_statements_suite(void)
 	tcase_add_test(tc, parameters_and_policy_version);
 	tcase_add_test(tc, dead_letters_daemon_and_replay);
 	tcase_add_test(tc, text_arrays_escaped);
+	tcase_add_test(tc, array_elements);
 	tcase_add_test(tc, copy_rows_per_table);
 	tcase_add_test(tc, daemon_copies_new_events_only);
 	tcase_add_test(tc, events_one_row_per_ticket_and_month);
