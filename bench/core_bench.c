@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 			skipped++;
 			continue;
 		}
-		struct sla_origin origin = {topic_default_name(e->topic), 0, (int64_t)i, e->payload, e->len};
+		struct sla_origin origin = {topic_default_name(e->topic), 0, (int64_t)i, e->payload, e->len, 0};
 		if (clock == SLA_TIME_NONE || e->occurred_at > clock)
 			clock = e->occurred_at;
 		double a = wall_ns();

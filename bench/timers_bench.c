@@ -84,7 +84,7 @@ static bool apply_stream(struct sla_core *core, struct sla_out *out, const char 
 		sla_time now = at_wall ? wall_ms() : ev.occurred_at;
 		if (clock == SLA_TIME_NONE || now > clock)
 			clock = now;
-		struct sla_origin origin = {topic_default_name(ev.topic), 0, *events, ev.payload, ev.len};
+		struct sla_origin origin = {topic_default_name(ev.topic), 0, *events, ev.payload, ev.len, 0};
 		enum sla_verdict v = core_apply_raw(core, &origin, clock, out);
 		jsonl_event_clear(&ev);
 		if (v != SV_APPLIED) {
