@@ -333,7 +333,7 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 	} else if (v == SV_APPLIED && engine_has(&d->parts[m->partition].eng, engine_half_of(tp->topic))) {
 		/* engine_apply records its own dead letters. */
 		struct sla_origin origin = {tname, m->partition, m->offset, m->payload, m->len,
-					    strcmp(d->cfg->clock_source, "auto") == 0 ? wall_now() : 0};
+					    clock_follows_wall(d) ? wall_now() : 0};
 		sla_time now = see_event(d, tp, pe);
 		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)m->partition,
 			  (long long)m->offset, pe->ev->event_id, (long long)now);

@@ -207,6 +207,13 @@ static inline sla_time wall_now(void)
 	return (sla_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* clock.source auto: a caught-up partition's clock follows the wall clock, and a
+ * held event's grace counts on it too (rules.md section 1; docs/architecture.md). */
+static inline bool clock_follows_wall(const struct daemon *d)
+{
+	return strcmp(d->cfg->clock_source, "auto") == 0;
+}
+
 /* intake.c: Kafka messages into the event-time merge and the batch. */
 int topic_index(const struct daemon *d, const char *name);
 struct topic_part *tp_find(struct daemon *d, int topic, int32_t partition);

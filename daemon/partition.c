@@ -28,7 +28,7 @@ static sla_time at_least_wall(sla_time now)
 sla_time part_now(const struct daemon *d, int32_t p, enum engine_half h)
 {
 	sla_time now = d->parts[p].maxev[h];
-	return strcmp(d->cfg->clock_source, "auto") == 0 && part_caught_up(d, p, h) ? at_least_wall(now) : now;
+	return clock_follows_wall(d) && part_caught_up(d, p, h) ? at_least_wall(now) : now;
 }
 
 static bool part_ensure(struct daemon *d, int32_t p)

@@ -76,12 +76,12 @@ static void *parse_part(void *arg)
 	struct jsonl_parser *jp = jsonl_parser_new();
 
 	p->bad = p->to;
+	if (jp == NULL && p->from < p->to) {
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		p->bad = p->from;
+		return NULL;
+	}
 	for (size_t i = p->from; i < p->to; i++) {
-		if (jp == NULL) {
-			snprintf(p->err, sizeof(p->err), "out of memory");
-			p->bad = i;
-			break;
-		}
 		if (!jsonl_parse_event_with(jp, p->lines[i], &p->evs[i].ev, p->err, sizeof(p->err))) {
 			p->bad = i;
 			break;

@@ -170,10 +170,8 @@ static enum sla_verdict hold_event(struct sla_core *core, struct sla_ticket *t, 
 	 * two topics are fetched apart: clock-ins may be applied, and the partition caught
 	 * up (its clock jumping to the wall clock), a moment before their old work orders
 	 * come in (docs/architecture.md, Ordering). */
-	sla_time held_at = core->s.now;
-	if (held_at == SLA_TIME_NONE || (now != SLA_TIME_NONE && now > held_at))
-		held_at = now;
-	if (origin && origin->wall_at > 0 && (held_at == SLA_TIME_NONE || origin->wall_at > held_at))
+	sla_time held_at = now > core->s.now ? now : core->s.now; /* SLA_TIME_NONE is the least */
+	if (origin && origin->wall_at > 0 && origin->wall_at > held_at)
 		held_at = origin->wall_at;
 	h.expires_at = (held_at != SLA_TIME_NONE ? held_at : ev->occurred_at) + core->pol->lateness_allowed;
 	h.len = protobuf_c_message_get_packed_size(&ev->base);
