@@ -35,14 +35,21 @@ void batch_forget_poison(struct daemon *d, const struct topic_part *tp)
 			poison_remove(d, k);
 }
 
-/* The batch in progress is gone: committed, or thrown away to rebuild from the committed state. */
+/* A shard's share of the batch in progress is gone: handed to its commit thread. */
+static void shard_clear(struct shard *sh)
+{
+	core_out_clear(&sh->out);
+	partners_out_clear(&sh->pout);
+	sh->rewrites = false;
+}
+
+/* The batch in progress is gone: thrown away to rebuild from the committed state. */
 static void batch_clear(struct daemon *d)
 {
 	metrics_batch_discard(d->metrics);
-	core_out_clear(&d->out);
-	partners_out_clear(&d->pout);
+	for (int k = 0; k < d->nshards; k++)
+		shard_clear(&d->shards[k]);
 	d->batch_events = 0;
-	d->batch_rewrites = false;
 }
 
 /* The isolated messages' dead letters are not in a batch (it failed, or is thrown away). */
@@ -103,11 +110,11 @@ static void poison_log(const struct daemon *d, enum log_level lvl, const struct 
  * hold one (batch_apply), so what fails is what the message writes. false:
  * nothing to blame (no message in the batch, too many pending): the caller
  * takes the retry path. */
-static bool bisect(struct daemon *d, size_t nevents)
+static bool bisect(struct daemon *d, struct store *st, size_t nevents)
 {
-	const char *state = store_last_sqlstate(d->st);
+	const char *state = store_last_sqlstate(st);
 	char msg[256];
-	snprintf(msg, sizeof(msg), "%s", store_last_error_message(d->st));
+	snprintf(msg, sizeof(msg), "%s", store_last_error_message(st));
 	redacted(d, msg);
 	if (nevents == 0)
 		return false;
@@ -167,16 +174,21 @@ static bool checkpoint_due(const struct daemon *d)
 	       (d->lagged && all_caught_up(d));
 }
 
-#define OFFSETS_MAX 256 /* rows of sla offsets in one commit */
-
-/* The offsets' rows of the batch: every partition with a position goes in, moved or
- * not: the compare-and-set fences out an instance that lost the partition, and the
- * commit can be read back. Returns whether a row moves (an offset or a clock). */
-static bool batch_offsets(const struct daemon *d, bool ckpt, struct store_offset *offs, size_t *noffs)
+/* The offsets' rows of the batch, in the shares of their partitions: every partition
+ * with a position goes in, moved or not: the compare-and-set fences out an instance that
+ * lost the partition, and the commit can be read back. moved[k]: a row of shard k moves
+ * (an offset or a clock). */
+static void batch_offsets(struct daemon *d, bool ckpt, bool *moved)
 {
-	bool moved = false;
-	for (size_t i = 0; i < d->ntps && *noffs < OFFSETS_MAX; i++) {
+	for (int k = 0; k < d->nshards; k++) {
+		d->shards[k].noffs = 0;
+		moved[k] = false;
+	}
+	for (size_t i = 0; i < d->ntps; i++) {
 		const struct topic_part *tp = &d->tps[i];
+		struct shard *sh = shard_of(d, tp->partition);
+		if (sh->noffs == OFFSETS_MAX)
+			continue;
 		/* Work orders and clock-ins carry their partition's processing clock: the group's
 		 * watermark (the slowest) decides when rules across tickets are evaluated. */
 		/* A partition assigned here that has no clock yet (nothing consumed, not at its end)
@@ -191,27 +203,35 @@ static bool batch_offsets(const struct daemon *d, bool ckpt, struct store_offset
 			continue;
 		/* Between checkpoints a work-order or clock-in offset only fences the batch. */
 		int64_t to = ckpt || tp->topic == TOPIC_ASSESSMENTS ? tp->next : tp->committed;
-		offs[(*noffs)++] =
+		sh->offs[sh->noffs++] =
 			(struct store_offset){d->topics[tp->topic], tp->partition, tp->committed, to, clock, tp->next};
-		moved |= to != tp->committed;
+		bool *m = &moved[sh - d->shards];
+		*m |= to != tp->committed;
 		/* An idle, caught-up partition still moves the watermark, once a second. */
-		moved |= clock != SLA_TIME_NONE && clock != STORE_CLOCK_UNKNOWN && clock - tp->clock_written >= 1000;
+		*m |= clock != SLA_TIME_NONE && clock != STORE_CLOCK_UNKNOWN && clock - tp->clock_written >= 1000;
 	}
-	return moved;
 }
 
-/* After a commit: the offsets and clocks it wrote are the committed ones. */
-static void batch_committed(struct daemon *d, const struct store_offset *offs, size_t noffs, bool ckpt, int64_t t0)
+/* After a share's commit: the offsets and clocks it wrote are the committed ones (the loop
+ * may have applied more since: the next batch). */
+static void shard_committed(struct daemon *d, const struct shard *sh)
+{
+	for (size_t i = 0; i < sh->noffs; i++) {
+		const struct store_offset *offs = sh->offs;
+		struct topic_part *tp = tp_find(d, topic_index(d, offs[i].topic), offs[i].partition);
+		if (!tp)
+			continue;
+		if (offs[i].clock != SLA_TIME_NONE && offs[i].clock != STORE_CLOCK_UNKNOWN)
+			tp->clock_written = offs[i].clock;
+		if (offs[i].to >= 0)
+			tp->committed = offs[i].to;
+	}
+}
+
+/* After every share of a batch committed. */
+static void batch_committed(struct daemon *d, bool ckpt, int64_t t0)
 {
 	poison_committed(d);
-	for (size_t i = 0; i < noffs; i++) {
-		struct topic_part *tp = tp_find(d, topic_index(d, offs[i].topic), offs[i].partition);
-		if (tp && offs[i].clock != SLA_TIME_NONE && offs[i].clock != STORE_CLOCK_UNKNOWN)
-			tp->clock_written = offs[i].clock;
-	}
-	for (size_t i = 0; i < d->ntps; i++)
-		if (d->tps[i].next >= 0 && (ckpt || d->tps[i].topic == TOPIC_ASSESSMENTS))
-			d->tps[i].committed = d->tps[i].next;
 	if (ckpt) {
 		d->checkpoint_at = t0;
 		d->force_checkpoint = false;
@@ -226,11 +246,11 @@ static void batch_committed(struct daemon *d, const struct store_offset *offs, s
 }
 
 /* After a failed commit: the core moved ahead of the database, go back to what was committed. */
-static void batch_failed(struct daemon *d, enum store_result r, size_t nevents, char *err)
+static void batch_failed(struct daemon *d, struct store *st, enum store_result r, size_t nevents, char *err)
 {
 	poison_out_of_batch(d);
-	d->pg_up = r == STORE_CONFLICT || store_ok(d->st);
-	if (r == STORE_DATA_ERROR && bisect(d, nevents))
+	d->pg_up = r == STORE_CONFLICT || store_ok(st);
+	if (r == STORE_DATA_ERROR && bisect(d, st, nevents))
 		return;
 	log_error("commit failed (%s): %s",
 		  r == STORE_CONFLICT	  ? "offsets moved by another instance"
@@ -240,48 +260,165 @@ static void batch_failed(struct daemon *d, enum store_result r, size_t nevents, 
 	enter_degraded(d, r == STORE_CONFLICT ? "offset conflict" : "database error");
 }
 
-bool batch_flush(struct daemon *d)
+bool batch_committing(const struct daemon *d)
+{
+	for (int k = 0; d->inflight.active && k < d->nshards; k++)
+		if (d->shards[k].active && store_writer_busy(d->shards[k].writer))
+			return true;
+	return false;
+}
+
+/* The batch in flight comes back from the commit threads: its outcome, as the
+ * loop would have taken it had it waited. A share that failed fails the batch:
+ * the cores are rebuilt from what was committed, the shares that did commit
+ * included. false: it failed. */
+bool batch_wait(struct daemon *d)
+{
+	struct inflight *f = &d->inflight;
+	struct store *failed_st = NULL;
+	enum store_result failed = STORE_OK;
+	char err[512] = "";
+	if (!f->active)
+		return true;
+	for (int k = 0; k < d->nshards; k++) {
+		struct shard *sh = &d->shards[k];
+		char e[512];
+		double secs;
+		if (!sh->active)
+			continue;
+		enum store_result r = store_writer_wait(sh->writer, e, sizeof(e), &secs);
+		sh->active = false;
+		if (r == STORE_OK) {
+			metrics_tally_committed(d->metrics, sh->tally, secs);
+			d->dead += sh->ndead;
+			shard_committed(d, sh);
+		} else {
+			metrics_tally_failed(d->metrics, sh->tally, secs, r == STORE_CONFLICT);
+			if (failed == STORE_OK) {
+				failed = r;
+				failed_st = sh->st;
+				snprintf(err, sizeof(err), "%s", e);
+			}
+		}
+		sh->tally = NULL;
+	}
+	f->active = false;
+	if (failed != STORE_OK) {
+		d->batch_first.topic = f->first.topic; /* a bisect blames the failed batch's messages */
+		d->batch_first.partition = f->first.partition;
+		d->batch_first.offset = f->first.offset;
+		batch_failed(d, failed_st, failed, f->nevents, err);
+		return false;
+	}
+	batch_committed(d, f->ckpt, f->t0);
+	return true;
+}
+
+void batch_on_commit_done(evutil_socket_t fd, short what UNUSED, void *arg)
+{
+	struct daemon *d = arg;
+	pipe_drain(fd);
+	if (!d->inflight.active || batch_committing(d))
+		return; /* collected already, or a share still committing */
+	(void)batch_wait(d);
+	loop_publish_escalations(d); /* what the commit put in the outbox */
+	health_update_status(d);
+}
+
+/* Whether shard sh has anything to commit. */
+static bool shard_has_rows(const struct shard *sh, bool moved, bool ckpt)
+{
+	return moved || sh->out.ndirty > 0 || sh->out.ndead > 0 || sh->out.nhist > 0 || sh->out.nesc > 0 ||
+	       !partners_out_empty(&sh->pout) || sh->pout.oom || (ckpt && sh->out.npending > 0);
+}
+
+/* Shard sh's share of the batch, built: what its commit writes, copied out of
+ * the cores and the partners (the loop goes on applying while the thread
+ * writes it). false (and err): out of memory. */
+static bool shard_build(struct daemon *d, struct shard *sh, bool ckpt, struct store_job *job, char *err,
+			size_t errlen)
+{
+	sh->ckpt = ckpt;
+	if (ckpt && !core_out_take_states(&sh->out)) {
+		/* Out of memory: its results only; the checkpoint comes with a later batch. */
+		sh->ckpt = false;
+		for (size_t i = 0; i < sh->noffs; i++)
+			if (strcmp(sh->offs[i].topic, d->topics[TOPIC_ASSESSMENTS]) != 0)
+				sh->offs[i].to = sh->offs[i].from;
+	}
+	sh->out.applied_new = !sh->rewrites;
+	*job = (struct store_job){.group = d->cfg->kafka_group, .offs = sh->offs, .noffs = sh->noffs};
+	job->rows = store_rows_build(&sh->out, d->pol->version, NULL, err, errlen);
+	if (job->rows && (!partners_out_empty(&sh->pout) || sh->pout.oom))
+		job->partners = store_partners_build(&sh->pout, err, errlen);
+	return job->rows && (job->partners || (partners_out_empty(&sh->pout) && !sh->pout.oom));
+}
+
+/* The batch to the commit threads, each its share; wait: until it is committed. */
+static bool batch_commit(struct daemon *d, bool wait)
 {
 	char err[512];
-	struct store_offset offs[OFFSETS_MAX];
-	size_t noffs = 0;
+	struct inflight *f = &d->inflight;
+	struct store_job jobs[WRITERS_MAX];
+	bool moved[WRITERS_MAX] = {false}, has[WRITERS_MAX] = {false}, any = false;
 
-	if (d->degraded)
+	/* The batch before first: its offsets are this one's `from`. */
+	if (!batch_wait(d) || d->degraded)
 		return false;
 	bool ckpt = checkpoint_due(d);
-	bool moved = batch_offsets(d, ckpt, offs, &noffs);
-	if (!moved && d->out.ndirty == 0 && d->out.ndead == 0 && d->out.nhist == 0 && d->out.nesc == 0 &&
-	    partners_out_empty(&d->pout) && !(ckpt && d->out.npending > 0))
+	batch_offsets(d, ckpt, moved);
+	for (int k = 0; k < d->nshards; k++)
+		any |= has[k] = shard_has_rows(&d->shards[k], moved[k], ckpt);
+	if (!any)
 		return true;
-	if (ckpt && !core_out_take_states(&d->out)) {
-		/* Out of memory: a batch of results only; the checkpoint comes with a later one. */
-		ckpt = false;
-		for (size_t i = 0; i < noffs; i++)
-			if (strcmp(offs[i].topic, d->topics[TOPIC_ASSESSMENTS]) != 0)
-				offs[i].to = offs[i].from;
+	memset(jobs, 0, sizeof(jobs));
+	f->ckpt = ckpt;
+	for (int k = 0; k < d->nshards; k++) {
+		if (has[k] && !shard_build(d, &d->shards[k], ckpt, &jobs[k], err, sizeof(err))) {
+			/* Out of memory: failed as a commit that did not happen. */
+			for (int j = 0; j <= k; j++) {
+				store_rows_free(jobs[j].rows);
+				store_partners_rows_free(jobs[j].partners);
+			}
+			size_t nevents = d->batch_events;
+			metrics_tally_failed(d->metrics, NULL, 0, false);
+			batch_clear(d);
+			batch_failed(d, d->st, STORE_ERROR, nevents, err);
+			return false;
+		}
+		f->ckpt &= !has[k] || d->shards[k].ckpt;
 	}
-
-	int64_t t0 = mono_ms();
-	struct timespec ts0, ts1;
-	clock_gettime(CLOCK_MONOTONIC, &ts0);
-	d->out.applied_new = !d->batch_rewrites;
-	enum store_result r =
-		store_commit(d->st, d->cfg->kafka_group, &d->out, offs, noffs, d->pol->version, err, sizeof(err));
-	clock_gettime(CLOCK_MONOTONIC, &ts1);
-	double secs = (double)(ts1.tv_sec - ts0.tv_sec) + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9;
-	size_t ndead = d->out.ndead, nevents = d->batch_events;
-	if (r == STORE_OK)
-		metrics_batch_committed(d->metrics, &d->out, secs); /* reads out: before it is cleared */
-	else
-		metrics_commit_failed(d->metrics, secs, r == STORE_CONFLICT);
-	batch_clear(d);
-	if (r != STORE_OK) {
-		batch_failed(d, r, nevents, err);
-		return false;
+	f->t0 = mono_ms();
+	f->nevents = d->batch_events;
+	f->first.topic = d->batch_first.topic;
+	f->first.partition = d->batch_first.partition;
+	f->first.offset = d->batch_first.offset;
+	f->active = true;
+	d->batch_events = 0;
+	for (int k = 0; k < d->nshards; k++) {
+		struct shard *sh = &d->shards[k];
+		if (!has[k])
+			continue; /* nothing of it moves: its events count with its next share */
+		sh->ndead = sh->out.ndead;
+		sh->tally = metrics_batch_take(d->metrics, k, &sh->out); /* reads out: before it is cleared */
+		shard_clear(sh);
+		sh->active = true;
+		store_writer_submit(sh->writer, &jobs[k]);
 	}
-	batch_committed(d, offs, noffs, ckpt, t0);
-	d->dead += ndead;
+	/* Isolating a message, or stopping: the outcome decides what comes next. */
+	if (wait || d->bisect_limit != 0 || d->stopping)
+		return batch_wait(d);
 	return true;
+}
+
+bool batch_flush(struct daemon *d)
+{
+	return batch_commit(d, false);
+}
+
+bool batch_flush_wait(struct daemon *d)
+{
+	return batch_commit(d, true);
 }
 
 /* The processing clock of the half that message pe feeds, having seen its event. */
@@ -302,8 +439,9 @@ static bool advance_apart(struct daemon *d, struct topic_part *tp, const struct 
 	sla_time now = see_event(d, tp, pe), before = pe->ev->occurred_at - 1;
 	/* Work orders and clock-ins stop short of the event's own instant, which it may
 	 * still change; partners' timers (the end of a grace) fire at it, as partners_apply does. */
-	engine_advance(&d->parts[pe->msg->partition].eng, h, h == HALF_TICKETS && before < now ? before : now, &d->fx);
-	return batch_flush(d);
+	engine_advance(&d->parts[pe->msg->partition].eng, h, h == HALF_TICKETS && before < now ? before : now,
+		       &shard_of(d, pe->msg->partition)->fx);
+	return batch_flush_wait(d);
 }
 
 /* Applies one message: through the core, or straight to the dead letters. */
@@ -317,8 +455,9 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 		pending_free(pe); /* consumed again after the rebuild */
 		return;
 	}
+	struct shard *sh = shard_of(d, m->partition);
 	tp->next = m->offset + 1;
-	d->batch_rewrites |= m->offset < tp->rewrite_until;
+	sh->rewrites |= m->offset < tp->rewrite_until;
 	if (d->batch_events++ == 0) {
 		d->batch_first.topic = tp->topic;
 		d->batch_first.partition = m->partition;
@@ -328,7 +467,7 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 		/* Isolated as what PostgreSQL rejects (bisect): its effects stay out of the core. */
 		v = SV_BAD_VALUE;
 		px->in_batch = true;
-		core_out_dead(&d->out, tname, m->partition, m->offset, v, px->detail, px->bare ? NULL : m->payload,
+		core_out_dead(&sh->out, tname, m->partition, m->offset, v, px->detail, px->bare ? NULL : m->payload,
 			      px->bare ? 0 : m->len);
 	} else if (v == SV_APPLIED && engine_has(&d->parts[m->partition].eng, engine_half_of(tp->topic))) {
 		/* engine_apply records its own dead letters. */
@@ -337,12 +476,12 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 		sla_time now = see_event(d, tp, pe);
 		log_debug("apply topic=%s partition=%d offset=%lld event=%s now=%lld", tname, (int)m->partition,
 			  (long long)m->offset, pe->ev->event_id, (long long)now);
-		v = engine_apply(&d->parts[m->partition].eng, tp->topic, pe->ev, &origin, now, &d->fx, pe->detail,
+		v = engine_apply(&d->parts[m->partition].eng, tp->topic, pe->ev, &origin, now, &sh->fx, pe->detail,
 				 sizeof(pe->detail));
 	} else if (verdict_is_dead_letter(v)) {
-		core_out_dead(&d->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
+		core_out_dead(&sh->out, tname, m->partition, m->offset, v, pe->detail, m->payload, m->len);
 	}
-	metrics_batch_event(d->metrics, tp->topic, pe->ev ? (int)pe->ev->type : -1, v == SV_DUPLICATE);
+	metrics_batch_event(d->metrics, (int)(sh - d->shards), tp->topic, pe->ev ? (int)pe->ev->type : -1, v == SV_DUPLICATE);
 	if (v == SV_DUPLICATE)
 		d->duplicates++;
 	else if (verdict_is_dead_letter(v))
@@ -419,7 +558,11 @@ void batch_on_retry(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	char err[512];
 	if (d->stopping)
 		return;
-	if (store_ok(d->st) || store_reconnect(d->st, err, sizeof(err))) {
+	struct store *st = daemon_store(d);
+	bool up = true;
+	for (int k = 0; k < d->nshards && up; k++)
+		up = store_ok(d->shards[k].st) || store_reconnect(d->shards[k].st, err, sizeof(err));
+	if (up) {
 		d->degraded = false;
 		d->pg_up = true;
 		if (reset_from_store(d)) {
@@ -438,7 +581,7 @@ void batch_on_retry(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 		}
 		d->degraded = true;
 		d->rebuilding = false;
-		d->pg_up = store_ok(d->st);
+		d->pg_up = store_ok(st);
 	} else {
 		d->pg_up = false;
 		log_warn("database still unreachable, next try in %d ms: %s",

@@ -92,6 +92,10 @@ const struct config_key config_keys[] = {
 	 "Ticket states and the work-order and clock-in offsets are written at most this often (milliseconds), and "
 	 "as soon as every partition has caught up after a backlog; results commit with every batch. A crash "
 	 "re-applies the events since the last checkpoint. 0: with every batch."},
+	{"batch.writers", KT_INT, "2", false, false, NULL, 1, 16, OFF(batch_writers), NULL,
+	 "Commit threads, each with a PostgreSQL connection of its own. The partitions are shared out between them "
+	 "(partition number modulo writers): each commits its partitions' results and offsets in a transaction of "
+	 "its own, and the batches commit while the next is applied. 1: one transaction per batch."},
 	{"recovery.prefetch", KT_INT, "1", false, false, NULL, 0, 1, OFF(recovery_prefetch), NULL,
 	 "1: at start, read every saved ticket state (and the offsets they are at) while the Kafka group forms, and "
 	 "keep the partitions then assigned here whose offsets have not moved since; 0: read each partition only "

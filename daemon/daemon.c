@@ -27,16 +27,38 @@ static void daemon_init(struct daemon *d, struct config *cfg, const char *config
 	d->config_path = config_path;
 	d->pipefd[0] = d->pipefd[1] = -1;
 	d->stoppipe[0] = d->stoppipe[1] = -1;
+	d->writerpipe[0] = d->writerpipe[1] = -1;
 	d->retry_ms = RETRY_MIN_MS;
 	d->started_at = mono_ms();
 	d->checkpoint_at = d->started_at; /* the first one after batch.checkpoint_ms */
 	d->topics[TOPIC_WORKORDERS] = cfg->topic_workorders;
 	d->topics[TOPIC_CLOCKINS] = cfg->topic_clockins;
 	d->topics[TOPIC_ASSESSMENTS] = cfg->topic_assessments;
-	core_out_init(&d->out);
-	d->out.defer_state = true; /* ticket states go with checkpoints */
-	partners_out_init(&d->pout);
-	d->fx = (struct sla_effects){&d->out, &d->pout};
+}
+
+/* The shards (batch.writers): their outputs, and a connection for each but the
+ * first, which uses the daemon's. */
+static bool start_shards(struct daemon *d)
+{
+	char err[512];
+	d->shards = calloc((size_t)d->cfg->batch_writers, sizeof(*d->shards));
+	if (!d->shards)
+		return false;
+	d->nshards = (int)d->cfg->batch_writers;
+	for (int k = 0; k < d->nshards; k++) {
+		struct shard *sh = &d->shards[k];
+		core_out_init(&sh->out);
+		sh->out.defer_state = true; /* ticket states go with checkpoints */
+		partners_out_init(&sh->pout);
+		sh->fx = (struct sla_effects){&sh->out, &sh->pout};
+	}
+	d->shards[0].st = d->st;
+	for (int k = 1; k < d->nshards; k++) {
+		d->shards[k].st = loop_connect_store(d, err, sizeof(err));
+		if (!d->shards[k].st)
+			return false;
+	}
+	return true;
 }
 
 /* The policies, then PostgreSQL: connect (waiting for it), schema, calendars.
@@ -62,8 +84,6 @@ static bool start_store(struct daemon *d, bool *stopped)
 	}
 	d->pg_up = true;
 	d->db_ok_at = mono_ms();
-	/* Partner scores and qualification events join each batch's transaction. */
-	store_set_batch_hook(d->st, store_partners_hook, &d->pout);
 	if (!store_migrations_current(d->st, err, sizeof(err))) {
 		log_error("the database schema is behind this slad: %s (run `slad migrate`)", redacted(d, err));
 		return false;
@@ -77,7 +97,7 @@ static bool start_store(struct daemon *d, bool *stopped)
 		log_error("loading calendars: %s", redacted(d, err));
 		return false;
 	}
-	return true;
+	return start_shards(d);
 }
 
 /* The consumer, the escalation producer, and the consumer queue's wake-up pipe. */
@@ -134,6 +154,10 @@ static bool subscribe(struct daemon *d)
 
 static void daemon_cleanup(struct daemon *d)
 {
+	for (int k = 0; k < d->nshards; k++) {
+		store_writer_free(d->shards[k].writer); /* lets a commit in flight finish */
+		d->shards[k].writer = NULL;
+	}
 	http_cleanup(d->http);
 	escalator_free(d->esc, 2000);
 	if (d->queue)
@@ -148,8 +172,13 @@ static void daemon_cleanup(struct daemon *d)
 	for (size_t i = 0; i < d->ntps; i++)
 		tp_clear_queue(&d->tps[i]);
 	free(d->tps);
-	core_out_free(&d->out);
-	partners_out_free(&d->pout);
+	for (int k = 0; k < d->nshards; k++) {
+		core_out_free(&d->shards[k].out);
+		partners_out_free(&d->shards[k].pout);
+		if (k > 0)
+			store_free(d->shards[k].st);
+	}
+	free(d->shards);
 	loop_cleanup(d);
 	calendar_set_free(&d->cals);
 	policy_free(d->pol);

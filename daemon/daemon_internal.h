@@ -36,6 +36,7 @@
 #include "slad/scoring.h"
 #include "slad/store_partners.h"
 #include "slad/store.h"
+#include "slad/store_writer.h"
 
 
 #define FUTURE_LIMIT SLA_DAY /* occurred_at further ahead of the wall clock is a bad value */
@@ -100,17 +101,57 @@ struct part {
 	bool pf_bad; /* a state did not restore: load it the normal way (dead letter) */
 };
 
+#define OFFSETS_MAX 256 /* rows of sla offsets in one commit */
+
+#define WRITERS_MAX METRICS_WRITERS /* batch.writers at most */
+
+/* One commit thread's share of the partitions (partition number modulo
+ * batch.writers): their cores write into its outputs, and it commits their
+ * results and offsets in a transaction of its own, on a connection of its
+ * own, while the loop applies the next batch (batch.c). */
+struct shard {
+	struct store *st; /* shard 0's is the daemon's (d->st) */
+	struct store_writer *writer;
+	struct sla_out out;
+	struct partners_out pout;
+	struct sla_effects fx; /* {&out, &pout}: where its partitions' engines write */
+	bool rewrites;         /* a message of its share is before its rewrite_until */
+	/* Its share of the batch in flight, until batch_wait collects it: */
+	bool active;
+	bool ckpt; /* a checkpoint: its offsets move */
+	size_t ndead;
+	struct metrics_tally *tally;
+	struct store_offset offs[OFFSETS_MAX];
+	size_t noffs;
+};
+
+/* The batch in flight (its shares in the shards). */
+struct inflight {
+	bool active;
+	bool ckpt;  /* a checkpoint in every share */
+	int64_t t0; /* monotonic ms when it was handed over */
+	size_t nevents;
+	struct { enum sla_topic topic; int32_t partition; int64_t offset; } first; /* its first message */
+};
+
 struct daemon {
 	struct config *cfg; /* the reloadable keys change on SIGHUP */
 	const char *config_path;
 	struct sla_policy *pol; /* owned; the cores borrow it */
 	struct calendar_set cals;
+	/* Used by shard 0's commit thread while a batch is in flight
+	 * (inflight.active): every other use goes through daemon_store(), which
+	 * waits for it. */
 	struct store *st;
+	struct shard *shards; /* batch.writers of them */
+	int nshards;
+	struct inflight inflight;
+	int writerpipe[2]; /* the commit threads' "commit done" wake-up */
 	struct event_base *base;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
 	int pipefd[2];
-	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick, *ev_ready;
+	struct event *ev_kafka, *ev_timer, *ev_retry, *ev_stop, *ev_hup, *ev_drain, *ev_tick, *ev_ready, *ev_writer;
 	int stoppipe[2]; /* the stop-signal handler wakes the loop through it */
 	struct metrics *metrics;
 	struct http_server *http;
@@ -121,11 +162,7 @@ struct daemon {
 	size_t ntps;
 	struct part *parts;
 	int nparts;
-	struct sla_out out;
-	struct partners_out pout; /* joins each batch through the store's batch hook */
-	struct sla_effects fx;    /* {&out, &pout}: where the engines write */
 	size_t batch_events;
-	bool batch_rewrites; /* a message of the batch is before its rewrite_until */
 	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
 	/* Isolating a message PostgreSQL rejects: batches hold at most this many
 	 * messages, halved at each rejected commit; 0: batch.max_events. */
@@ -214,6 +251,12 @@ static inline bool clock_follows_wall(const struct daemon *d)
 	return strcmp(d->cfg->clock_source, "auto") == 0;
 }
 
+/* The shard of partition p (p >= 0). */
+static inline struct shard *shard_of(const struct daemon *d, int32_t p)
+{
+	return &d->shards[p % d->nshards];
+}
+
 /* intake.c: Kafka messages into the event-time merge and the batch. */
 int topic_index(const struct daemon *d, const char *name);
 struct topic_part *tp_find(struct daemon *d, int topic, int32_t partition);
@@ -234,13 +277,33 @@ void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
 /* batch.c: the batch in progress, its commit, and the degraded state. */
 /* Applies one message (takes it): through the core, or straight to the dead letters. */
 void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe);
-/* Commits the batch: results, dead letters and offsets in one transaction. false: not committed. */
+/* Hands the batch to the commit thread (results, dead letters and offsets in
+ * one transaction), once the batch before it is committed. Returns at once,
+ * except while isolating a message (bisect) or stopping, when it waits for
+ * the commit. false: the batch before it, or this one then, failed. */
 bool batch_flush(struct daemon *d);
+/* batch_flush, then waiting for the commit. false: not committed. */
+bool batch_flush_wait(struct daemon *d);
+/* Waits for the batch in flight, if any, and takes its outcome (after a
+ * failure: degraded). false: it failed. */
+bool batch_wait(struct daemon *d);
+/* A commit thread reported a commit done: the batch's outcome once every share is in. */
+void batch_on_commit_done(evutil_socket_t fd, short what, void *arg);
+/* A share of the batch is still being committed. */
+bool batch_committing(const struct daemon *d);
 /* The isolated messages of a revoked partition: its next owner isolates them itself. */
 void batch_forget_poison(struct daemon *d, const struct topic_part *tp);
 /* Pauses consumption (the database is down, a commit failed): retried with back-off. */
 void enter_degraded(struct daemon *d, const char *why);
 void batch_on_retry(evutil_socket_t fd, short what, void *arg);
+
+/* The store, once no batch is in flight (batch_wait); every use but the
+ * commit thread's goes through here. */
+static inline struct store *daemon_store(struct daemon *d)
+{
+	(void)batch_wait(d);
+	return d->st;
+}
 
 /* loop.c: the event base, its events, the tick, the signals and the bounded drain. */
 bool loop_setup(struct daemon *d) __attribute__((warn_unused_result));

@@ -210,7 +210,7 @@ void intake_consume(struct daemon *d)
 	for (int p = 0; p < d->nparts; p++)
 		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++)
 			if (engine_has(&d->parts[p].eng, h) && part_caught_up(d, p, h))
-				engine_advance(&d->parts[p].eng, h, part_now(d, p, h), &d->fx);
+				engine_advance(&d->parts[p].eng, h, part_now(d, p, h), &shard_of(d, p)->fx);
 	(void)batch_flush(d);
 	loop_publish_escalations(d);
 	report_unloaded_years(d);
@@ -263,7 +263,7 @@ rd_kafka_topic_partition_list_t *intake_assignment(struct daemon *d)
 bool tp_load_offset(struct daemon *d, struct topic_part *tp)
 {
 	char err[512];
-	if (!store_load_offset(d->st, d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed,
+	if (!store_load_offset(daemon_store(d), d->cfg->kafka_group, d->topics[tp->topic], tp->partition, &tp->committed,
 			       &tp->rewrite_until, err, sizeof(err))) {
 		log_error("loading offsets: %s", redacted(d, err));
 		return false;
@@ -323,7 +323,7 @@ static void assign_partitions(struct daemon *d, rd_kafka_t *rk, rd_kafka_topic_p
 static void revoke_partitions(struct daemon *d, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
 	d->force_checkpoint = true;
-	(void)batch_flush(d);
+	(void)batch_flush_wait(d); /* committed while the partitions are still ours */
 	for (int i = 0; i < parts->cnt; i++) {
 		int topic = topic_index(d, parts->elems[i].topic);
 		struct topic_part *tp = topic >= 0 ? tp_find(d, topic, parts->elems[i].partition) : NULL;

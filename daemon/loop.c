@@ -8,12 +8,13 @@ void loop_publish_escalations(struct daemon *d)
 {
 	int32_t parts[256];
 	size_t n = 0;
-	if (!d->esc || d->degraded || d->stopping)
+	/* Not while a commit is in flight: the outbox is read once it is in (batch_on_commit_done). */
+	if (!d->esc || d->degraded || d->stopping || batch_committing(d))
 		return;
 	for (int p = 0; p < d->nparts && n < 256; p++)
 		if (d->parts[p].eng.tickets)
 			parts[n++] = p;
-	escalator_run(d->esc, d->st, parts, n);
+	escalator_run(d->esc, daemon_store(d), parts, n);
 }
 
 /* READY=1 once consumption has started: the first partition assignment is
@@ -56,8 +57,9 @@ static void on_tick(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	/* An idle partition's checkpoint comes at the next tick after batch.checkpoint_ms. */
 	if (!d->degraded && !d->stopping && !d->closing)
 		(void)batch_flush(d);
-	if (!d->degraded && !d->stopping && mono_ms() - d->db_ok_at >= PING_IDLE_MS) {
-		if (store_ping(d->st, err, sizeof(err))) {
+	/* A commit in flight proves it, or not, when it is done. */
+	if (!d->degraded && !d->stopping && !d->inflight.active && mono_ms() - d->db_ok_at >= PING_IDLE_MS) {
+		if (store_ping(daemon_store(d), err, sizeof(err))) {
 			d->db_ok_at = mono_ms();
 			d->pg_up = true;
 		} else {
@@ -151,7 +153,7 @@ static void begin_shutdown(struct daemon *d)
 	log_info("stopping: committing the current batch, leaving the consumer group (shutdown.timeout %lld ms)",
 		 (long long)d->cfg->shutdown_timeout);
 	event_del(d->ev_retry);
-	(void)batch_flush(d);
+	(void)batch_flush_wait(d);
 	rd_kafka_error_t *e = rd_kafka_consumer_close_queue(d->rk, d->queue);
 	if (e) {
 		log_error("kafka: closing the consumer: %s", rd_kafka_error_string(e));
@@ -225,13 +227,24 @@ struct store *loop_connect_store(struct daemon *d, char *err, size_t errlen)
 	return st;
 }
 
-/* The event base and the two wake-up pipes (Kafka's queue, the stop signals). */
+/* The event base, the three wake-up pipes (Kafka's queue, the stop signals,
+ * the commit thread) and the commit thread. */
 bool loop_setup(struct daemon *d)
 {
+	char err[256];
 	signal(SIGPIPE, SIG_IGN);
 	d->base = event_base_new();
-	return d->base && pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) == 0 &&
-	       pipe2(d->stoppipe, O_NONBLOCK | O_CLOEXEC) == 0;
+	if (!d->base || pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0 ||
+	    pipe2(d->stoppipe, O_NONBLOCK | O_CLOEXEC) != 0 || pipe2(d->writerpipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		return false;
+	for (int k = 0; k < d->nshards; k++) {
+		d->shards[k].writer = store_writer_new(d->shards[k].st, d->writerpipe[1], err, sizeof(err));
+		if (!d->shards[k].writer) {
+			log_error("%s", err);
+			return false;
+		}
+	}
+	return true;
 }
 
 bool loop_add_events(struct daemon *d)
@@ -244,8 +257,9 @@ bool loop_add_events(struct daemon *d)
 	d->ev_ready = evtimer_new(d->base, on_ready_wait, d);
 	d->ev_stop = event_new(d->base, d->stoppipe[0], EV_READ | EV_PERSIST, on_stop, d);
 	d->ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	d->ev_writer = event_new(d->base, d->writerpipe[0], EV_READ | EV_PERSIST, batch_on_commit_done, d);
 	if (!d->ev_kafka || !d->ev_drain || !d->ev_timer || !d->ev_retry || !d->ev_tick || !d->ev_stop || !d->ev_hup ||
-	    !d->ev_ready)
+	    !d->ev_ready || !d->ev_writer)
 		return false;
 	/* The watchdog wants a ping at least every WATCHDOG_USEC: tick at half of that if it is short. */
 	int64_t tick = TICK_MS, wd_ms = (int64_t)(notify_watchdog_usec() / 1000);
@@ -256,6 +270,7 @@ bool loop_add_events(struct daemon *d)
 	event_add(d->ev_tick, &tick_tv);
 	event_add(d->ev_stop, NULL);
 	event_add(d->ev_hup, NULL);
+	event_add(d->ev_writer, NULL);
 	return stop_signals_setup(d);
 }
 
@@ -274,8 +289,9 @@ void loop_run(struct daemon *d)
 
 void loop_cleanup(struct daemon *d)
 {
-	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry,
-			       d->ev_tick,  d->ev_stop,  d->ev_hup,   d->ev_ready};
+	struct event *evs[] = {d->ev_kafka, d->ev_drain, d->ev_timer, d->ev_retry, d->ev_tick,
+			       d->ev_stop,  d->ev_hup,   d->ev_ready, d->ev_writer};
+
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -286,7 +302,10 @@ void loop_cleanup(struct daemon *d)
 	if (d->pipefd[1] >= 0)
 		close(d->pipefd[1]);
 	stop_pipe_w = -1;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (d->stoppipe[i] >= 0)
 			close(d->stoppipe[i]);
+		if (d->writerpipe[i] >= 0)
+			close(d->writerpipe[i]);
+	}
 }

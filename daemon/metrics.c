@@ -31,8 +31,8 @@ struct labelled_set {
 
 struct metrics {
 	char topics[TOPIC_COUNT][256];
-	unsigned long long events[TOPIC_COUNT][EVT_SLOTS], batch_events[TOPIC_COUNT][EVT_SLOTS];
-	unsigned long long duplicates, batch_duplicates;
+	unsigned long long events[TOPIC_COUNT][EVT_SLOTS], batch_events[METRICS_WRITERS][TOPIC_COUNT][EVT_SLOTS];
+	unsigned long long duplicates, batch_duplicates[METRICS_WRITERS];
 	struct labelled_set dead;       /* reason */
 	struct labelled_set violations; /* code, status */
 	struct labelled_set unloaded;   /* calendar, year */
@@ -93,14 +93,14 @@ struct metrics *metrics_new(const char *const topics[TOPIC_COUNT])
 }
 
 
-void metrics_batch_event(struct metrics *m, enum sla_topic topic, int event_type, bool duplicate)
+void metrics_batch_event(struct metrics *m, int writer, enum sla_topic topic, int event_type, bool duplicate)
 {
 	int slot = event_type >= 0 && event_type < EVT_UNDECODED ? event_type : EVT_UNDECODED;
-	if ((int)topic < 0 || topic >= TOPIC_COUNT)
+	if ((int)topic < 0 || topic >= TOPIC_COUNT || writer < 0 || writer >= METRICS_WRITERS)
 		return;
-	m->batch_events[topic][slot]++;
+	m->batch_events[writer][topic][slot]++;
 	if (duplicate)
-		m->batch_duplicates++;
+		m->batch_duplicates[writer]++;
 }
 
 static void observe_commit(struct metrics *m, double seconds)
@@ -114,25 +114,67 @@ static void observe_commit(struct metrics *m, double seconds)
 	m->commit_sum += seconds;
 }
 
-void metrics_batch_committed(struct metrics *m, const struct sla_out *out, double seconds)
+/* A batch's counts between its hand-over to the commit and the outcome. */
+struct metrics_tally {
+	unsigned long long events[TOPIC_COUNT][EVT_SLOTS];
+	unsigned long long duplicates;
+	struct labelled_set dead, violations;
+};
+
+static void tally_free(struct metrics_tally *t)
+{
+	if (!t)
+		return;
+	free(t->dead.v);
+	free(t->violations.v);
+	free(t);
+}
+
+struct metrics_tally *metrics_batch_take(struct metrics *m, int writer, const struct sla_out *out)
+{
+	if (writer < 0 || writer >= METRICS_WRITERS)
+		return NULL;
+	struct metrics_tally *t = calloc(1, sizeof(*t));
+	bool ok = t != NULL;
+	if (ok) {
+		memcpy(t->events, m->batch_events[writer], sizeof(t->events));
+		t->duplicates = m->batch_duplicates[writer];
+	}
+	memset(m->batch_events[writer], 0, sizeof(m->batch_events[writer]));
+	m->batch_duplicates[writer] = 0;
+	for (size_t i = 0; ok && i < out->ndead; i++) {
+		const char *r = verdict_reason(out->dead[i].reason);
+		ok = labelled_add(&t->dead, r ? r : "OTHER", "", 1);
+	}
+	for (size_t i = 0; ok && i < out->nhist; i++)
+		ok = labelled_add(&t->violations, out->hist[i].rule_code, v_status_name(out->hist[i].status), 1);
+	if (!ok) {
+		tally_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void metrics_tally_committed(struct metrics *m, struct metrics_tally *t, double seconds)
 {
 	observe_commit(m, seconds);
 	m->commits_ok++;
-	for (int t = 0; t < TOPIC_COUNT; t++)
+	if (!t)
+		return;
+	for (int k = 0; k < TOPIC_COUNT; k++)
 		for (int s = 0; s < EVT_SLOTS; s++)
-			m->events[t][s] += m->batch_events[t][s];
-	m->duplicates += m->batch_duplicates;
-	metrics_batch_discard(m);
-	for (size_t i = 0; i < out->ndead; i++) {
-		const char *r = verdict_reason(out->dead[i].reason);
-		(void)labelled_add(&m->dead, r ? r : "OTHER", "", 1);
-	}
-	for (size_t i = 0; i < out->nhist; i++)
-		(void)labelled_add(&m->violations, out->hist[i].rule_code, v_status_name(out->hist[i].status), 1);
+			m->events[k][s] += t->events[k][s];
+	m->duplicates += t->duplicates;
+	for (size_t i = 0; i < t->dead.n; i++)
+		(void)labelled_add(&m->dead, t->dead.v[i].a, "", t->dead.v[i].n);
+	for (size_t i = 0; i < t->violations.n; i++)
+		(void)labelled_add(&m->violations, t->violations.v[i].a, t->violations.v[i].b, t->violations.v[i].n);
+	tally_free(t);
 }
 
-void metrics_commit_failed(struct metrics *m, double seconds, bool conflict)
+void metrics_tally_failed(struct metrics *m, struct metrics_tally *t, double seconds, bool conflict)
 {
+	tally_free(t);
 	observe_commit(m, seconds);
 	if (conflict)
 		m->commits_conflict++;
@@ -156,7 +198,7 @@ void metrics_state_rows_rejected(struct metrics *m, const char *table, size_t n)
 void metrics_batch_discard(struct metrics *m)
 {
 	memset(m->batch_events, 0, sizeof(m->batch_events));
-	m->batch_duplicates = 0;
+	memset(m->batch_duplicates, 0, sizeof(m->batch_duplicates));
 }
 
 void metrics_reload(struct metrics *m, bool ok)

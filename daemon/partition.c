@@ -64,15 +64,19 @@ static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size
 	char err[512];
 	uint8_t *buf = NULL;
 	size_t n = 0, extra = 0;
-	if (!store_ticket_history(d->st, ticket_id, HISTORY_MAX, &buf, &n, err, sizeof(err))) {
+	if (!store_ticket_history(daemon_store(d), ticket_id, HISTORY_MAX, &buf, &n, err, sizeof(err))) {
 		log_error_f(&(struct log_fields){.ticket = ticket_id}, "re-deriving ticket %s: %s", ticket_id,
 			    redacted(d, err));
 		enter_degraded(d, "database error");
 		return false;
 	}
-	for (size_t i = 0; i < d->out.napplied; i++)
-		if (d->out.applied[i].payload && strcmp(d->out.applied[i].ticket_id, ticket_id) == 0)
-			extra += 4 + d->out.applied[i].len;
+	/* The ticket's partition is not known here: its shard's batch is one of these. */
+	for (int k = 0; k < d->nshards; k++) {
+		const struct sla_out *out = &d->shards[k].out;
+		for (size_t i = 0; i < out->napplied; i++)
+			if (out->applied[i].payload && strcmp(out->applied[i].ticket_id, ticket_id) == 0)
+				extra += 4 + out->applied[i].len;
+	}
 	if (extra) {
 		uint8_t *nb = realloc(buf, n + extra);
 		if (!nb) {
@@ -80,14 +84,17 @@ static bool history_source(void *arg, const char *ticket_id, uint8_t **log, size
 			return false;
 		}
 		buf = nb;
-		for (size_t i = 0; i < d->out.napplied; i++) {
-			const struct sla_applied *a = &d->out.applied[i];
-			if (!a->payload || strcmp(a->ticket_id, ticket_id) != 0)
-				continue;
-			for (int k = 0; k < 4; k++)
-				buf[n++] = (uint8_t)((uint32_t)a->len >> (8 * k));
-			memcpy(buf + n, a->payload, a->len);
-			n += a->len;
+		for (int k = 0; k < d->nshards; k++) {
+			const struct sla_out *out = &d->shards[k].out;
+			for (size_t i = 0; i < out->napplied; i++) {
+				const struct sla_applied *a = &out->applied[i];
+				if (!a->payload || strcmp(a->ticket_id, ticket_id) != 0)
+					continue;
+				for (int b = 0; b < 4; b++)
+					buf[n++] = (uint8_t)((uint32_t)a->len >> (8 * b));
+				memcpy(buf + n, a->payload, a->len);
+				n += a->len;
+			}
 		}
 	}
 	*log = buf;
@@ -147,20 +154,20 @@ void part_prefetch(struct daemon *d)
 	char err[512];
 	size_t count = 0;
 	int64_t t0 = mono_ms();
-	bool ok = store_snapshot(d->st, true, err, sizeof(err));
+	bool ok = store_snapshot(daemon_store(d), true, err, sizeof(err));
 	if (ok) {
-		ok = store_load_states_many(d->st, STORE_TICKET_STATE, NULL, 0, restore_into_pf, d, &count, NULL, err,
+		ok = store_load_states_many(daemon_store(d), STORE_TICKET_STATE, NULL, 0, restore_into_pf, d, &count, NULL, err,
 					    sizeof(err));
 		for (int p = 0; ok && p < d->nparts; p++) {
 			struct part *pt = &d->parts[p];
 			if (pt->pf_core)
-				ok = store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_WORKORDERS], p,
+				ok = store_load_offset(daemon_store(d), d->cfg->kafka_group, d->topics[TOPIC_WORKORDERS], p,
 						       &pt->pf_workorders, NULL, err, sizeof(err)) &&
-				     store_load_offset(d->st, d->cfg->kafka_group, d->topics[TOPIC_CLOCKINS], p,
+				     store_load_offset(daemon_store(d), d->cfg->kafka_group, d->topics[TOPIC_CLOCKINS], p,
 						       &pt->pf_clockins, NULL, err, sizeof(err));
 		}
 		char err2[256];
-		if (!store_snapshot(d->st, false, err2, sizeof(err2)) && ok) {
+		if (!store_snapshot(daemon_store(d), false, err2, sizeof(err2)) && ok) {
 			ok = false;
 			snprintf(err, sizeof(err), "%s", err2);
 		}
@@ -241,7 +248,7 @@ static bool parts_load(struct daemon *d, const int32_t *ps, size_t n)
 		todo[ntodo++] = p;
 	}
 	if (ok) {
-		ok = store_load_states_many(d->st, STORE_TICKET_STATE, todo, ntodo, restore_into_part, d, counts,
+		ok = store_load_states_many(daemon_store(d), STORE_TICKET_STATE, todo, ntodo, restore_into_part, d, counts,
 					    rejected, err, sizeof(err));
 		if (!ok)
 			log_error("partitions %zu: loading tickets: %s", ntodo, redacted(d, err));
@@ -297,7 +304,7 @@ bool part_load_partners(struct daemon *d, int32_t p)
 	struct partners *ps = partners_new(p);
 	if (!ps)
 		return false;
-	bool ok = store_partners_load(d->st, p, ps, &count, &rejected, err, sizeof(err));
+	bool ok = store_partners_load(daemon_store(d), p, ps, &count, &rejected, err, sizeof(err));
 	metrics_state_rows_rejected(d->metrics, "sla.partner_state", rejected);
 	d->dead += rejected;
 	if (!ok) {
@@ -319,7 +326,7 @@ void part_drop(struct daemon *d, int32_t p, enum engine_half h)
 	if (p >= d->nparts || !engine_has(&d->parts[p].eng, h))
 		return;
 	if (h == HALF_TICKETS)
-		core_out_forget_partition(&d->out, p);
+		core_out_forget_partition(&shard_of(d, p)->out, p);
 	engine_drop(&d->parts[p].eng, h);
 	d->parts[p].maxev[h] = SLA_TIME_NONE;
 }

@@ -58,13 +58,13 @@ bool reload_config(struct daemon *d)
 		log_error("reload failed, the old configuration, policies and calendars stay: policies: %s", err);
 		goto done;
 	}
-	if (d->degraded || !store_load_calendars(d->st, &cals, err, sizeof(err))) {
+	if (d->degraded || !store_load_calendars(daemon_store(d), &cals, err, sizeof(err))) {
 		log_error("reload failed, the old configuration, policies and calendars stay: calendars: %s",
 			  d->degraded ? "PostgreSQL is unreachable" : redacted(d, err));
 		goto done;
 	}
 	/* What the old policy produced is committed under its version. */
-	(void)batch_flush(d);
+	(void)batch_flush_wait(d);
 	config_reload(d->cfg, &fresh, restart_needed, NULL);
 	if (!log_level_parse(d->cfg->log_level, &log_min_level))
 		log_warn("reload: log.level %s not understood", d->cfg->log_level);

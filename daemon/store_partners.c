@@ -177,40 +177,74 @@ static int send_scores(PGconn *conn, struct pgarr *sc, char *err, size_t errlen)
 	return k;
 }
 
-int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, char *err, size_t errlen)
-{
+/* A batch's partner rows, built (store_partners.h). */
+struct store_partners_rows {
 	struct pgarr sc[SC_NCOLS], pe[PE_NCOLS], st[ST_NCOLS];
-	int queued = 0, k;
+};
+
+void store_partners_rows_free(struct store_partners_rows *r)
+{
+	if (r == NULL)
+		return;
+	arrs_free(r->sc, SC_NCOLS);
+	arrs_free(r->pe, PE_NCOLS);
+	arrs_free(r->st, ST_NCOLS);
+	free(r);
+}
+
+struct store_partners_rows *store_partners_build(const struct partners_out *out, char *err, size_t errlen)
+{
+	struct store_partners_rows *r;
 
 	if (out->oom) {
 		pg_set_err(err, errlen, "partner assessment: out of memory, outputs were lost");
-		return -1;
+		return NULL;
 	}
-	memset(sc, 0, sizeof sc);
-	memset(pe, 0, sizeof pe);
-	memset(st, 0, sizeof st);
+	r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		pg_set_err(err, errlen, "partner assessment: out of memory");
+		return NULL;
+	}
+	partners_add_scores(r->sc, out);
+	partners_add_events(r->pe, out);
+	if (!partners_add_states(r->st, out, err, errlen)) {
+		store_partners_rows_free(r);
+		return NULL;
+	}
+	return r;
+}
 
-	partners_add_scores(sc, out);
-	partners_add_events(pe, out);
-	if (!partners_add_states(st, out, err, errlen))
-		goto fail;
+int store_partners_send(struct pg_conn *conn, struct store_partners_rows *r, char *err, size_t errlen)
+{
+	int queued = 0, k;
 
-	if ((k = send_scores(conn, sc, err, errlen)) < 0)
-		goto fail;
+	if (r == NULL)
+		return 0;
+	if ((k = send_scores(conn, r->sc, err, errlen)) < 0)
+		return -1;
 	queued += k;
-	if ((k = send_cols(conn, sql_events, pe, PE_NCOLS, "writing sla.partner_events", err, errlen)) < 0)
-		goto fail;
+	if ((k = send_cols(conn, sql_events, r->pe, PE_NCOLS, "writing sla.partner_events", err, errlen)) < 0)
+		return -1;
 	queued += k;
-	if ((k = send_cols(conn, sql_states, st, ST_NCOLS, "writing sla.partner_state", err, errlen)) < 0)
-		goto fail;
-	queued += k;
-	goto done;
-fail:
-	queued = -1;
-done:
-	arrs_free(sc, SC_NCOLS);
-	arrs_free(pe, PE_NCOLS);
-	arrs_free(st, ST_NCOLS);
+	if ((k = send_cols(conn, sql_states, r->st, ST_NCOLS, "writing sla.partner_state", err, errlen)) < 0)
+		return -1;
+	return queued + k;
+}
+
+int store_partners_rows_hook(struct pg_conn *conn, void *arg, char *err, size_t errlen)
+{
+	return store_partners_send(conn, arg, err, errlen);
+}
+
+int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, char *err, size_t errlen)
+{
+	struct store_partners_rows *r = store_partners_build(out, err, errlen);
+	int queued;
+
+	if (r == NULL)
+		return -1;
+	queued = store_partners_send(conn, r, err, errlen);
+	store_partners_rows_free(r);
 	return queued;
 }
 

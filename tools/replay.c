@@ -18,6 +18,7 @@
 #include "slad/scoring.h"
 #include "slad/store.h"
 #include "slad/store_partners.h"
+#include "slad/store_writer.h"
 
 /* Events per transaction. Larger batches write a ticket's rows fewer
  * times (a ticket's events span about a day); the ticket states are written
@@ -276,112 +277,6 @@ static void report_unloaded_years(const char *prog, const struct calendar_set *c
 /* The commits of replay run on a thread of their own, so that PostgreSQL
  * writes batch k while the core applies batch k+1 (store_rows_build copies
  * a batch's rows out of the core first). One commit at a time, in order. */
-struct writer {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct store *st;
-	struct store_rows *rows;   /* the batch in hand, owned while busy */
-	struct partners_out *pout; /* its partner rows (the batch hook's), borrowed */
-	bool busy, quit, failed, started;
-	char err[512];
-};
-
-static void *writer_main(void *arg)
-{
-	struct writer *w = arg;
-	char err[512];
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->busy && !w->quit)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->busy)
-			break;
-		struct store_rows *rows = w->rows;
-		struct partners_out *pout = w->pout;
-		bool ok = !w->failed;
-		pthread_mutex_unlock(&w->mu);
-
-		if (ok) {
-			/* Partner scores and qualification events join the batch's transaction. */
-			store_set_batch_hook(w->st, store_partners_hook, pout);
-			ok = store_rows_commit(w->st, rows, "", NULL, 0, err, sizeof(err)) == STORE_OK;
-			store_set_batch_hook(w->st, NULL, NULL);
-		}
-		store_rows_free(rows);
-
-		pthread_mutex_lock(&w->mu);
-		if (!ok && !w->failed) {
-			w->failed = true;
-			snprintf(w->err, sizeof(w->err), "%s", err);
-		}
-		w->rows = NULL;
-		w->busy = false;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-static bool writer_start(struct writer *w, struct store *st)
-{
-	memset(w, 0, sizeof(*w));
-	w->st = st;
-	if (pthread_mutex_init(&w->mu, NULL) != 0)
-		return false;
-	if (pthread_cond_init(&w->cv, NULL) != 0) {
-		pthread_mutex_destroy(&w->mu);
-		return false;
-	}
-	w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
-	if (!w->started) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-	}
-	return w->started;
-}
-
-/* Waits until the batch in hand is committed; false (and err) once a commit failed. */
-static bool writer_wait(struct writer *w, char *err, size_t errlen)
-{
-	pthread_mutex_lock(&w->mu);
-	while (w->busy)
-		pthread_cond_wait(&w->cv, &w->mu);
-	bool ok = !w->failed;
-	if (!ok)
-		snprintf(err, errlen, "%s", w->err);
-	pthread_mutex_unlock(&w->mu);
-	return ok;
-}
-
-/* Hands rows over (the writer frees them); call after writer_wait. */
-static void writer_submit(struct writer *w, struct store_rows *rows, struct partners_out *pout)
-{
-	pthread_mutex_lock(&w->mu);
-	w->rows = rows;
-	w->pout = pout;
-	w->busy = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/* Lets the batch in hand finish, then ends the thread. Accepts a writer
- * that did not start. */
-static void writer_stop(struct writer *w)
-{
-	if (!w->started)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->quit = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
-	w->started = false;
-}
-
 /* One run of replay_apply: the core, the partners and the writer. */
 struct replay_run {
 	struct store *st;
@@ -389,11 +284,10 @@ struct replay_run {
 	const char *prog;
 	struct replay_stats *stats;
 	struct sla_engine eng; /* every partition's tickets and partners in one */
-	/* Two partner outputs: one being committed, one being filled. */
-	struct partners_out pouts[2];
-	struct partners_out *pout;
+	struct partners_out pout;
 	struct sla_out out;
-	struct writer w;
+	struct store_writer *w; /* commits one batch while the next is applied */
+	bool submitted;         /* a batch was handed to it and not waited for */
 	struct store_new_rows *new_rows;
 	bool indexes_deferred; /* built again by replay_cleanup */
 	char err[512];
@@ -447,8 +341,9 @@ static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
 	}
 	if (!replay_indexes_setup(r, empty))
 		return false;
-	if (!writer_start(&r->w, r->st)) {
-		fprintf(stderr, "slactl %s: cannot start the writer thread\n", r->prog);
+	r->w = store_writer_new(r->st, -1, r->err, sizeof(r->err));
+	if (!r->w) {
+		fprintf(stderr, "slactl %s: %s\n", r->prog, r->err);
 		return false;
 	}
 	return true;
@@ -457,13 +352,12 @@ static bool replay_setup(struct replay_run *r, const struct calendar_set *cals)
 /* false: the deferred indexes could not be built. */
 static bool replay_cleanup(struct replay_run *r)
 {
-	writer_stop(&r->w);
+	store_writer_free(r->w);
 	bool ok = !r->indexes_deferred || replay_indexes_restore(r);
 	store_new_rows_free(r->new_rows);
 	core_out_free(&r->out);
 	engine_drop(&r->eng, HALF_TICKETS);
-	partners_out_free(&r->pouts[0]); /* they point into the partners */
-	partners_out_free(&r->pouts[1]);
+	partners_out_free(&r->pout); /* it points into the partners */
 	engine_drop(&r->eng, HALF_PARTNERS);
 	return ok;
 }
@@ -482,9 +376,21 @@ static enum sla_verdict replay_event_apply(struct replay_run *r, const struct re
 				    origin.len);
 	} else {
 		*clock = e->ev.occurred_at;
-		v = engine_apply_raw(&r->eng, e->ev.topic, &origin, *clock, &(struct sla_effects){&r->out, r->pout});
+		v = engine_apply_raw(&r->eng, e->ev.topic, &origin, *clock, &(struct sla_effects){&r->out, &r->pout});
 	}
 	return v;
+}
+
+/* The batch handed to the writer is committed; false (reported) when it failed. */
+static bool replay_wait(struct replay_run *r)
+{
+	if (!r->submitted)
+		return true;
+	r->submitted = false;
+	if (store_writer_wait(r->w, r->err, sizeof(r->err), NULL) == STORE_OK)
+		return true;
+	fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
+	return false;
 }
 
 /* A batch's rows to the writer; last: the final batch, advanced to end
@@ -493,21 +399,25 @@ static bool replay_commit_batch(struct replay_run *r, bool last, sla_time end)
 {
 	if (last && end != SLA_TIME_NONE) {
 		for (enum engine_half h = HALF_TICKETS; h < HALF_COUNT; h++)
-			engine_advance(&r->eng, h, end, &(struct sla_effects){&r->out, r->pout});
+			engine_advance(&r->eng, h, end, &(struct sla_effects){&r->out, &r->pout});
 	}
 	r->stats->dead_letters += r->out.ndead;
 	if (last && !core_out_take_states(&r->out)) {
 		fprintf(stderr, "slactl %s: out of memory\n", r->prog);
 		return false;
 	}
-	struct store_rows *rows = store_rows_build(&r->out, r->pol->version, r->new_rows, r->err, sizeof(r->err));
-	if (rows == NULL) {
+	struct store_job job = {.group = ""};
+	job.rows = store_rows_build(&r->out, r->pol->version, r->new_rows, r->err, sizeof(r->err));
+	if (job.rows && (!partners_out_empty(&r->pout) || r->pout.oom))
+		job.partners = store_partners_build(&r->pout, r->err, sizeof(r->err));
+	if (job.rows == NULL || (job.partners == NULL && (!partners_out_empty(&r->pout) || r->pout.oom))) {
 		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
+		store_rows_free(job.rows);
 		return false;
 	}
-	if (!writer_wait(&r->w, r->err, sizeof(r->err))) {
-		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
-		store_rows_free(rows);
+	if (!replay_wait(r)) {
+		store_rows_free(job.rows);
+		store_partners_rows_free(job.partners);
 		return false;
 	}
 	/* A row was there after all: the rest goes the usual way. */
@@ -515,17 +425,10 @@ static bool replay_commit_batch(struct replay_run *r, bool last, sla_time end)
 		store_new_rows_free(r->new_rows);
 		r->new_rows = NULL;
 	}
-	/* The partner rows are queued from the partners themselves
-	 * (store_partners_queue): none may change before they are. */
-	bool partners_changed = !partners_out_empty(r->pout);
-	writer_submit(&r->w, rows, r->pout);
+	store_writer_submit(r->w, &job);
+	r->submitted = true;
 	core_out_clear(&r->out);
-	r->pout = r->pout == &r->pouts[0] ? &r->pouts[1] : &r->pouts[0];
-	partners_out_clear(r->pout); /* its commit is done */
-	if (partners_changed && !writer_wait(&r->w, r->err, sizeof(r->err))) {
-		fprintf(stderr, "slactl %s: commit: %s\n", r->prog, r->err);
-		return false;
-	}
+	partners_out_clear(&r->pout); /* copied into job.partners */
 	return true;
 }
 
@@ -558,22 +461,18 @@ bool replay_apply(struct store *st, const struct sla_policy *pol, const struct c
 		  const struct replay_event *evs, size_t n, sla_time until, const volatile sig_atomic_t *stop,
 		  const char *prog, struct replay_stats *stats)
 {
-	struct replay_run r = {.st = st, .pol = pol, .prog = prog, .stats = stats, .w = {.started = false}};
+	struct replay_run r = {.st = st, .pol = pol, .prog = prog, .stats = stats};
 	bool ok = false;
 
 	core_out_init(&r.out);
 	r.out.defer_state = true;
-	partners_out_init(&r.pouts[0]);
-	partners_out_init(&r.pouts[1]);
-	r.pout = &r.pouts[0];
+	partners_out_init(&r.pout);
 	memset(stats, 0, sizeof(*stats));
 
 	if (!replay_setup(&r, cals) || !replay_events(&r, evs, n, until, stop))
 		goto done;
-	if (!writer_wait(&r.w, r.err, sizeof(r.err))) {
-		fprintf(stderr, "slactl %s: commit: %s\n", prog, r.err);
+	if (!replay_wait(&r))
 		goto done;
-	}
 	report_unloaded_years(prog, cals);
 	if (n == 0 && until != SLA_TIME_NONE)
 		core_advance(r.eng.tickets, until, &r.out);

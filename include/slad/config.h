@@ -38,6 +38,7 @@ struct config {
 	long batch_max_events;
 	long batch_max_ms;
 	long batch_checkpoint_ms; /* ticket states at most this often; 0: with every batch */
+	long batch_writers;       /* commit threads, each with its PostgreSQL connection and share of the partitions */
 	long recovery_prefetch;   /* 1: read every saved state while the group forms (partition.c) */
 	char *http_listen; /* "host:port", "[v6]:port", or "" (no HTTP) */
 	char *log_level;

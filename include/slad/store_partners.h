@@ -29,6 +29,19 @@ int store_partners_queue(struct pg_conn *conn, const struct partners_out *out, c
 /* A store_batch_hook: arg is the `struct partners_out *` to write. */
 int store_partners_hook(struct pg_conn *conn, void *arg, char *err, size_t errlen);
 
+/* The same in two steps, for a commit on another thread (store_writer.h):
+ * store_partners_build copies what `out` lists (encoding the dirty partners'
+ * states), after which the caller may clear `out` and change the partners;
+ * store_partners_send queues the rows as store_partners_queue does. NULL
+ * (and err) as store_partners_queue fails. */
+struct store_partners_rows;
+struct store_partners_rows *store_partners_build(const struct partners_out *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+int store_partners_send(struct pg_conn *conn, struct store_partners_rows *rows, char *err, size_t errlen);
+void store_partners_rows_free(struct store_partners_rows *rows); /* accepts NULL */
+/* A store_batch_hook: arg is the `struct store_partners_rows *` to write (NULL: none). */
+int store_partners_rows_hook(struct pg_conn *conn, void *arg, char *err, size_t errlen);
+
 /* partners_restore()s every sla.partner_state row of `partition`, as
  * store_load_states: a row that does not restore is dead-lettered and left
  * out, the rest restores. *count = rows restored, *rejected = rows
