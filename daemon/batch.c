@@ -169,9 +169,12 @@ static bool all_caught_up(const struct daemon *d)
  * checkpoint), so that a restart then re-applies nothing. */
 static bool checkpoint_due(const struct daemon *d)
 {
+	/* A checkpoint still committing counts as done (batch_commit asks before it waits). */
+	bool committing = d->inflight.active && d->inflight.ckpt;
+	int64_t last = committing ? d->inflight.t0 : d->checkpoint_at;
 	return d->cfg->batch_checkpoint_ms == 0 || d->bisect_limit != 0 || d->force_checkpoint ||
-	       d->stopping || mono_ms() - d->checkpoint_at >= d->cfg->batch_checkpoint_ms ||
-	       (d->lagged && all_caught_up(d));
+	       d->stopping || mono_ms() - last >= d->cfg->batch_checkpoint_ms ||
+	       (d->lagged && !committing && all_caught_up(d));
 }
 
 /* The offsets' rows of the batch, in the shares of their partitions: every partition
@@ -325,69 +328,98 @@ void batch_on_commit_done(evutil_socket_t fd, short what UNUSED, void *arg)
 	health_update_status(d);
 }
 
-/* Whether shard sh has anything to commit. */
-static bool shard_has_rows(const struct shard *sh, bool moved, bool ckpt)
+/* Whether shard sh's share of the batch writes rows (its offsets aside). */
+static bool shard_has_rows(const struct shard *sh, bool ckpt)
 {
-	return moved || sh->out.ndirty > 0 || sh->out.ndead > 0 || sh->out.nhist > 0 || sh->out.nesc > 0 ||
+	return sh->out.ndirty > 0 || sh->out.ndead > 0 || sh->out.nhist > 0 || sh->out.nesc > 0 ||
 	       !partners_out_empty(&sh->pout) || sh->pout.oom || (ckpt && sh->out.npending > 0);
 }
 
 /* Shard sh's share of the batch, built: what its commit writes, copied out of
- * the cores and the partners (the loop goes on applying while the thread
- * writes it). false (and err): out of memory. */
-static bool shard_build(struct daemon *d, struct shard *sh, bool ckpt, struct store_job *job, char *err,
+ * the cores and the partners (the loop goes on applying while a thread writes
+ * it). Its offsets come later (shard_set_offsets). false (and err): out of
+ * memory. */
+static bool shard_build(struct shard *sh, bool ckpt, const char *policy_version, struct store_job *job, char *err,
 			size_t errlen)
 {
-	sh->ckpt = ckpt;
-	if (ckpt && !core_out_take_states(&sh->out)) {
-		/* Out of memory: its results only; the checkpoint comes with a later batch. */
-		sh->ckpt = false;
-		for (size_t i = 0; i < sh->noffs; i++)
-			if (strcmp(sh->offs[i].topic, d->topics[TOPIC_ASSESSMENTS]) != 0)
-				sh->offs[i].to = sh->offs[i].from;
-	}
+	/* Out of memory for the states: its results only; the checkpoint comes with a later batch. */
+	sh->ckpt = ckpt && core_out_take_states(&sh->out);
 	sh->out.applied_new = !sh->rewrites;
-	*job = (struct store_job){.group = d->cfg->kafka_group, .offs = sh->offs, .noffs = sh->noffs};
-	job->rows = store_rows_build(&sh->out, d->pol->version, NULL, err, errlen);
+	memset(job, 0, sizeof(*job));
+	job->rows = store_rows_build(&sh->out, policy_version, NULL, err, errlen);
 	if (job->rows && (!partners_out_empty(&sh->pout) || sh->pout.oom))
 		job->partners = store_partners_build(&sh->pout, err, errlen);
 	return job->rows && (job->partners || (partners_out_empty(&sh->pout) && !sh->pout.oom));
 }
 
-/* The batch to the commit threads, each its share; wait: until it is committed. */
+/* Its offsets (batch_offsets), once the batch before it has committed. */
+static void shard_set_offsets(const struct daemon *d, struct shard *sh, bool ckpt, struct store_job *job)
+{
+	if (ckpt && !sh->ckpt)
+		for (size_t i = 0; i < sh->noffs; i++)
+			if (strcmp(sh->offs[i].topic, d->topics[TOPIC_ASSESSMENTS]) != 0)
+				sh->offs[i].to = sh->offs[i].from;
+	job->group = d->cfg->kafka_group;
+	job->offs = sh->offs;
+	job->noffs = sh->noffs;
+}
+
+static void jobs_free(struct store_job *jobs, int n)
+{
+	for (int k = 0; k < n; k++) {
+		store_rows_free(jobs[k].rows);
+		store_partners_rows_free(jobs[k].partners);
+	}
+}
+
+/* The batch to the commit threads, each its share; wait: until it is committed.
+ * The shares that write rows are built while the batch before still commits:
+ * only their offsets need its outcome (PostgreSQL is not left idle while the
+ * loop copies a batch out of the cores). */
 static bool batch_commit(struct daemon *d, bool wait)
 {
 	char err[512];
 	struct inflight *f = &d->inflight;
 	struct store_job jobs[WRITERS_MAX];
-	bool moved[WRITERS_MAX] = {false}, has[WRITERS_MAX] = {false}, any = false;
+	bool moved[WRITERS_MAX] = {false}, built[WRITERS_MAX] = {false}, any = false;
 
-	/* The batch before first: its offsets are this one's `from`. */
-	if (!batch_wait(d) || d->degraded)
+	if (d->degraded) {
+		(void)batch_wait(d);
 		return false;
+	}
 	bool ckpt = checkpoint_due(d);
+	memset(jobs, 0, sizeof(jobs));
+	for (int k = 0; k < d->nshards; k++) {
+		struct shard *sh = &d->shards[k];
+		if (!shard_has_rows(sh, ckpt))
+			continue;
+		if (!shard_build(sh, ckpt, d->pol->version, &jobs[k], err, sizeof(err)))
+			goto out_of_memory;
+		built[k] = true;
+	}
+	/* The batch before: its offsets are this one's `from`. */
+	if (!batch_wait(d) || d->degraded) {
+		jobs_free(jobs, d->nshards);
+		return false;
+	}
 	batch_offsets(d, ckpt, moved);
-	for (int k = 0; k < d->nshards; k++)
-		any |= has[k] = shard_has_rows(&d->shards[k], moved[k], ckpt);
+	for (int k = 0; k < d->nshards; k++) {
+		/* A share whose offsets alone move (a checkpoint, a clock) writes them alone. */
+		if (!built[k] && moved[k]) {
+			if (!shard_build(&d->shards[k], ckpt, d->pol->version, &jobs[k], err, sizeof(err)))
+				goto out_of_memory;
+			built[k] = true;
+		}
+		any |= built[k];
+	}
 	if (!any)
 		return true;
-	memset(jobs, 0, sizeof(jobs));
 	f->ckpt = ckpt;
-	for (int k = 0; k < d->nshards; k++) {
-		if (has[k] && !shard_build(d, &d->shards[k], ckpt, &jobs[k], err, sizeof(err))) {
-			/* Out of memory: failed as a commit that did not happen. */
-			for (int j = 0; j <= k; j++) {
-				store_rows_free(jobs[j].rows);
-				store_partners_rows_free(jobs[j].partners);
-			}
-			size_t nevents = d->batch_events;
-			metrics_tally_failed(d->metrics, NULL, 0, false);
-			batch_clear(d);
-			batch_failed(d, d->st, STORE_ERROR, nevents, err);
-			return false;
+	for (int k = 0; k < d->nshards; k++)
+		if (built[k]) {
+			shard_set_offsets(d, &d->shards[k], ckpt, &jobs[k]);
+			f->ckpt &= d->shards[k].ckpt;
 		}
-		f->ckpt &= !has[k] || d->shards[k].ckpt;
-	}
 	f->t0 = mono_ms();
 	f->nevents = d->batch_events;
 	f->first.topic = d->batch_first.topic;
@@ -397,7 +429,7 @@ static bool batch_commit(struct daemon *d, bool wait)
 	d->batch_events = 0;
 	for (int k = 0; k < d->nshards; k++) {
 		struct shard *sh = &d->shards[k];
-		if (!has[k])
+		if (!built[k])
 			continue; /* nothing of it moves: its events count with its next share */
 		sh->ndead = sh->out.ndead;
 		sh->tally = metrics_batch_take(d->metrics, k, &sh->out); /* reads out: before it is cleared */
@@ -409,6 +441,18 @@ static bool batch_commit(struct daemon *d, bool wait)
 	if (wait || d->bisect_limit != 0 || d->stopping)
 		return batch_wait(d);
 	return true;
+
+out_of_memory:
+	/* Failed as a commit that did not happen. */
+	jobs_free(jobs, d->nshards);
+	(void)batch_wait(d);
+	if (!d->degraded) {
+		size_t nevents = d->batch_events;
+		metrics_tally_failed(d->metrics, NULL, 0, false);
+		batch_clear(d);
+		batch_failed(d, d->st, STORE_ERROR, nevents, err);
+	}
+	return false;
 }
 
 bool batch_flush(struct daemon *d)

@@ -72,10 +72,12 @@ unlock_offsets() {
 	DB=$RUN q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 'sla.consumer_offsets'::regclass AND mode = 'AccessExclusiveLock'" >/dev/null
 	wait "$LOCK_PID" 2>/dev/null || true
 }
+# A commit of slad waits for the lock (each of its commit threads may).
+blocked_sql="SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'slad' AND wait_event_type = 'Lock'"
 blocked_commit() {
 	printf '%s\n' "$1" >"$WORK/one.jsonl"
 	"$BIN/slactl" publish "$WORK/one.jsonl" 2>>"$WORK/publish.log"
-	DB=$RUN poll_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slad' AND wait_event_type = 'Lock'" 1 20
+	DB=$RUN poll_sql "$blocked_sql" t 20
 }
 
 lock_offsets
@@ -97,7 +99,7 @@ ok "second SIGTERM: exit $rc after $ms ms"
 DB=$RUN q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'slad'" >/dev/null
 DB=$RUN poll_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slad'" 0 10
 slad_start run3 SLAD_KAFKA_GROUP=run SLAD_POSTGRES_CONNINFO="$RUN" SLAD_SHUTDOWN_TIMEOUT=2s
-DB=$RUN poll_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slad' AND wait_event_type = 'Lock'" 1 20
+DB=$RUN poll_sql "$blocked_sql" t 20
 start=$(date +%s%N)
 kill -TERM "$SLAD_PID"
 rc=0
