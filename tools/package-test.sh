@@ -86,7 +86,7 @@ done
 dpkg-deb -e "$deb" "$WORK/control"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libpq5 librdkafka1 libevent-2.1-7 libprotobuf-c1 libjson-c5 libyaml-0-2 libsystemd0 libc6 tzdata; do
-	echo "$depends" | grep -Eq "(^|, )$lib( |,|$)" || fail "Depends lacks $lib: $depends"
+	grep -Eq "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 ok "Depends from shlibs: $depends"
 grep -q 'systemd-sysusers.* slad.conf' "$WORK/control/postinst" || fail "postinst does not run systemd-sysusers"
@@ -167,7 +167,7 @@ ok "systemd-analyze verify /lib/systemd/system/slad.service"
 
 # The user, made by systemd-sysusers from the postinst.
 entry=$(getent passwd slad) || fail "no user slad after install"
-echo "$entry" | grep -Eq '^slad:x:[0-9]+:[0-9]+:.*:/:/usr/sbin/nologin$' || fail "user slad: $entry"
+grep -Eq '^slad:x:[0-9]+:[0-9]+:.*:/:/usr/sbin/nologin$' <<<"$entry" || fail "user slad: $entry"
 uid=$(echo "$entry" | cut -d: -f3)
 [ "$uid" -lt 1000 ] || fail "slad is not a system user (uid $uid)"
 getent group slad >/dev/null || fail "no group slad"

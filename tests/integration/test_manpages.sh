@@ -35,9 +35,9 @@ for name in slad.8 slactl.1 slad.conf.5; do
 	MANWIDTH=80 man --warnings=all -E UTF-8 -l "$page" 2>"$WORK/$name.warn" >/dev/null || true
 	[ ! -s "$WORK/$name.warn" ] || fail "man --warnings=all $name: $(cat "$WORK/$name.warn")"
 	whatis=$(lexgrog "$page") || fail "lexgrog $name: $whatis"
-	echo "$whatis" | grep -Eq "^$page: \"${name%.*} - .+\"$" || fail "lexgrog $name: no NAME line: $whatis"
+	grep -Eq "^$page: \"${name%.*} - .+\"$" <<<"$whatis" || fail "lexgrog $name: no NAME line: $whatis"
 	render "$page" >"$WORK/$name.txt"
-	tail -n 1 "$WORK/$name.txt" | grep -q "^slad $version " || fail "$name: footer is not slad $version: $(tail -n 1 "$WORK/$name.txt")"
+	grep -q "^slad $version " <<<"$(tail -n 1 "$WORK/$name.txt")" || fail "$name: footer is not slad $version: $(tail -n 1 "$WORK/$name.txt")"
 	sections=(NAME SYNOPSIS DESCRIPTION ENVIRONMENT "SEE ALSO")
 	case $name in slad.8) sections+=("EXIT STATUS" FILES) ;; slactl.1) sections+=("EXIT STATUS") ;; *) sections+=(FILES) ;; esac
 	for section in "${sections[@]}"; do
@@ -56,6 +56,9 @@ entry() { # FILE TAG INDENT
 		!inside && lead($0) == ind && substr($0, ind + 1) == tag { inside = 1 }' "$1" | tr -s ' \n' '  '
 }
 # Options named in a text: -x and --long-name, after a space, bracket, comma or bar.
+# grep -q reads here-strings, not pipes: under pipefail, a grep -q that
+# stops at its first match can kill a writer still writing (bash's echo
+# writes a line at a time) with SIGPIPE, and the check fails at random.
 options() { grep -oE '(^|[][ ,|(])--?[A-Za-z][A-Za-z-]*' | sed 's/^[][ ,|(]//' | sort -u; }
 without_examples() { sed '/^EXAMPLES$/,/^[A-Z]/{/^EXAMPLES$/d;/^[A-Z]/!d}' "$1"; }
 
@@ -131,7 +134,7 @@ while IFS=$'\037' read -r key type def min max reload secret env values; do
 		case $comment in *"$min to $max"* | *"$min or $max"*) ;; *) fail "deploy/slad.conf, $key: the table says $min to $max; its comment: $comment" ;; esac
 	fi
 	for v in $values; do
-		echo "$comment" | grep -qw -- "$v" || fail "deploy/slad.conf, $key: the comment does not name the value $v"
+		grep -qw -- "$v" <<<"$comment" || fail "deploy/slad.conf, $key: the comment does not name the value $v"
 	done
 	# Every key is shown with its default, except the two a deployment must set.
 	case $key in kafka.brokers | postgres.conninfo) continue ;; esac
@@ -151,16 +154,16 @@ for c in $commands; do
 	have=$(echo "$part" | options)
 	want=$(options <"$WORK/help.$c" | grep -vxE -- '-h|-V|--help|--version' || true)
 	for o in $want; do
-		echo "$have" | grep -qx -- "$o" || fail "slactl.1, $c: no $o (slactl $c --help has it)"
+		grep -qx -- "$o" <<<"$have" || fail "slactl.1, $c: no $o (slactl $c --help has it)"
 	done
 	for o in $have; do
-		options <"$WORK/help.$c" | grep -qx -- "$o" || fail "slactl.1, $c: $o, which slactl $c --help does not know"
+		grep -qx -- "$o" <<<"$(options <"$WORK/help.$c")" || fail "slactl.1, $c: $o, which slactl $c --help does not know"
 	done
 	log "slactl $c: $(echo $want)"
 done
 all=$(cat "$WORK"/help.* "$WORK/slactl.help" | options)
 for o in $(without_examples "$slactl1" | options); do
-	echo "$all" | grep -qx -- "$o" || fail "slactl.1 names $o, which no slactl --help has"
+	grep -qx -- "$o" <<<"$all" || fail "slactl.1 names $o, which no slactl --help has"
 done
 ok "slactl.1: $(echo $commands), each with the options of its --help"
 
@@ -174,7 +177,7 @@ for o in $(options <"$WORK/slad.help"); do
 	grep -qE -- "(^|[ ,])$o( |,|$)" "$slad8" || fail "slad.8 lacks $o (slad --help has it)"
 done
 for o in $(without_examples "$slad8" | options); do
-	options <"$WORK/slad.help" | grep -qx -- "$o" && continue
+	grep -qx -- "$o" <<<"$(options <"$WORK/slad.help")" && continue
 	# Not in the usage: then an alias of --help that the binary takes.
 	[ "$("$BIN/slad" "$o" 2>&1)" = "$(cat "$WORK/slad.help")" ] || fail "slad.8 names $o, which slad neither lists nor takes"
 done
