@@ -270,7 +270,7 @@ void set_kafka_up(struct daemon *d, bool up, const char *why);
 void intake_consume(struct daemon *d);
 void intake_on_kafka(evutil_socket_t fd, short what, void *arg);
 void intake_on_timer(evutil_socket_t fd, short what, void *arg);
-/* Every assigned topic-partition at its committed offset (the beginning without one). */
+/* Every assigned topic-partition at its committed offset (offset 0, the beginning, without one). */
 rd_kafka_topic_partition_list_t *intake_assignment(struct daemon *d);
 void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque);
 
