@@ -37,8 +37,9 @@ static void daemon_init(struct daemon *d, struct config *cfg, const char *config
 }
 
 /* The shards (batch.writers): their outputs, and a connection for each but the
- * first, which uses the daemon's. */
-static bool start_shards(struct daemon *d)
+ * first, which uses the daemon's. *stopped: a stop signal came while waiting
+ * for PostgreSQL. */
+static bool start_shards(struct daemon *d, bool *stopped)
 {
 	char err[512];
 	d->shards = calloc((size_t)d->cfg->batch_writers, sizeof(*d->shards));
@@ -55,8 +56,11 @@ static bool start_shards(struct daemon *d)
 	d->shards[0].st = d->st;
 	for (int k = 1; k < d->nshards; k++) {
 		d->shards[k].st = loop_connect_store(d, err, sizeof(err));
-		if (!d->shards[k].st)
+		if (!d->shards[k].st) {
+			log_info("stopped while waiting for PostgreSQL");
+			*stopped = true;
 			return false;
+		}
 	}
 	return true;
 }
@@ -97,7 +101,7 @@ static bool start_store(struct daemon *d, bool *stopped)
 		log_error("loading calendars: %s", redacted(d, err));
 		return false;
 	}
-	return start_shards(d);
+	return start_shards(d, stopped);
 }
 
 /* The consumer, the escalation producer, and the consumer queue's wake-up pipe. */
