@@ -307,9 +307,7 @@ bool batch_wait(struct daemon *d)
 	}
 	f->active = false;
 	if (failed != STORE_OK) {
-		d->batch_first.topic = f->first.topic; /* a bisect blames the failed batch's messages */
-		d->batch_first.partition = f->first.partition;
-		d->batch_first.offset = f->first.offset;
+		d->batch_first = f->first; /* a bisect blames the failed batch's messages */
 		batch_failed(d, failed_st, failed, f->nevents, err);
 		return false;
 	}
@@ -422,9 +420,7 @@ static bool batch_commit(struct daemon *d, bool wait)
 		}
 	f->t0 = mono_ms();
 	f->nevents = d->batch_events;
-	f->first.topic = d->batch_first.topic;
-	f->first.partition = d->batch_first.partition;
-	f->first.offset = d->batch_first.offset;
+	f->first = d->batch_first;
 	f->active = true;
 	d->batch_events = 0;
 	for (int k = 0; k < d->nshards; k++) {
@@ -503,9 +499,7 @@ void batch_apply(struct daemon *d, struct topic_part *tp, struct pending *pe)
 	tp->next = m->offset + 1;
 	sh->rewrites |= m->offset < tp->rewrite_until;
 	if (d->batch_events++ == 0) {
-		d->batch_first.topic = tp->topic;
-		d->batch_first.partition = m->partition;
-		d->batch_first.offset = m->offset;
+		d->batch_first = (struct msg_pos){tp->topic, m->partition, m->offset};
 	}
 	if (px) {
 		/* Isolated as what PostgreSQL rejects (bisect): its effects stay out of the core. */

@@ -125,13 +125,20 @@ struct shard {
 	size_t noffs;
 };
 
+/* Where a message is: its topic, partition and offset. */
+struct msg_pos {
+	enum sla_topic topic;
+	int32_t partition;
+	int64_t offset;
+};
+
 /* The batch in flight (its shares in the shards). */
 struct inflight {
 	bool active;
 	bool ckpt;  /* a checkpoint in every share */
 	int64_t t0; /* monotonic ms when it was handed over */
 	size_t nevents;
-	struct { enum sla_topic topic; int32_t partition; int64_t offset; } first; /* its first message */
+	struct msg_pos first; /* its first message */
 };
 
 struct daemon {
@@ -163,7 +170,7 @@ struct daemon {
 	struct part *parts;
 	int nparts;
 	size_t batch_events;
-	struct { enum sla_topic topic; int32_t partition; int64_t offset; } batch_first; /* its first message */
+	struct msg_pos batch_first; /* its first message */
 	/* Isolating a message PostgreSQL rejects: batches hold at most this many
 	 * messages, halved at each rejected commit; 0: batch.max_events. */
 	size_t bisect_limit;
